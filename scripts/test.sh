@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, docs, Rust tests (with local S3 servers and interop peers), fuzz-target
+# build, Python bindings and pytest. Installs what it needs; safe to run repeatedly.
+#
+#   bash scripts/test.sh
+#
+# Environment: OVAKIT_VENV (default: .venv in the checkout), OVAKIT_SKIP_LINT=1 to skip fmt/clippy/doc.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+log() { printf '\n==> %s\n' "$*"; }
+
+# ---- system packages -------------------------------------------------------------------------
+need_apt=()
+command -v qemu-img >/dev/null || need_apt+=(qemu-utils)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v tar >/dev/null || need_apt+=(tar)
+command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    log "installing ${need_apt[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+# ---- python virtualenv -----------------------------------------------------------------------
+venv="${OVAKIT_VENV:-$root/.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+    log "creating virtualenv $venv"
+    python3 -m venv "$venv"
+fi
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum scripts/requirements-test.txt | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing Python test packages"
+    "$venv/bin/python" -m pip install -q --upgrade pip
+    "$venv/bin/python" -m pip install -q -r scripts/requirements-test.txt
+    echo "$want" > "$stamp"
+fi
+export OVAKIT_PYTHON="$venv/bin/python"
+
+# ---- lint and docs ---------------------------------------------------------------------------
+if [ "${OVAKIT_SKIP_LINT:-0}" != 1 ]; then
+    log "cargo fmt --check"
+    cargo fmt --all --check
+    log "cargo clippy"
+    cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+    log "cargo doc"
+    RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features --quiet
+fi
+
+# ---- local servers ---------------------------------------------------------------------------
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+free_port() { "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+moto_port="$(free_port)"
+log "starting moto S3 server on 127.0.0.1:$moto_port"
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"${TMPDIR:-/tmp}/ovakit-moto.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+    if "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$moto_port/moto-api/')" 2>/dev/null; then break; fi
+    sleep 0.2
+done
+export OVAKIT_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
+
+# ---- fuzz targets build ----------------------------------------------------------------------
+if [ -f ova-core/fuzz/Cargo.toml ]; then
+    log "cargo check fuzz targets"
+    cargo check --quiet --manifest-path ova-core/fuzz/Cargo.toml
+fi
+
+# ---- python bindings -------------------------------------------------------------------------
+pytest_dirs=(tests)
+if [ -f py-bindings/pyproject.toml ]; then
+    log "building the ovakit Python package"
+    (unset CONDA_PREFIX; VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
+        "$venv/bin/maturin" develop --quiet -m py-bindings/Cargo.toml)
+    pytest_dirs+=(py-bindings/tests)
+fi
+
+# ---- tests -----------------------------------------------------------------------------------
+log "cargo test"
+cargo build --quiet --workspace --bins
+export OVAKIT_BIN_DIR="$root/target/debug"
+cargo_log="$(mktemp)"
+set +e
+cargo test --workspace --all-features 2>&1 | tee "$cargo_log" | grep -v -E '^test .* \.\.\. ok$'
+cargo_status=${PIPESTATUS[0]}
+set -e
+echo
+grep -E '^test result:' "$cargo_log" | awk '{p+=$4; f+=$6; i+=$8} END {printf "cargo: %d passed, %d failed, %d ignored\n", p, f, i}'
+[ "$cargo_status" -eq 0 ] || echo "cargo test FAILED (exit $cargo_status)"
+rm -f "$cargo_log"
+
+log "pytest"
+set +e
+"$venv/bin/python" -m pytest -q "${pytest_dirs[@]}"
+py_status=$?
+set -e
+[ "$cargo_status" -eq 0 ] && [ "$py_status" -eq 0 ]
