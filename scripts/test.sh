@@ -82,10 +82,10 @@ fi
 # ---- tests -----------------------------------------------------------------------------------
 log "cargo test"
 cargo build --quiet --workspace --bins
-export OVAKIT_BIN_DIR="$root/target/debug"
+export OVAKIT_BIN_DIR="${CARGO_TARGET_DIR:-$root/target}/debug"
 cargo_log="$(mktemp)"
 set +e
-cargo test --workspace --all-features 2>&1 | tee "$cargo_log" | grep -v -E '^test .* \.\.\. ok$'
+cargo test --workspace --all-features 2>&1 | tee "$cargo_log" | grep -v -E '^(test .* \.\.\. ok|\s+Compiling .*)$'
 cargo_status=${PIPESTATUS[0]}
 set -e
 echo
