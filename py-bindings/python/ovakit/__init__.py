@@ -1,0 +1,38 @@
+"""ovakit: OVA/OVF packages, Apache CloudStack and streaming S3 copies, with the work done in Rust.
+
+Submodules:
+
+* :mod:`ovakit.exceptions` -- the exception hierarchy, rooted at :class:`OvakitError`.
+
+Long calls release the GIL and can be interrupted with Ctrl-C.
+"""
+
+from ovakit._ovakit import __version__
+from ovakit.exceptions import (
+    AsyncJobError,
+    CloudStackError,
+    ConfigError,
+    JobTimeoutError,
+    ManifestMismatchError,
+    NotFoundError,
+    OvaError,
+    OvakitError,
+    OvfError,
+    S3Error,
+    SignatureError,
+)
+
+__all__ = [
+    "__version__",
+    "OvakitError",
+    "NotFoundError",
+    "ConfigError",
+    "OvaError",
+    "OvfError",
+    "ManifestMismatchError",
+    "SignatureError",
+    "CloudStackError",
+    "AsyncJobError",
+    "JobTimeoutError",
+    "S3Error",
+]

@@ -1,0 +1,87 @@
+//! One local error enum for every crate error, and its single conversion into a Python exception.
+//!
+//! The orphan rule forbids `From<ova_core::Error> for PyErr` here, so each crate's error enters
+//! [`Error`] through `#[from]` and leaves through `From<Error> for PyErr`. The exception classes
+//! live in `python/ovakit/exceptions.py`; this module only picks the class and its attributes.
+
+use std::error::Error as StdError;
+
+use pyo3::PyErr;
+
+pyo3::import_exception!(ovakit.exceptions, OvakitError);
+pyo3::import_exception!(ovakit.exceptions, NotFoundError);
+pyo3::import_exception!(ovakit.exceptions, ConfigError);
+pyo3::import_exception!(ovakit.exceptions, OvaError);
+pyo3::import_exception!(ovakit.exceptions, OvfError);
+pyo3::import_exception!(ovakit.exceptions, ManifestMismatchError);
+pyo3::import_exception!(ovakit.exceptions, SignatureError);
+pyo3::import_exception!(ovakit.exceptions, CloudStackError);
+pyo3::import_exception!(ovakit.exceptions, AsyncJobError);
+pyo3::import_exception!(ovakit.exceptions, JobTimeoutError);
+pyo3::import_exception!(ovakit.exceptions, S3Error);
+
+/// Every error a binding can return before it becomes a Python exception.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum Error {
+    /// From `ova-core`.
+    #[error(transparent)]
+    Ova(#[from] ova_core::Error),
+    /// Already a Python exception (a callback raised, Ctrl-C, a bad argument type).
+    #[error(transparent)]
+    Python(#[from] PyErr),
+}
+
+/// The message of `err` followed by its causes, `": "`-separated: Python shows only `str(exc)`,
+/// so the chain the Rust error keeps in `source()` is spelled out once here.
+pub(crate) fn message(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !part.is_empty() && !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// The `std::io::Error` somewhere in the chain of `err`, if any.
+fn io_cause<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a std::io::Error> {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        cur = e.source();
+    }
+    None
+}
+
+fn ova_to_py(err: &ova_core::Error) -> PyErr {
+    let msg = message(err);
+    match err {
+        ova_core::Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            NotFoundError::new_err((msg, path.display().to_string()))
+        }
+        ova_core::Error::Io { path, .. } => OvaError::new_err((msg, path.display().to_string())),
+        _ => match io_cause(err) {
+            Some(io) if io.kind() == std::io::ErrorKind::NotFound => NotFoundError::new_err(msg),
+            _ => OvaError::new_err(msg),
+        },
+    }
+}
+
+impl From<Error> for PyErr {
+    fn from(err: Error) -> PyErr {
+        match err {
+            Error::Ova(e) => ova_to_py(&e),
+            Error::Python(e) => e,
+        }
+    }
+}
+
+/// `Result` with the local [`Error`].
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,18 @@
+//! The native part of the `ovakit` Python package (`ovakit._ovakit`).
+//!
+//! This file only registers classes and functions; each capability lives in its own module and
+//! every behaviour lives in the Rust crates. The Python modules `ovakit.ova`, `ovakit.cloudstack`
+//! and `ovakit.s3` re-export what is registered here.
+
+use pyo3::prelude::*;
+
+mod errors;
+#[expect(dead_code, reason = "used by the bindings as the crates land")]
+mod runtime;
+
+/// The native module; import `ovakit` instead.
+#[pymodule]
+fn _ovakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
