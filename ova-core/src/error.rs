@@ -134,6 +134,77 @@ pub enum Error {
         reason: String,
     },
     // ---- ovf (descriptor model and edits) ----
+    /// The descriptor is not well-formed XML (or uses a construct this reader refuses).
+    #[error("descriptor is not well-formed xml at byte {position}: {reason}")]
+    OvfXml {
+        /// Byte offset in the descriptor where the problem was found.
+        position: u64,
+        /// What is wrong, in a few words.
+        reason: String,
+        /// The XML parser's error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The descriptor is not UTF-8 text.
+    #[error("descriptor is not utf-8 text (invalid byte at offset {position})")]
+    OvfEncoding {
+        /// Byte offset of the first invalid byte.
+        position: u64,
+    },
+    /// The descriptor exceeds a safety limit (size, nesting depth, element count).
+    #[error("descriptor exceeds the {what} limit of {limit}")]
+    OvfLimit {
+        /// Which limit.
+        what: &'static str,
+        /// The limit's value.
+        limit: u64,
+    },
+    /// The document's root element is not an OVF `Envelope`.
+    #[error("descriptor root element is <{found}>, not an ovf envelope")]
+    OvfNotEnvelope {
+        /// The root element's name as written.
+        found: String,
+    },
+    /// The `Envelope` is in a namespace that is not a known OVF version.
+    #[error("ovf envelope namespace {namespace:?} is not a known ovf version")]
+    OvfUnknownNamespace {
+        /// The namespace URI found on the root element.
+        namespace: String,
+    },
+    /// An edit's target element or attribute does not exist.
+    #[error("cannot {edit}: {what} not found")]
+    OvfEditTargetAbsent {
+        /// The edit, described.
+        edit: String,
+        /// What was looked for.
+        what: String,
+    },
+    /// An edit's target matches more than one element.
+    #[error("cannot {edit}: {what} is ambiguous (candidates: {})", candidates.join(", "))]
+    OvfEditTargetAmbiguous {
+        /// The edit, described.
+        edit: String,
+        /// What was looked for.
+        what: String,
+        /// The candidates found, so the user can pick one.
+        candidates: Vec<String>,
+    },
+    /// An edit's value cannot be written.
+    #[error("cannot {edit}: {reason}")]
+    OvfEditInvalidValue {
+        /// The edit, described.
+        edit: String,
+        /// Why the value is refused.
+        reason: String,
+    },
+    /// Two edits in one list change the same bytes.
+    #[error("edits conflict: {first} and {second} change the same text")]
+    OvfEditConflict {
+        /// The first edit, described.
+        first: String,
+        /// The second edit, described.
+        second: String,
+    },
     // ---- manifest ----
     /// A manifest cannot be used for the requested operation.
     #[error("manifest {entry:?}: {reason}")]

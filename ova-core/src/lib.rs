@@ -3,6 +3,8 @@
 pub mod archive;
 pub mod error;
 pub mod manifest;
+pub mod ovf;
 pub mod tar;
+pub mod validate;
 
 pub use error::{Error, Result};
