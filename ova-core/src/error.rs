@@ -215,7 +215,110 @@ pub enum Error {
         reason: String,
     },
     // ---- vmdk ----
+    /// The sparse extent header (or footer) is not one this crate can read.
+    #[error("invalid vmdk header: {reason}")]
+    VmdkHeader {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A VMDK structure (marker, grain table, directory) is damaged.
+    #[error("corrupt vmdk at offset {offset}: {reason}")]
+    VmdkCorrupt {
+        /// Byte offset of the damaged structure.
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The VMDK ends inside a structure.
+    #[error("vmdk is truncated at offset {offset} (inside {inside})")]
+    VmdkTruncated {
+        /// Offset where the input ended.
+        offset: u64,
+        /// The structure being read.
+        inside: &'static str,
+    },
+    /// A compressed grain does not inflate.
+    #[error("grain at offset {offset} (lba {lba}) does not decompress")]
+    VmdkGrain {
+        /// Byte offset of the grain marker.
+        offset: u64,
+        /// The grain's first virtual sector.
+        lba: u64,
+        /// The decompressor's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Reading or writing a VMDK stream failed.
+    #[error("i/o error while {op}")]
+    VmdkIo {
+        /// What was being done (`reading the vmdk`, `writing the vmdk`, `reading the raw disk`).
+        op: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The raw input is longer or shorter than the capacity it was announced with.
+    #[error("raw disk input has {actual} bytes, expected {expected}")]
+    VmdkInputSize {
+        /// Bytes announced.
+        expected: u64,
+        /// Bytes read before the input ended (or the first byte past the capacity).
+        actual: u64,
+    },
     // ---- signing ----
+    /// A private key cannot be read (bad PEM, wrong passphrase, unsupported type).
+    #[error("cannot load private key from {source_name}")]
+    SignKey {
+        /// Where the key came from (file name).
+        source_name: String,
+        /// The crypto library's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A certificate cannot be read.
+    #[error("cannot load certificate from {source_name}")]
+    SignCertificate {
+        /// Where the certificate came from (file name or entry).
+        source_name: String,
+        /// The crypto library's error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The certificate's public key is not the private key's.
+    #[error("certificate {certificate} does not belong to the private key")]
+    SignKeyMismatch {
+        /// The certificate's subject.
+        certificate: String,
+    },
+    /// A `.cert` file is not in the `ALG(name.mf)= signature` + PEM form.
+    #[error("malformed certificate file {file}: {reason}")]
+    SignCertFile {
+        /// The `.cert` entry name.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The package has no manifest or certificate to verify.
+    #[error("package is not signed: {reason}")]
+    NotSigned {
+        /// What is missing.
+        reason: String,
+    },
+    /// A signing or verification primitive failed inside the crypto library.
+    #[error("crypto operation failed: {op}")]
+    Crypto {
+        /// The operation.
+        op: &'static str,
+        /// The crypto library's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Building an OVA failed for a reason not covered by another variant.
+    #[error("cannot build package: {reason}")]
+    Build {
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

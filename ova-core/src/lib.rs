@@ -6,5 +6,6 @@ pub mod manifest;
 pub mod ovf;
 pub mod tar;
 pub mod validate;
+pub mod vmdk;
 
 pub use error::{Error, Result};

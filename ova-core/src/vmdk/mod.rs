@@ -1,0 +1,171 @@
+//! Stream-optimized VMDK: read any of the layouts in use, write VMware's.
+//!
+//! - [`VmdkWriter`] turns raw disk bytes from any [`Read`](std::io::Read) into a
+//!   stream-optimized VMDK exactly as VMware lays it out, compressing grains on every core while
+//!   keeping their order, and hashing the output as it goes.
+//! - [`StreamReader`] turns a stream-optimized VMDK (VMware/VirtualBox with the directory at
+//!   the end, qemu-img/open-vmdk with it at the front, or a pure stream from a pipe) back into
+//!   raw bytes.
+//! - [`inspect`] reports the structure and the problems consumers trip over (no end-of-stream
+//!   marker, no footer, bytes after the logical end).
+//! - [`layout`] holds the pure on-disk structures.
+//!
+//! ```
+//! use ova_core::vmdk::{self, VmdkWriter};
+//! let raw: Vec<u8> = (0..200_000u32).map(|i| (i % 7) as u8).collect();
+//! let mut file = std::io::Cursor::new(Vec::new());
+//! VmdkWriter::new().write(&raw[..], raw.len() as u64, &mut file)?;
+//! let info = vmdk::inspect(&mut file)?;
+//! assert!(info.problems.is_empty());
+//! assert_eq!(info.capacity, 200_192); // rounded up to a sector
+//! # Ok::<(), ova_core::Error>(())
+//! ```
+
+pub mod layout;
+mod reader;
+mod writer;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+pub use layout::AdapterType;
+pub use reader::{LayoutClass, StreamReader, StreamSummary, VmdkInfo, VmdkProblem, inspect};
+pub use writer::{VmdkWriter, WriteSummary};
+
+/// The digest the writer can compute while writing (the manifest's algorithms).
+pub use crate::manifest::Algorithm as DigestAlgorithm;
+
+use crate::{Error, Result};
+
+/// What a file holds, judged from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskKind {
+    /// A sparse VMDK extent (`KDMV` magic).
+    SparseVmdk,
+    /// A text VMDK descriptor (a flat or split disk's `.vmdk`), which this crate does not read.
+    DescriptorVmdk,
+    /// Anything else: taken as a raw disk image.
+    Raw,
+}
+
+/// Classifies a disk image by its first bytes (at least 21 are needed to see a descriptor).
+pub fn detect(first_bytes: &[u8]) -> DiskKind {
+    if first_bytes.starts_with(b"KDMV") {
+        DiskKind::SparseVmdk
+    } else if first_bytes.starts_with(b"# Disk DescriptorFile") {
+        DiskKind::DescriptorVmdk
+    } else {
+        DiskKind::Raw
+    }
+}
+
+fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Classifies the disk image at `path` (see [`detect`]).
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be read.
+pub fn detect_file(path: impl AsRef<Path>) -> Result<DiskKind> {
+    let path = path.as_ref();
+    let mut head = Vec::with_capacity(32);
+    open(path)?
+        .take(32)
+        .read_to_end(&mut head)
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(detect(&head))
+}
+
+/// [`inspect`] on a file.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be opened, otherwise as [`inspect`].
+pub fn inspect_file(path: impl AsRef<Path>) -> Result<VmdkInfo> {
+    inspect(open(path.as_ref())?)
+}
+
+/// Writes `out` through a temporary file beside it, renamed into place only on success.
+pub(crate) fn write_atomically<T>(out: &Path, f: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let io = |source| Error::Io {
+        path: out.to_owned(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ova-tmp-")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    let value = f(tmp.as_file_mut())?;
+    tmp.as_file_mut().sync_all().map_err(io)?;
+    tmp.persist(out).map_err(|e| io(e.error))?;
+    Ok(value)
+}
+
+/// Converts the raw disk image at `input` into a stream-optimized VMDK at `output` (written
+/// under a temporary name, renamed on success). The writer's extent name is kept unless it is
+/// the default, in which case the output's file name is used.
+///
+/// # Errors
+///
+/// [`Error::Io`] for the files, otherwise as [`VmdkWriter::write`].
+pub fn raw_to_vmdk(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    writer: &VmdkWriter,
+) -> Result<WriteSummary> {
+    let (input, output) = (input.as_ref(), output.as_ref());
+    let file = open(input)?;
+    let size = file
+        .metadata()
+        .map_err(|source| Error::Io {
+            path: input.to_owned(),
+            source,
+        })?
+        .len();
+    let writer = match output.file_name().and_then(|n| n.to_str()) {
+        Some(name) if writer.extent_name() == "disk.vmdk" => writer.clone().with_extent_name(name),
+        _ => writer.clone(),
+    };
+    write_atomically(output, |out| {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
+        let summary = writer.write(BufReader::with_capacity(1 << 20, file), size, &mut buffered)?;
+        std::io::Write::flush(&mut buffered).map_err(|source| Error::VmdkIo {
+            op: "writing the vmdk",
+            source,
+        })?;
+        Ok(summary)
+    })
+}
+
+/// Converts the stream-optimized VMDK at `input` into a raw disk image at `output` (written
+/// under a temporary name, renamed on success).
+///
+/// # Errors
+///
+/// [`Error::Io`] for the files, otherwise as [`StreamReader::copy_to`].
+pub fn vmdk_to_raw(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Result<StreamSummary> {
+    let file = open(input.as_ref())?;
+    let reader = StreamReader::new(BufReader::with_capacity(1 << 20, file))?;
+    write_atomically(output.as_ref(), |out| {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
+        let summary = reader.copy_to(&mut buffered)?;
+        std::io::Write::flush(&mut buffered).map_err(|source| Error::VmdkIo {
+            op: "writing the raw disk",
+            source,
+        })?;
+        Ok(summary)
+    })
+}

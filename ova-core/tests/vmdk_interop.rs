@@ -1,0 +1,167 @@
+//! Interop with qemu-img: it accepts what we write, and we read what it writes.
+//!
+//! Skips with a message when `qemu-img` is missing; fails instead when `CI` is set.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ova_core::vmdk::{self, LayoutClass, VmdkProblem, VmdkWriter};
+
+fn qemu_img() -> Option<PathBuf> {
+    let found = Command::new("qemu-img")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some(PathBuf::from("qemu-img"));
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "qemu-img is required when CI is set"
+    );
+    eprintln!("skipping: qemu-img not found");
+    None
+}
+
+/// A 40 MiB raw disk (two grain tables), data at the start, across the table boundary and in a
+/// partial last sector, zeros elsewhere.
+fn sample_raw(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let len = 40 * 1024 * 1024 + 1536;
+    let mut raw = vec![0u8; len];
+    let mut fill = |range: std::ops::Range<usize>, seed: usize| {
+        for (i, b) in raw[range].iter_mut().enumerate() {
+            *b = ((i * 131 + seed) % 251) as u8 ^ (i >> 9) as u8;
+        }
+    };
+    fill(0..3 * 1024 * 1024, 1);
+    fill(32 * 1024 * 1024 - 4096..32 * 1024 * 1024 + 70_000, 2);
+    fill(len - 1000..len, 3);
+    let path = dir.join("disk.raw");
+    std::fs::write(&path, &raw).unwrap();
+    (path, raw)
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn qemu_img_accepts_our_output() {
+    let Some(qemu) = qemu_img() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (raw_path, raw) = sample_raw(dir.path());
+    let out = dir.path().join("disk.vmdk");
+    let summary = vmdk::raw_to_vmdk(&raw_path, &out, &VmdkWriter::new()).unwrap();
+    assert_eq!(
+        summary.bytes_written,
+        std::fs::metadata(&out).unwrap().len()
+    );
+
+    run(Command::new(&qemu).args(["check", "-f", "vmdk"]).arg(&out));
+    run(Command::new(&qemu)
+        .args(["compare", "-f", "raw", "-F", "vmdk"])
+        .arg(&raw_path)
+        .arg(&out));
+    let info = run(Command::new(&qemu)
+        .args(["info", "--output=json", "-f", "vmdk"])
+        .arg(&out));
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["virtual-size"], raw.len() as u64);
+    assert_eq!(
+        info["format-specific"]["data"]["create-type"],
+        "streamOptimized"
+    );
+
+    // qemu-img converts it back to the same raw bytes
+    let back = dir.path().join("back.raw");
+    run(Command::new(&qemu)
+        .args(["convert", "-f", "vmdk", "-O", "raw"])
+        .arg(&out)
+        .arg(&back));
+    assert!(std::fs::read(&back).unwrap() == raw);
+}
+
+#[test]
+fn we_read_qemu_img_stream_output() {
+    let Some(qemu) = qemu_img() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (raw_path, raw) = sample_raw(dir.path());
+    let theirs = dir.path().join("qemu.vmdk");
+    run(Command::new(&qemu)
+        .args([
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            "vmdk",
+            "-o",
+            "subformat=streamOptimized",
+        ])
+        .arg(&raw_path)
+        .arg(&theirs));
+
+    let back = dir.path().join("ours.raw");
+    vmdk::vmdk_to_raw(&theirs, &back).unwrap();
+    assert!(std::fs::read(&back).unwrap() == raw);
+
+    // a pure stream (no seeking) reads the same bytes
+    let file = std::fs::File::open(&theirs).unwrap();
+    let mut streamed = Vec::new();
+    let summary = vmdk::StreamReader::new(std::io::BufReader::new(file))
+        .unwrap()
+        .copy_to(&mut streamed)
+        .unwrap();
+    assert!(streamed == raw);
+    assert!(summary.footer.is_none());
+
+    let info = vmdk::inspect_file(&theirs).unwrap();
+    assert_eq!(info.layout, LayoutClass::GdAtFront);
+    assert_eq!(info.capacity, raw.len() as u64);
+    assert!(!info.has_footer);
+    assert!(info.problems.contains(&VmdkProblem::NoFooter));
+    assert!(
+        info.problems
+            .contains(&VmdkProblem::RedundantGrainDirectoryFlag)
+    );
+    assert!(
+        !info.problems.iter().any(|p| matches!(
+            p,
+            VmdkProblem::GrainTableMismatch { .. } | VmdkProblem::Directory { .. }
+        )),
+        "{:?}",
+        info.problems
+    );
+}
+
+#[test]
+fn we_read_qemu_img_output_of_our_output() {
+    // qemu-img re-encoding our VMDK into its own stream layout keeps the bytes
+    let Some(qemu) = qemu_img() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (raw_path, raw) = sample_raw(dir.path());
+    let ours = dir.path().join("ours.vmdk");
+    vmdk::raw_to_vmdk(&raw_path, &ours, &VmdkWriter::new().with_level(1)).unwrap();
+    let theirs = dir.path().join("theirs.vmdk");
+    run(Command::new(&qemu)
+        .args([
+            "convert",
+            "-f",
+            "vmdk",
+            "-O",
+            "vmdk",
+            "-o",
+            "subformat=streamOptimized",
+        ])
+        .arg(&ours)
+        .arg(&theirs));
+    let back = dir.path().join("back.raw");
+    vmdk::vmdk_to_raw(&theirs, &back).unwrap();
+    assert!(std::fs::read(&back).unwrap() == raw);
+}
