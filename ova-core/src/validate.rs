@@ -39,13 +39,17 @@
 //! | `file-missing-from-manifest`, `manifest-lists-absent-file`, `manifest-line-unparseable` | error | manifest coverage and syntax |
 //! | `manifest-line-rejected-by-vmware` | error | a line form VMware refuses (`SHA256 (x) = y`, `SHA2-256(x)= y`) |
 //! | `unsafe-entry-name`, `entry-is-link`, `entry-is-special`, `entry-is-directory`, `duplicate-entry`, `entry-past-end`, `appledouble-entry` | error | hostile or non-flat archive entries |
-//! | `entry-name-too-long`, `entry-name-not-ascii` | warning | names VMware tools may not read |
+//! | `entry-unknown-type`, `manifest-duplicate-entry` | error | an unknown tar type flag; a name listed twice in the manifest |
+//! | `entry-name-too-long`, `entry-name-not-ascii`, `entry-size-base256` | warning | headers VMware tools may not read |
+//! | `digest-not-checked` | warning | a manifest line whose algorithm was not computed |
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::archive::{EntryInfo, EntryKind, EntryProblem, Extension};
 use crate::error::Error;
+use crate::manifest::{Manifest, VerifyReport};
 use crate::ovf::compat::check_hardware;
 use crate::ovf::{Descriptor, HostResource, ProductSection, VirtualHardware};
 
@@ -121,121 +125,35 @@ pub fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.severity == Severity::Error)
 }
 
-/// An irregularity of one archive entry, as the archive reader saw it.
+/// The manifest as parsed, and what checking its digests against the data found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "problem", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum EntryIssue {
-    /// The name starts with `/`.
-    AbsolutePath,
-    /// The name has a `..` component.
-    ParentComponent,
-    /// The name has a directory part (including `./`).
-    NotFlat,
-    /// A hard or symbolic link.
-    Link {
-        /// The link target.
-        target: String,
-    },
-    /// A device or FIFO.
-    Special,
-    /// A directory.
-    Directory,
-    /// A name an earlier entry already used.
-    Duplicate,
-    /// The data runs past the end of the archive.
-    SizePastEnd,
-    /// A non-USTAR extension header (pax `x`/`g`, GNU LongLink) precedes the entry's header.
-    ExtensionHeader {
-        /// Which kind, for the message (`pax`, `gnu-longname`, ...).
-        kind: String,
-    },
-    /// A macOS `._name` AppleDouble file.
-    AppleDouble,
-    /// The name is not ASCII.
-    NonAsciiName,
-    /// The name is longer than 100 bytes.
-    LongName,
-}
-
-/// One archive entry, in archive order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct EntryFacts {
-    /// The entry's name.
-    pub name: String,
-    /// Data size in bytes.
-    pub size: u64,
-    /// Irregularities.
-    pub issues: Vec<EntryIssue>,
-}
-
-impl EntryFacts {
-    /// An entry with no irregularities.
-    pub fn new(name: impl Into<String>, size: u64) -> Self {
-        EntryFacts {
-            name: name.into(),
-            size,
-            issues: Vec::new(),
-        }
-    }
-
-    /// Adds an irregularity.
-    #[must_use]
-    pub fn with_issue(mut self, issue: EntryIssue) -> Self {
-        self.issues.push(issue);
-        self
-    }
-}
-
-/// One parsed manifest line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct ManifestLineFacts {
-    /// 1-based line number.
-    pub line: usize,
-    /// The file name the line covers.
-    pub name: String,
-    /// Whether VMware accepts the line's form (canonical `SHA256(name)= hex` and the
-    /// `=hex` form without the space are accepted; `SHA256 (x) = y` and `SHA2-256(x)= y`
-    /// are not).
-    pub vmware_accepts: bool,
-}
-
-/// The outcome of comparing one manifest digest with the data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct DigestCheck {
-    /// The file name.
-    pub name: String,
-    /// Algorithm (`SHA1`, `SHA256`, `SHA512`).
-    pub algorithm: String,
-    /// The manifest's hex digest.
-    pub expected: String,
-    /// The computed hex digest (`None`: not computed, e.g. the entry is absent).
-    pub actual: Option<String>,
-}
-
-/// What the manifest said and what checking it found.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[non_exhaustive]
 pub struct ManifestFacts {
     /// The manifest entry's name.
     pub entry: String,
-    /// Lines that parsed.
-    pub lines: Vec<ManifestLineFacts>,
-    /// Line numbers (1-based) that did not parse.
-    pub unparseable_lines: Vec<usize>,
-    /// Digest comparisons done while streaming the archive.
-    pub checks: Vec<DigestCheck>,
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    /// The digest comparison, when the data was hashed.
+    pub report: Option<VerifyReport>,
+}
+
+impl ManifestFacts {
+    /// Facts for the manifest entry `entry` parsed as `manifest`.
+    pub fn new(entry: impl Into<String>, manifest: Manifest, report: Option<VerifyReport>) -> Self {
+        ManifestFacts {
+            entry: entry.into(),
+            manifest,
+            report,
+        }
+    }
 }
 
 /// Everything the package rules look at.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[non_exhaustive]
 pub struct PackageFacts {
-    /// Entries in archive order.
-    pub entries: Vec<EntryFacts>,
+    /// Entries in archive order, with the irregularities the archive reader attached.
+    pub entries: Vec<EntryInfo>,
     /// The descriptor's bytes (of the first `.ovf` entry), when it was read.
     pub descriptor: Option<Vec<u8>>,
     /// The manifest, when there is one and it was read.
@@ -243,38 +161,17 @@ pub struct PackageFacts {
 }
 
 impl PackageFacts {
-    /// Facts with these entries and nothing else.
-    pub fn new(entries: Vec<EntryFacts>) -> Self {
+    /// Facts with these entries, descriptor bytes and manifest.
+    pub fn new(
+        entries: Vec<EntryInfo>,
+        descriptor: Option<Vec<u8>>,
+        manifest: Option<ManifestFacts>,
+    ) -> Self {
         PackageFacts {
             entries,
-            descriptor: None,
-            manifest: None,
+            descriptor,
+            manifest,
         }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Descriptor,
-    Manifest,
-    Certificate,
-    File,
-}
-
-fn role(name: &str) -> Role {
-    let base = name.rsplit('/').next().unwrap_or(name);
-    if base.starts_with("._") {
-        return Role::File;
-    }
-    let lower = base.to_ascii_lowercase();
-    if lower.ends_with(".ovf") {
-        Role::Descriptor
-    } else if lower.ends_with(".mf") {
-        Role::Manifest
-    } else if lower.ends_with(".cert") {
-        Role::Certificate
-    } else {
-        Role::File
     }
 }
 
@@ -384,7 +281,10 @@ pub fn descriptor_findings(d: &Descriptor) -> Vec<Finding> {
                 format!("File {} has ovf:href {h:?}, which leaves the package", f.id),
             ));
         }
-        if matches!(role(h), Role::Manifest | Role::Certificate) {
+        if matches!(
+            EntryKind::of(h),
+            EntryKind::Manifest | EntryKind::Certificate
+        ) {
             out.push(Finding::warning(
                 "manifest-in-references",
                 format!(
@@ -605,6 +505,74 @@ fn qualifier_violation(qualifiers: &str, value: &str) -> Option<String> {
     None
 }
 
+/// The finding for one archive-entry irregularity (`None` for those reported elsewhere).
+fn entry_finding(name: &str, size: u64, problem: &EntryProblem) -> Option<Finding> {
+    Some(match problem {
+        EntryProblem::AbsolutePath => Finding::error(
+            "unsafe-entry-name",
+            format!("entry name {name:?} is absolute"),
+        ),
+        EntryProblem::ParentComponent => Finding::error(
+            "unsafe-entry-name",
+            format!("entry name {name:?} has a '..' component"),
+        ),
+        EntryProblem::NotFlat => Finding::error(
+            "unsafe-entry-name",
+            format!("entry name {name:?} is not a plain file name (OVA entries are flat)"),
+        ),
+        EntryProblem::Link { target } => Finding::error(
+            "entry-is-link",
+            format!("entry {name:?} is a link to {target:?}"),
+        ),
+        EntryProblem::Special => Finding::error(
+            "entry-is-special",
+            format!("entry {name:?} is a device or FIFO"),
+        ),
+        EntryProblem::Directory => Finding::error(
+            "entry-is-directory",
+            format!("entry {name:?} is a directory (OVA entries are flat files)"),
+        ),
+        EntryProblem::UnknownType { flag } => Finding::error(
+            "entry-unknown-type",
+            format!(
+                "entry {name:?} has the unknown tar type flag {:?}",
+                char::from(*flag)
+            ),
+        ),
+        EntryProblem::Duplicate => Finding::error(
+            "duplicate-entry",
+            format!("entry name {name:?} occurs more than once"),
+        ),
+        EntryProblem::SizePastEnd { available } => Finding::error(
+            "entry-past-end",
+            format!("entry {name:?} claims {size} bytes but only {available} are in the archive"),
+        ),
+        EntryProblem::AppleDouble => Finding::error(
+            "appledouble-entry",
+            format!("entry {name:?} is a macOS AppleDouble file"),
+        ),
+        EntryProblem::NonAsciiName => Finding::warning(
+            "entry-name-not-ascii",
+            format!("entry name {name:?} is not ASCII"),
+        ),
+        EntryProblem::LongName => Finding::warning(
+            "entry-name-too-long",
+            format!("entry name {name:?} is longer than 100 bytes (no USTAR header can hold it)"),
+        ),
+        EntryProblem::Base256 => Finding::warning(
+            "entry-size-base256",
+            format!(
+                "entry {name:?} uses the GNU base-256 size field (not USTAR; VMware's support is undocumented)"
+            ),
+        ),
+        // Reported with the descriptor, where it matters.
+        EntryProblem::ExtensionHeader { .. } => return None,
+        // Problems the archive reader may add later.
+        #[allow(unreachable_patterns)]
+        _ => Finding::warning("entry-irregular", format!("entry {name:?}: {problem:?}")),
+    })
+}
+
 /// Applies every rule to a package.
 pub fn validate_package(facts: &PackageFacts) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -612,74 +580,16 @@ pub fn validate_package(facts: &PackageFacts) -> Vec<Finding> {
 
     // Entry safety.
     for e in entries {
-        for issue in &e.issues {
-            let f = match issue {
-                EntryIssue::AbsolutePath => Finding::error(
-                    "unsafe-entry-name",
-                    format!("entry name {:?} is absolute", e.name),
-                ),
-                EntryIssue::ParentComponent => Finding::error(
-                    "unsafe-entry-name",
-                    format!("entry name {:?} has a '..' component", e.name),
-                ),
-                EntryIssue::NotFlat => Finding::error(
-                    "unsafe-entry-name",
-                    format!(
-                        "entry name {:?} is not a plain file name (OVA entries are flat)",
-                        e.name
-                    ),
-                ),
-                EntryIssue::Link { target } => Finding::error(
-                    "entry-is-link",
-                    format!("entry {:?} is a link to {target:?}", e.name),
-                ),
-                EntryIssue::Special => Finding::error(
-                    "entry-is-special",
-                    format!("entry {:?} is a device or FIFO", e.name),
-                ),
-                EntryIssue::Directory => Finding::error(
-                    "entry-is-directory",
-                    format!(
-                        "entry {:?} is a directory (OVA entries are flat files)",
-                        e.name
-                    ),
-                ),
-                EntryIssue::Duplicate => Finding::error(
-                    "duplicate-entry",
-                    format!("entry name {:?} occurs more than once", e.name),
-                ),
-                EntryIssue::SizePastEnd => Finding::error(
-                    "entry-past-end",
-                    format!(
-                        "entry {:?} claims {} bytes, past the end of the archive",
-                        e.name, e.size
-                    ),
-                ),
-                EntryIssue::AppleDouble => Finding::error(
-                    "appledouble-entry",
-                    format!("entry {:?} is a macOS AppleDouble file", e.name),
-                ),
-                EntryIssue::NonAsciiName => Finding::warning(
-                    "entry-name-not-ascii",
-                    format!("entry name {:?} is not ASCII", e.name),
-                ),
-                EntryIssue::LongName => Finding::warning(
-                    "entry-name-too-long",
-                    format!(
-                        "entry name {:?} is longer than 100 bytes (no USTAR header can hold it)",
-                        e.name
-                    ),
-                ),
-                // Reported below, where it matters (in front of the descriptor).
-                EntryIssue::ExtensionHeader { .. } => continue,
-            };
-            out.push(f.with_entry(&e.name));
+        for problem in &e.problems {
+            if let Some(f) = entry_finding(&e.name, e.size, problem) {
+                out.push(f.with_entry(&e.name));
+            }
         }
     }
 
     // Descriptor placement.
     let descriptors: Vec<usize> = (0..entries.len())
-        .filter(|&i| role(&entries[i].name) == Role::Descriptor)
+        .filter(|&i| entries[i].kind == EntryKind::Descriptor)
         .collect();
     let Some(&di) = descriptors.first() else {
         out.push(Finding::error(
@@ -713,8 +623,16 @@ pub fn validate_package(facts: &PackageFacts) -> Vec<Finding> {
             .with_entry(&entries[0].name),
         );
     }
-    for issue in &entries[di].issues {
-        if let EntryIssue::ExtensionHeader { kind } = issue {
+    for problem in &entries[di].problems {
+        if let EntryProblem::ExtensionHeader { extension } = problem {
+            let kind = match extension {
+                Extension::PaxLocal => "pax",
+                Extension::PaxGlobal => "pax global",
+                Extension::GnuLongName => "GNU LongLink name",
+                Extension::GnuLongLink => "GNU LongLink target",
+                #[allow(unreachable_patterns)]
+                _ => "non-USTAR",
+            };
             out.push(
                 Finding::error(
                     "non-ustar-header-before-descriptor",
@@ -730,10 +648,10 @@ pub fn validate_package(facts: &PackageFacts) -> Vec<Finding> {
     // Manifest and certificate placement (DSP0243: both right after the descriptor, or
     // both at the end).
     let manifests: Vec<usize> = (0..entries.len())
-        .filter(|&i| role(&entries[i].name) == Role::Manifest)
+        .filter(|&i| entries[i].kind == EntryKind::Manifest)
         .collect();
     let certs: Vec<usize> = (0..entries.len())
-        .filter(|&i| role(&entries[i].name) == Role::Certificate)
+        .filter(|&i| entries[i].kind == EntryKind::Certificate)
         .collect();
     for &m in manifests.iter().skip(1) {
         out.push(
@@ -868,9 +786,9 @@ pub fn validate_package(facts: &PackageFacts) -> Vec<Finding> {
         }
     }
     for (i, e) in entries.iter().enumerate() {
-        if role(&e.name) == Role::File
+        if e.kind == EntryKind::File
             && !referenced.contains(&i)
-            && !e.issues.contains(&EntryIssue::Directory)
+            && !e.problems.contains(&EntryProblem::Directory)
         {
             out.push(
                 Finding::warning(
@@ -906,7 +824,7 @@ pub fn validate_package(facts: &PackageFacts) -> Vec<Finding> {
 fn chunk_findings(
     f: &crate::ovf::FileRef,
     parts: &[(u64, usize)],
-    entries: &[EntryFacts],
+    entries: &[EntryInfo],
     out: &mut Vec<Finding>,
 ) {
     let mut problems = Vec::new();
@@ -957,45 +875,65 @@ fn manifest_findings(
     mf: &ManifestFacts,
     d: &Descriptor,
     dname: &str,
-    entries: &[EntryFacts],
+    entries: &[EntryInfo],
     chunks: &HashMap<&str, Vec<(u64, usize)>>,
     out: &mut Vec<Finding>,
 ) {
     let at = |f: Finding| f.with_entry(&mf.entry);
-    for l in &mf.unparseable_lines {
+    let m = &mf.manifest;
+    for l in &m.bad_lines {
         out.push(at(Finding::error(
             "manifest-line-unparseable",
-            format!("manifest line {l} is not an ALG(name)= digest line"),
+            format!(
+                "manifest line {} is not an ALG(name)= digest line ({})",
+                l.line, l.reason
+            ),
         )));
     }
-    for l in &mf.lines {
-        if !l.vmware_accepts {
+    for l in &m.lines {
+        if l.vmware_rejects() {
             out.push(at(Finding::error(
                 "manifest-line-rejected-by-vmware",
                 format!(
-                    "manifest line {} ({}) is in a form VMware refuses; write ALG(name)= hex",
-                    l.line, l.name
+                    "manifest line {} ({}) is in a form VMware refuses; write {}({})= hex",
+                    l.line,
+                    l.name,
+                    l.algorithm.token(),
+                    l.name
                 ),
             )));
         }
     }
-    for c in &mf.checks {
-        if let Some(actual) = &c.actual
-            && !actual.eq_ignore_ascii_case(&c.expected)
-        {
+    for name in m.duplicate_names() {
+        out.push(at(Finding::error(
+            "manifest-duplicate-entry",
+            format!("the manifest lists {name} more than once"),
+        )));
+    }
+    if let Some(report) = &mf.report {
+        for c in &report.mismatched {
             out.push(
                 Finding::error(
                     "digest-mismatch",
                     format!(
-                        "{} digest of {} is {actual}, the manifest says {}",
-                        c.algorithm, c.name, c.expected
+                        "{} digest of {} is {}, the manifest says {}",
+                        c.algorithm.token(),
+                        c.name,
+                        c.actual,
+                        c.expected
                     ),
                 )
                 .with_entry(&c.name),
             );
         }
+        for name in &report.unchecked {
+            out.push(at(Finding::warning(
+                "digest-not-checked",
+                format!("the digest of {name} was not checked (its algorithm was not computed)"),
+            )));
+        }
     }
-    let listed: HashSet<&str> = mf.lines.iter().map(|l| l.name.as_str()).collect();
+    let listed: HashSet<&str> = m.lines.iter().map(|l| l.name.as_str()).collect();
     let present: HashSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
     let mut must_list: Vec<String> = vec![dname.to_string()];
     for f in d.references() {
@@ -1019,7 +957,7 @@ fn manifest_findings(
             )));
         }
     }
-    for l in &mf.lines {
+    for l in &m.lines {
         let chunked_whole = chunks.contains_key(l.name.as_str());
         if !present.contains(l.name.as_str()) && !chunked_whole {
             out.push(at(Finding::error(
@@ -1068,35 +1006,54 @@ mod tests {
         OVF.replacen(from, to, 1).into_bytes()
     }
 
-    fn good_facts() -> PackageFacts {
-        PackageFacts {
-            entries: vec![
-                EntryFacts::new("vm.ovf", OVF.len() as u64),
-                EntryFacts::new("vm.mf", 100),
-                EntryFacts::new("disk1.vmdk", 1000),
-                EntryFacts::new("cd.iso", 300),
-            ],
-            descriptor: Some(OVF.as_bytes().to_vec()),
-            manifest: Some(ManifestFacts {
-                entry: "vm.mf".into(),
-                lines: ["vm.ovf", "disk1.vmdk", "cd.iso"]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| ManifestLineFacts {
-                        line: i + 1,
-                        name: n.to_string(),
-                        vmware_accepts: true,
-                    })
-                    .collect(),
-                unparseable_lines: vec![],
-                checks: vec![DigestCheck {
-                    name: "disk1.vmdk".into(),
-                    algorithm: "SHA256".into(),
-                    expected: "ab".into(),
-                    actual: Some("AB".into()),
-                }],
-            }),
+    fn entry(name: &str, size: u64) -> EntryInfo {
+        EntryInfo {
+            index: 0,
+            name: name.into(),
+            kind: EntryKind::of(name),
+            entry_type: crate::tar::EntryType::Regular,
+            size,
+            header_offset: 0,
+            own_header_offset: 0,
+            data_offset: 0,
+            header_format: crate::tar::HeaderFormat::Ustar,
+            extensions: vec![],
+            mode: 0o644,
+            mtime: 0,
+            problems: vec![],
         }
+    }
+
+    fn with_problem(mut e: EntryInfo, p: EntryProblem) -> EntryInfo {
+        e.problems.push(p);
+        e
+    }
+
+    const DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    fn manifest(names: &[&str]) -> Manifest {
+        let text: String = names
+            .iter()
+            .map(|n| format!("SHA256({n})= {DIGEST}\n"))
+            .collect();
+        crate::manifest::parse(text.as_bytes())
+    }
+
+    fn good_facts() -> PackageFacts {
+        PackageFacts::new(
+            vec![
+                entry("vm.ovf", OVF.len() as u64),
+                entry("vm.mf", 100),
+                entry("disk1.vmdk", 1000),
+                entry("cd.iso", 300),
+            ],
+            Some(OVF.as_bytes().to_vec()),
+            Some(ManifestFacts::new(
+                "vm.mf",
+                manifest(&["vm.ovf", "disk1.vmdk", "cd.iso"]),
+                Some(VerifyReport::default()),
+            )),
+        )
     }
 
     #[test]
@@ -1240,9 +1197,11 @@ mod tests {
             ["descriptor-not-first", "manifest-out-of-place"]
         );
         assert_eq!(
-            package_codes(|f| f.entries[0]
-                .issues
-                .push(EntryIssue::ExtensionHeader { kind: "pax".into() })),
+            package_codes(
+                |f| f.entries[0].problems.push(EntryProblem::ExtensionHeader {
+                    extension: Extension::PaxLocal
+                })
+            ),
             ["non-ustar-header-before-descriptor"]
         );
         // Manifest at the end is fine; in the middle it is not.
@@ -1258,33 +1217,33 @@ mod tests {
             ["manifest-out-of-place"]
         );
         // Certificate right after the manifest, or both at the end.
-        assert!(package_codes(|f| f.entries.insert(2, EntryFacts::new("vm.cert", 10))).is_empty());
+        assert!(package_codes(|f| f.entries.insert(2, entry("vm.cert", 10))).is_empty());
         assert!(
             package_codes(|f| {
                 let m = f.entries.remove(1);
                 f.entries.push(m);
-                f.entries.push(EntryFacts::new("vm.cert", 10));
+                f.entries.push(entry("vm.cert", 10));
             })
             .is_empty()
         );
         assert_eq!(
-            package_codes(|f| f.entries.push(EntryFacts::new("vm.cert", 10))),
+            package_codes(|f| f.entries.push(entry("vm.cert", 10))),
             ["certificate-out-of-place"]
         );
         assert_eq!(
             package_codes(|f| {
                 f.entries.remove(1);
                 f.manifest = None;
-                f.entries.push(EntryFacts::new("vm.cert", 10));
+                f.entries.push(entry("vm.cert", 10));
             }),
             ["certificate-without-manifest"]
         );
         assert_eq!(
-            package_codes(|f| f.entries.push(EntryFacts::new("x.mf", 10))),
+            package_codes(|f| f.entries.push(entry("x.mf", 10))),
             ["multiple-manifests"]
         );
         assert_eq!(
-            package_codes(|f| f.entries.push(EntryFacts::new("b.ovf", 10))),
+            package_codes(|f| f.entries.push(entry("b.ovf", 10))),
             ["multiple-descriptors"]
         );
         assert_eq!(
@@ -1303,27 +1262,27 @@ mod tests {
             package_codes(|f| f.entries[2].size = 999),
             ["size-mismatch"]
         );
-        let extra = package_codes(|f| f.entries.push(EntryFacts::new("notes.txt", 1)));
+        let extra = package_codes(|f| f.entries.push(entry("notes.txt", 1)));
         assert_eq!(extra, ["file-not-referenced"]);
     }
 
     #[test]
     fn entry_safety_rules() {
         let all = package_codes(|f| {
-            f.entries
-                .push(EntryFacts::new("/etc/passwd", 1).with_issue(EntryIssue::AbsolutePath));
-            f.entries
-                .push(EntryFacts::new("../x", 1).with_issue(EntryIssue::ParentComponent));
-            f.entries
-                .push(EntryFacts::new("l", 0).with_issue(EntryIssue::Link { target: "/".into() }));
-            f.entries
-                .push(EntryFacts::new("dev", 0).with_issue(EntryIssue::Special));
-            f.entries
-                .push(EntryFacts::new("cd.iso", 300).with_issue(EntryIssue::Duplicate));
-            f.entries
-                .push(EntryFacts::new("big", 1 << 40).with_issue(EntryIssue::SizePastEnd));
-            f.entries
-                .push(EntryFacts::new("._vm.ovf", 1).with_issue(EntryIssue::AppleDouble));
+            for (name, size, p) in [
+                ("/etc/passwd", 1, EntryProblem::AbsolutePath),
+                ("../x", 1, EntryProblem::ParentComponent),
+                ("sub/x", 1, EntryProblem::NotFlat),
+                ("l", 0, EntryProblem::Link { target: "/".into() }),
+                ("dev", 0, EntryProblem::Special),
+                ("cd.iso", 300, EntryProblem::Duplicate),
+                ("big", 1 << 40, EntryProblem::SizePastEnd { available: 5 }),
+                ("._vm.ovf", 1, EntryProblem::AppleDouble),
+                ("d/", 0, EntryProblem::Directory),
+                ("huge", 1 << 34, EntryProblem::Base256),
+            ] {
+                f.entries.push(with_problem(entry(name, size), p));
+            }
         });
         for code in [
             "unsafe-entry-name",
@@ -1332,6 +1291,8 @@ mod tests {
             "duplicate-entry",
             "entry-past-end",
             "appledouble-entry",
+            "entry-is-directory",
+            "entry-size-base256",
         ] {
             assert!(all.contains(&code), "{code}: {all:?}");
         }
@@ -1340,20 +1301,38 @@ mod tests {
     #[test]
     fn manifest_rules() {
         assert_eq!(
-            package_codes(|f| f.manifest.as_mut().unwrap().checks[0].actual = Some("cd".into())),
-            ["digest-mismatch"]
+            package_codes(|f| {
+                let mut r = VerifyReport::default();
+                r.mismatched.push(crate::manifest::Mismatch {
+                    name: "disk1.vmdk".into(),
+                    algorithm: crate::manifest::Algorithm::Sha256,
+                    expected: DIGEST.into(),
+                    actual: "ff".into(),
+                });
+                r.unchecked.push("cd.iso".into());
+                f.manifest.as_mut().unwrap().report = Some(r);
+            }),
+            ["digest-mismatch", "digest-not-checked"]
         );
         assert_eq!(
             package_codes(|f| {
-                f.manifest.as_mut().unwrap().lines.remove(2);
+                f.manifest.as_mut().unwrap().manifest = manifest(&["vm.ovf", "disk1.vmdk"]);
             }),
             ["file-missing-from-manifest"]
         );
         assert_eq!(
             package_codes(|f| {
-                let m = f.manifest.as_mut().unwrap();
-                m.lines[0].vmware_accepts = false;
-                m.unparseable_lines.push(4);
+                f.manifest.as_mut().unwrap().manifest =
+                    manifest(&["vm.ovf", "disk1.vmdk", "cd.iso", "cd.iso", "gone.txt"]);
+            }),
+            ["manifest-duplicate-entry", "manifest-lists-absent-file"]
+        );
+        assert_eq!(
+            package_codes(|f| {
+                let text = format!(
+                    "SHA256 (vm.ovf) = {DIGEST}\nSHA256(disk1.vmdk)= {DIGEST}\nSHA256(cd.iso)= {DIGEST}\nnonsense\n"
+                );
+                f.manifest.as_mut().unwrap().manifest = crate::manifest::parse(text.as_bytes());
             }),
             [
                 "manifest-line-unparseable",
@@ -1376,7 +1355,7 @@ mod tests {
             f.entries.remove(1);
             for (i, (k, s)) in sizes.iter().enumerate() {
                 f.entries
-                    .insert(1 + i, EntryFacts::new(format!("disk1.vmdk.{k:09}"), *s));
+                    .insert(1 + i, entry(&format!("disk1.vmdk.{k:09}"), *s));
             }
             codes(&validate_package(&f))
         };

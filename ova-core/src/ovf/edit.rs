@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 ///
 /// `system` selects a `VirtualSystem` by `ovf:id`; it may be left out when the descriptor has
 /// exactly one. `configuration` selects the item of a `DeploymentOptionSection`
-/// configuration; left out, the item without `ovf:configuration` (the default) is edited.
+/// configuration; left out, the item of the descriptor's default configuration is edited
+/// (the one written for it, else the one without `ovf:configuration`).
 ///
 /// # Examples
 ///
@@ -344,7 +345,9 @@ impl Ctx<'_> {
             .iter()
             .filter(|i| i.resource_type == Some(rt))
             .collect();
-        let mut chosen: Vec<&Item> = match configuration {
+        // The configuration asked for, or the descriptor's default one.
+        let config = configuration.or(h.default_configuration.as_deref());
+        let mut chosen: Vec<&Item> = match config {
             Some(c) => of_type
                 .iter()
                 .copied()

@@ -55,9 +55,10 @@ use serde::Serialize;
 
 pub use edit::Edit;
 pub use model::{
-    Content, Disk, FileRef, HostResource, Item, ItemElement, ModelIssue, NS_OVF_0_9, NS_OVF_1,
-    NS_OVF_2, NS_VMW, NS_XSI, Network, OperatingSystem, OvfVersion, ProductSection, Property,
-    VirtualHardware, VirtualSystem, VirtualSystemCollection, resource_type, split_system_types,
+    Content, DeploymentOption, Disk, FileRef, HostResource, Item, ItemElement, ModelIssue,
+    NS_OVF_0_9, NS_OVF_1, NS_OVF_2, NS_VMW, NS_XSI, Network, OperatingSystem, OvfVersion,
+    ProductSection, Property, VirtualHardware, VirtualSystem, VirtualSystemCollection,
+    resource_type, split_system_types,
 };
 
 use crate::error::{Error, Result};
@@ -77,6 +78,7 @@ pub struct Descriptor {
     references: Vec<FileRef>,
     disks: Vec<Disk>,
     networks: Vec<Network>,
+    deployment_options: Vec<DeploymentOption>,
     content: Option<Content>,
     issues: Vec<ModelIssue>,
 }
@@ -122,6 +124,7 @@ impl Descriptor {
             references: m.references,
             disks: m.disks,
             networks: m.networks,
+            deployment_options: m.deployment_options,
             content: m.content,
             issues: m.issues,
         })
@@ -165,6 +168,11 @@ impl Descriptor {
     /// `NetworkSection/Network` elements.
     pub fn networks(&self) -> &[Network] {
         &self.networks
+    }
+
+    /// `DeploymentOptionSection/Configuration` elements (deployment profiles).
+    pub fn deployment_options(&self) -> &[DeploymentOption] {
+        &self.deployment_options
     }
 
     /// The top-level content: one `VirtualSystem` or a `VirtualSystemCollection`.

@@ -100,6 +100,20 @@ pub struct Network {
     pub description: Option<String>,
 }
 
+/// A `DeploymentOptionSection/Configuration` (a deployment profile such as "small").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DeploymentOption {
+    /// `ovf:id`, what items' and properties' `ovf:configuration` name.
+    pub id: String,
+    /// The `Label` child.
+    pub label: Option<String>,
+    /// The `Description` child.
+    pub description: Option<String>,
+    /// Whether this is the default (`ovf:default="true"`, or the first when none is marked).
+    pub default: bool,
+}
+
 /// Which element an item was written as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -258,6 +272,9 @@ pub struct VirtualHardware {
     pub items: Vec<Item>,
     /// Whether the section has a `System` element.
     pub has_system: bool,
+    /// The deployment configuration the accessors ([`VirtualHardware::cpus`], ...) report:
+    /// the descriptor's default `DeploymentOptionSection` configuration, if it has one.
+    pub default_configuration: Option<String>,
     #[serde(skip)]
     pub(crate) node: usize,
     #[serde(skip)]
@@ -299,13 +316,21 @@ impl VirtualHardware {
     }
 
     fn default_item(&self, rt: u32) -> Option<&Item> {
+        self.item_for(rt, self.default_configuration.as_deref())
+    }
+
+    /// The item of resource type `rt` that applies to deployment configuration `config`:
+    /// one written for that configuration, else one without `ovf:configuration`, else the
+    /// first of that type.
+    pub fn item_for(&self, rt: u32, config: Option<&str>) -> Option<&Item> {
         let all: Vec<&Item> = self
             .items
             .iter()
             .filter(|i| i.resource_type == Some(rt))
             .collect();
-        all.iter()
-            .find(|i| i.configurations.is_empty())
+        config
+            .and_then(|c| all.iter().find(|i| i.configurations.iter().any(|x| x == c)))
+            .or_else(|| all.iter().find(|i| i.configurations.is_empty()))
             .or(all.first())
             .copied()
     }
@@ -442,6 +467,7 @@ pub(crate) struct Model {
     pub(crate) references: Vec<FileRef>,
     pub(crate) disks: Vec<Disk>,
     pub(crate) networks: Vec<Network>,
+    pub(crate) deployment_options: Vec<DeploymentOption>,
     pub(crate) content: Option<Content>,
     pub(crate) issues: Vec<ModelIssue>,
 }
@@ -450,6 +476,7 @@ struct Builder<'t> {
     tree: &'t Tree,
     ns: &'static str,
     issues: Vec<ModelIssue>,
+    default_configuration: Option<String>,
 }
 
 /// The section kind of an element: its local name, or for `Section`/`Content` elements (OVF
@@ -511,10 +538,38 @@ impl Builder<'_> {
             references: Vec::new(),
             disks: Vec::new(),
             networks: Vec::new(),
+            deployment_options: Vec::new(),
             content: None,
             issues: Vec::new(),
         };
         let children: Vec<usize> = self.tree.children(root).collect();
+        // Deployment options first: the hardware accessors need the default.
+        for &c in &children {
+            if self.kind(c) == Some("DeploymentOptionSection") {
+                for o in self.tree.children(c) {
+                    if self.kind(o) == Some("Configuration") {
+                        m.deployment_options.push(DeploymentOption {
+                            id: self.attr(o, "id").unwrap_or_default(),
+                            label: self.child_text(o, "Label"),
+                            description: self.child_text(o, "Description"),
+                            default: self
+                                .attr(o, "default")
+                                .is_some_and(|v| matches!(v.trim(), "true" | "1")),
+                        });
+                    }
+                }
+            }
+        }
+        if !m.deployment_options.iter().any(|o| o.default)
+            && let Some(first) = m.deployment_options.first_mut()
+        {
+            first.default = true;
+        }
+        self.default_configuration = m
+            .deployment_options
+            .iter()
+            .find(|o| o.default)
+            .map(|o| o.id.clone());
         for c in children {
             match self.kind(c) {
                 Some("References") => {
@@ -741,6 +796,7 @@ impl Builder<'_> {
             system_types: Vec::new(),
             items: Vec::new(),
             has_system: false,
+            default_configuration: self.default_configuration.clone(),
             node: h,
             system_type_node: None,
         };
@@ -862,6 +918,7 @@ pub(crate) fn build(tree: &Tree, version: OvfVersion) -> Model {
         tree,
         ns: version.namespace(),
         issues: Vec::new(),
+        default_configuration: None,
     }
     .build()
 }
