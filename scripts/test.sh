@@ -15,6 +15,7 @@ log() { printf '\n==> %s\n' "$*"; }
 need_apt=()
 command -v qemu-img >/dev/null || need_apt+=(qemu-utils)
 command -v openssl >/dev/null || need_apt+=(openssl)
+{ command -v pkg-config >/dev/null && pkg-config --exists openssl; } || need_apt+=(libssl-dev pkg-config)
 command -v tar >/dev/null || need_apt+=(tar)
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -4,6 +4,7 @@ pub mod archive;
 pub mod error;
 pub mod manifest;
 pub mod ovf;
+pub mod sign;
 pub mod tar;
 pub mod validate;
 pub mod vmdk;

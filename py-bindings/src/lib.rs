@@ -6,13 +6,15 @@
 
 use pyo3::prelude::*;
 
+mod conv;
 mod errors;
-#[expect(dead_code, reason = "used by the bindings as the crates land")]
+mod ova;
 mod runtime;
 
 /// The native module; import `ovakit` instead.
 #[pymodule]
 fn _ovakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    ova::register(m)?;
     Ok(())
 }

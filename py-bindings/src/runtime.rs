@@ -7,12 +7,14 @@
 //! `KeyboardInterrupt` is raised in Python.
 
 use std::future::Future;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::io::{self, Read, Seek};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use tokio::runtime::{Builder, Runtime};
+use tokio::sync::Notify;
 
 use crate::errors::{Error, Result};
 
@@ -35,12 +37,67 @@ pub(crate) fn runtime() -> PyResult<&'static Runtime> {
     Ok(RUNTIME.get_or_init(|| rt))
 }
 
-/// Run `fut` on the shared runtime without the GIL, cancelling it on a pending signal.
+/// A Python exception raised inside a running call (by a progress callback), waiting to end it.
 ///
-/// The future runs on the calling thread (tasks it spawns run on the worker threads). When a
-/// signal handler raises (Ctrl-C → `KeyboardInterrupt`), the future is dropped and the exception
-/// is returned.
-pub(crate) fn run<F, T>(py: Python<'_>, fut: F) -> Result<T>
+/// The first exception wins; [`run`] stops the call as soon as one is recorded and re-raises it.
+#[derive(Default)]
+pub(crate) struct Interrupt {
+    err: Mutex<Option<PyErr>>,
+    raised: Notify,
+}
+
+impl Interrupt {
+    /// A fresh, shareable interrupt slot.
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Record `err` (unless one is already recorded) and wake the waiting call.
+    pub(crate) fn raise(&self, err: PyErr) {
+        let mut slot = self.err.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(err);
+            self.raised.notify_one();
+        }
+    }
+
+    /// Whether an exception has been recorded (callbacks stop being called after that).
+    pub(crate) fn is_raised(&self) -> bool {
+        self.err.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    fn take(&self) -> Option<PyErr> {
+        self.err.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    async fn wait(&self) -> PyErr {
+        loop {
+            self.raised.notified().await;
+            if let Some(err) = self.take() {
+                return err;
+            }
+        }
+    }
+}
+
+/// How a running call is stopped when Ctrl-C arrives or a callback raises.
+#[allow(dead_code, reason = "used by the cloudstack and s3 bindings")]
+pub(crate) enum Stop<'a> {
+    /// Drop the future: the crate cleans up in `Drop` (or has nothing to clean up).
+    Drop,
+    /// Ask the crate to stop (e.g. trigger its cancel token), then drive the future to its end so
+    /// it can clean up (abort a multipart upload, remove a temp file) before the error is raised.
+    Graceful(&'a (dyn Fn() + Sync)),
+}
+
+/// Run `fut` on the shared runtime without the GIL, stopping it on a pending signal (Ctrl-C) or
+/// when a callback records an exception in `interrupt`.
+///
+/// The future runs on the calling thread (tasks it spawns run on the worker threads). The
+/// exception that stopped the call is the one returned, even when the crate reports its own
+/// "cancelled" error.
+#[allow(dead_code, reason = "used by the cloudstack and s3 bindings")]
+pub(crate) fn run<F, T>(py: Python<'_>, interrupt: &Interrupt, stop: Stop<'_>, fut: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send,
     T: Send,
@@ -54,13 +111,30 @@ where
     let rt = runtime()?;
     py.detach(|| {
         rt.block_on(async {
-            tokio::select! {
+            let mut fut = std::pin::pin!(fut);
+            let err = tokio::select! {
                 biased;
-                err = interrupted() => Err(Error::Python(err)),
-                out = fut => out,
+                out = &mut fut => return out.map_err(|e| interrupt.take().map_or(e, Error::Python)),
+                err = interrupt.wait() => err,
+                err = interrupted() => err,
+            };
+            if let Stop::Graceful(stop) = stop {
+                stop();
+                let _ = fut.await;
             }
+            Err(Error::Python(err))
         })
     })
+}
+
+/// [`run`] for a call without callbacks that is stopped by dropping it.
+#[allow(dead_code, reason = "used by the cloudstack and s3 bindings")]
+pub(crate) fn run_simple<F, T>(py: Python<'_>, fut: F) -> Result<T>
+where
+    F: Future<Output = Result<T>> + Send,
+    T: Send,
+{
+    run(py, &Interrupt::default(), Stop::Drop, fut)
 }
 
 /// Resolves with the exception raised by a signal handler, polling every [`SIGNAL_POLL`].
@@ -72,5 +146,97 @@ async fn interrupted() -> PyErr {
         if let Err(err) = Python::attach(|py| py.check_signals()) {
             return err;
         }
+    }
+}
+
+/// Run a blocking (synchronous) crate call without the GIL.
+///
+/// The call cannot be dropped half-way, so it is stopped from the inside: its reader is wrapped
+/// in [`Watched`], which fails the next read once Ctrl-C is pending or a callback raised. The
+/// recorded exception is then returned instead of the crate's read error.
+pub(crate) fn run_blocking<T, F>(py: Python<'_>, interrupt: &Interrupt, f: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send,
+    T: Send,
+{
+    let out = py.detach(f);
+    match interrupt.take() {
+        Some(err) => Err(Error::Python(err)),
+        None => out,
+    }
+}
+
+/// A reader that fails once the call must stop: a callback raised into the [`Interrupt`], or a
+/// signal handler raised (checked every [`SIGNAL_POLL`], re-attaching briefly).
+pub(crate) struct Watched<'a, R> {
+    inner: R,
+    interrupt: &'a Interrupt,
+    last_check: Instant,
+}
+
+impl<'a, R> Watched<'a, R> {
+    /// Watch `inner` on behalf of `interrupt`.
+    pub(crate) fn new(inner: R, interrupt: &'a Interrupt) -> Self {
+        Self {
+            inner,
+            interrupt,
+            last_check: Instant::now(),
+        }
+    }
+
+    fn check(&mut self) -> io::Result<()> {
+        if self.last_check.elapsed() >= SIGNAL_POLL {
+            self.last_check = Instant::now();
+            if let Err(err) = Python::attach(|py| py.check_signals()) {
+                self.interrupt.raise(err);
+            }
+        }
+        if self.interrupt.is_raised() {
+            return Err(io::Error::other("cancelled from Python"));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check()?;
+        self.inner.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for Watched<'_, R> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// A Python callable invoked from Rust with the GIL held; an exception it raises is recorded in
+/// the [`Interrupt`] (which stops the call) and later calls are skipped.
+pub(crate) struct Callback {
+    func: Option<Py<PyAny>>,
+    interrupt: Arc<Interrupt>,
+}
+
+impl Callback {
+    /// Wrap an optional callable (None: calls do nothing).
+    pub(crate) fn new(func: Option<Py<PyAny>>, interrupt: Arc<Interrupt>) -> Self {
+        Self { func, interrupt }
+    }
+
+    /// Call it with `args` unless an exception was already recorded.
+    pub(crate) fn call<A>(&self, args: A)
+    where
+        A: for<'py> pyo3::call::PyCallArgs<'py>,
+    {
+        let Some(func) = &self.func else { return };
+        if self.interrupt.is_raised() {
+            return;
+        }
+        Python::attach(|py| {
+            if let Err(err) = func.call1(py, args) {
+                self.interrupt.raise(err);
+            }
+        });
     }
 }

@@ -5,16 +5,11 @@ import pathlib
 
 import pytest
 
+from ovakit_helpers import build_ova, missing
+
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
-
-
-def missing(reason: str) -> None:
-    """Skip the test, or fail it when running under CI (where nothing may be missing)."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -23,3 +18,21 @@ def corpus() -> pathlib.Path:
     if not CORPUS.is_dir():
         missing(f"test corpus {CORPUS} is missing")
     return CORPUS
+
+
+@pytest.fixture
+def descriptor(corpus) -> bytes:
+    """A real OVF descriptor from the corpus."""
+    return (corpus / "ovf" / "cot" / "minimal.ovf").read_bytes()
+
+
+@pytest.fixture
+def small_ova(tmp_path, descriptor) -> pathlib.Path:
+    """An OVA with a descriptor, a manifest and one small disk file."""
+    return build_ova(tmp_path / "small.ova", descriptor, {"disk1.vmdk": b"\x01" * 5000})
+
+
+@pytest.fixture
+def big_ova(tmp_path, descriptor) -> pathlib.Path:
+    """An OVA whose disk is large enough for many progress callbacks (1 MiB each)."""
+    return build_ova(tmp_path / "big.ova", descriptor, {"disk1.vmdk": os.urandom(48 << 20)})

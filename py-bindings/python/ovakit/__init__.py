@@ -2,11 +2,13 @@
 
 Submodules:
 
+* :mod:`ovakit.ova` -- OVA packages: entries, manifests, verification.
 * :mod:`ovakit.exceptions` -- the exception hierarchy, rooted at :class:`OvakitError`.
 
 Long calls release the GIL and can be interrupted with Ctrl-C.
 """
 
+from ovakit import ova
 from ovakit._ovakit import __version__
 from ovakit.exceptions import (
     AsyncJobError,
@@ -24,6 +26,7 @@ from ovakit.exceptions import (
 
 __all__ = [
     "__version__",
+    "ova",
     "OvakitError",
     "NotFoundError",
     "ConfigError",

@@ -1,0 +1,594 @@
+//! `ovakit.ova`: OVA packages — entries, manifests and their verification.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ova_core::archive::{EntryInfo, IndexedArchive};
+use ova_core::manifest::{self, Algorithm};
+use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::conv::{name_of, to_py};
+use crate::errors::{self, Result};
+use crate::runtime::{Callback, Interrupt, Watched, run_blocking};
+
+/// Default largest entry [`Ova::read`] loads into memory (64 MiB).
+const DEFAULT_READ_MAX: u64 = 64 << 20;
+
+/// One entry (file) of an OVA archive, without its data.
+#[pyclass(module = "ovakit.ova", frozen, get_all)]
+pub(crate) struct Entry {
+    /// Position in the archive, from 0.
+    index: usize,
+    /// The entry's name.
+    name: String,
+    /// Role in the package: "descriptor", "manifest", "certificate" or "file".
+    kind: String,
+    /// Tar entry type ("regular", "directory", "symlink", ...).
+    entry_type: String,
+    /// Data size in bytes.
+    size: u64,
+    /// Offset of the first block of the entry (its first extension header, if any).
+    header_offset: u64,
+    /// Offset of the first data byte.
+    data_offset: u64,
+    /// Tar header layout ("ustar", "gnu", "v7", ...).
+    header_format: String,
+    /// Permission bits.
+    mode: u32,
+    /// Modification time, seconds since the epoch.
+    mtime: i64,
+    /// Irregularities, each a dict with a "problem" key (e.g. {"problem": "duplicate"}).
+    problems: Py<PyAny>,
+    /// Whether this is a plain file with a safe, flat name (safe to extract).
+    safe: bool,
+}
+
+impl Entry {
+    fn from_info(py: Python<'_>, info: &EntryInfo) -> PyResult<Self> {
+        Ok(Self {
+            index: info.index,
+            name: info.name.clone(),
+            kind: name_of(&info.kind),
+            entry_type: name_of(&info.entry_type),
+            size: info.size,
+            header_offset: info.header_offset,
+            data_offset: info.data_offset,
+            header_format: name_of(&info.header_format),
+            mode: info.mode,
+            mtime: info.mtime,
+            problems: to_py(py, &info.problems)?,
+            safe: info.is_safe_regular(),
+        })
+    }
+}
+
+#[pymethods]
+impl Entry {
+    fn __repr__(&self) -> String {
+        format!(
+            "Entry(name={:?}, kind={:?}, size={})",
+            self.name, self.kind, self.size
+        )
+    }
+}
+
+/// One parsed manifest line.
+#[pyclass(module = "ovakit.ova", frozen, get_all)]
+pub(crate) struct ManifestLine {
+    /// 1-based line number.
+    line: usize,
+    /// The algorithm ("SHA1", "SHA256" or "SHA512").
+    algorithm: String,
+    /// The file name.
+    name: String,
+    /// The digest, lower-case hex.
+    digest: String,
+    /// How the line deviates from the canonical form (e.g. "crlf", "space_before_paren").
+    variants: Vec<String>,
+    /// Whether VMware is documented to reject this line.
+    vmware_rejects: bool,
+}
+
+#[pymethods]
+impl ManifestLine {
+    fn __repr__(&self) -> String {
+        format!(
+            "ManifestLine({}({})= {})",
+            self.algorithm, self.name, self.digest
+        )
+    }
+}
+
+/// A parsed manifest (`.mf`): the lines understood and those not understood.
+#[pyclass(module = "ovakit.ova", frozen, get_all)]
+pub(crate) struct Manifest {
+    /// Parsed lines, in file order.
+    lines: Vec<Py<ManifestLine>>,
+    /// Unparseable lines, as dicts with "line", "text" and "reason".
+    bad_lines: Py<PyAny>,
+    /// Whether the last line lacks its newline.
+    missing_final_newline: bool,
+    /// Names listed more than once.
+    duplicate_names: Vec<String>,
+}
+
+impl Manifest {
+    fn from_core(py: Python<'_>, m: &manifest::Manifest) -> PyResult<Self> {
+        let lines = m
+            .lines
+            .iter()
+            .map(|l| {
+                Py::new(
+                    py,
+                    ManifestLine {
+                        line: l.line,
+                        algorithm: l.algorithm.token().to_owned(),
+                        name: l.name.clone(),
+                        digest: l.digest_hex(),
+                        variants: l.variants.iter().map(name_of).collect(),
+                        vmware_rejects: l.vmware_rejects(),
+                    },
+                )
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(Self {
+            lines,
+            bad_lines: to_py(py, &m.bad_lines)?,
+            missing_final_newline: m.missing_final_newline,
+            duplicate_names: m.duplicate_names(),
+        })
+    }
+}
+
+#[pymethods]
+impl Manifest {
+    fn __repr__(&self) -> String {
+        format!("Manifest({} lines)", self.lines.len())
+    }
+
+    fn __len__(&self) -> usize {
+        self.lines.len()
+    }
+}
+
+/// A digest that differs from the manifest.
+#[pyclass(module = "ovakit.ova", frozen, get_all)]
+pub(crate) struct Mismatch {
+    /// The entry.
+    name: String,
+    /// The manifest line's algorithm.
+    algorithm: String,
+    /// Digest in the manifest (hex).
+    expected: String,
+    /// Digest computed (hex).
+    actual: String,
+}
+
+#[pymethods]
+impl Mismatch {
+    fn __repr__(&self) -> String {
+        format!(
+            "Mismatch(name={:?}, algorithm={:?}, expected={:?}, actual={:?})",
+            self.name, self.algorithm, self.expected, self.actual
+        )
+    }
+}
+
+/// The result of checking a package against its manifest.
+#[pyclass(module = "ovakit.ova", frozen, get_all)]
+pub(crate) struct VerifyReport {
+    /// The manifest entry's name.
+    manifest_name: Option<String>,
+    /// Entries whose digest matched.
+    matched: Vec<String>,
+    /// Entries whose digest differs.
+    mismatched: Vec<Py<Mismatch>>,
+    /// Names the manifest lists that are not in the archive.
+    missing: Vec<String>,
+    /// Archive entries the manifest does not list.
+    unlisted: Vec<String>,
+    /// Lines not checked because their algorithm was not computed.
+    unchecked: Vec<String>,
+    /// Whether everything listed is present and matches, and nothing is unlisted.
+    ok: bool,
+    /// One line per problem, in a stable order (empty when `ok`).
+    problems: Vec<String>,
+}
+
+impl VerifyReport {
+    fn from_core(py: Python<'_>, r: &manifest::VerifyReport) -> PyResult<Self> {
+        let mut problems: Vec<String> = r
+            .mismatched
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}: {} mismatch (manifest {}, computed {})",
+                    m.name, m.algorithm, m.expected, m.actual
+                )
+            })
+            .collect();
+        problems.extend(r.missing.iter().map(|n| format!("{n}: listed but missing")));
+        problems.extend(r.unlisted.iter().map(|n| format!("{n}: not listed")));
+        problems.extend(r.unchecked.iter().map(|n| format!("{n}: not checked")));
+        Ok(Self {
+            manifest_name: r.manifest_name.clone(),
+            matched: r.matched.clone(),
+            mismatched: r
+                .mismatched
+                .iter()
+                .map(|m| {
+                    Py::new(
+                        py,
+                        Mismatch {
+                            name: m.name.clone(),
+                            algorithm: m.algorithm.token().to_owned(),
+                            expected: m.expected.clone(),
+                            actual: m.actual.clone(),
+                        },
+                    )
+                })
+                .collect::<PyResult<_>>()?,
+            missing: r.missing.clone(),
+            unlisted: r.unlisted.clone(),
+            unchecked: r.unchecked.clone(),
+            ok: r.is_ok(),
+            problems,
+        })
+    }
+}
+
+#[pymethods]
+impl VerifyReport {
+    fn __repr__(&self) -> String {
+        format!(
+            "VerifyReport(ok={}, matched={}, problems={})",
+            if self.ok { "True" } else { "False" },
+            self.matched.len(),
+            self.problems.len()
+        )
+    }
+
+    fn __bool__(&self) -> bool {
+        self.ok
+    }
+}
+
+/// Hash every entry of the archive at `path` in one pass and compare with its manifest.
+fn check_path(
+    py: Python<'_>,
+    path: PathBuf,
+    fallback: Vec<Algorithm>,
+    progress: Option<Py<PyAny>>,
+) -> Result<Option<(manifest::Manifest, manifest::VerifyReport)>> {
+    let interrupt = Interrupt::new();
+    let callback = Callback::new(progress, Arc::clone(&interrupt));
+    run_blocking(py, &interrupt, || {
+        let file = std::fs::File::open(&path).map_err(|source| ova_core::Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let total = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let reader = Watched::new(std::io::BufReader::with_capacity(1 << 20, file), &interrupt);
+        let mut done = 0u64;
+        let out = manifest::verify_stream(reader, &fallback, |n| {
+            done += n;
+            callback.call((done, total));
+        })?;
+        Ok(out)
+    })
+}
+
+fn parse_algorithms(names: Option<Vec<String>>) -> PyResult<Vec<Algorithm>> {
+    match names {
+        None => Ok(vec![Algorithm::Sha256]),
+        Some(names) => names
+            .iter()
+            .map(|n| n.parse::<Algorithm>().map_err(PyValueError::new_err))
+            .collect(),
+    }
+}
+
+fn mismatch_error(py: Python<'_>, path: &str, report: VerifyReport) -> PyErr {
+    let mut message = format!(
+        "{path}: manifest check failed ({} problem{})",
+        report.problems.len(),
+        if report.problems.len() == 1 { "" } else { "s" }
+    );
+    for p in &report.problems {
+        message.push_str("\n  ");
+        message.push_str(p);
+    }
+    let mismatches = report.problems.clone();
+    let err = errors::ManifestMismatchError::new_err((
+        message,
+        path.to_owned(),
+        report.manifest_name.clone(),
+        mismatches,
+    ));
+    if let Ok(report) = Py::new(py, report) {
+        let _ = err.value(py).setattr("report", report);
+    }
+    err
+}
+
+/// Verify, raising for a missing manifest or any mismatch.
+fn verify_path(
+    py: Python<'_>,
+    path: PathBuf,
+    fallback: Vec<Algorithm>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<VerifyReport> {
+    let shown = path.display().to_string();
+    match check_path(py, path, fallback, progress)? {
+        None => Err(errors::OvaError::new_err((
+            format!("{shown}: the package has no manifest"),
+            shown,
+        ))),
+        Some((_, report)) => {
+            let report = VerifyReport::from_core(py, &report)?;
+            if report.ok {
+                Ok(report)
+            } else {
+                Err(mismatch_error(py, &shown, report))
+            }
+        }
+    }
+}
+
+/// An OVA package opened for reading: its entry table, read once.
+///
+/// Open with ``Ova.open(path)``. Entry data is read on demand.
+#[pyclass(module = "ovakit.ova", frozen)]
+pub(crate) struct Ova {
+    archive: IndexedArchive,
+}
+
+impl Ova {
+    fn entry_info(&self, name: &str) -> PyResult<&EntryInfo> {
+        self.archive
+            .index()
+            .get(name)
+            .ok_or_else(|| PyKeyError::new_err(name.to_owned()))
+    }
+}
+
+#[pymethods]
+impl Ova {
+    /// Open an OVA file and read its entry table (headers only; data is skipped by seeking).
+    ///
+    /// Raises ``NotFoundError`` when the file does not exist and ``OvaError`` when it is not a
+    /// readable tar archive.
+    #[staticmethod]
+    fn open(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let archive = py
+            .detach(|| IndexedArchive::open(&path))
+            .map_err(errors::Error::from)?;
+        Ok(Self { archive })
+    }
+
+    /// The archive's path.
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.archive.path().to_path_buf()
+    }
+
+    /// Total size of the archive file in bytes.
+    #[getter]
+    fn size(&self) -> u64 {
+        self.archive.index().len
+    }
+
+    /// Every entry, in archive order.
+    #[getter]
+    fn entries(&self, py: Python<'_>) -> PyResult<Vec<Entry>> {
+        self.archive
+            .index()
+            .entries
+            .iter()
+            .map(|e| Entry::from_info(py, e))
+            .collect()
+    }
+
+    /// The entry names, in archive order.
+    #[getter]
+    fn names(&self) -> Vec<String> {
+        self.archive
+            .index()
+            .entries
+            .iter()
+            .map(|e| e.name.clone())
+            .collect()
+    }
+
+    /// The first ``.ovf`` descriptor entry, or None.
+    #[getter]
+    fn descriptor_entry(&self, py: Python<'_>) -> PyResult<Option<Entry>> {
+        self.archive
+            .index()
+            .descriptor()
+            .map(|e| Entry::from_info(py, e))
+            .transpose()
+    }
+
+    /// The first ``.mf`` manifest entry, or None.
+    #[getter]
+    fn manifest_entry(&self, py: Python<'_>) -> PyResult<Option<Entry>> {
+        self.archive
+            .index()
+            .manifest()
+            .map(|e| Entry::from_info(py, e))
+            .transpose()
+    }
+
+    /// The first ``.cert`` certificate entry, or None.
+    #[getter]
+    fn certificate_entry(&self, py: Python<'_>) -> PyResult<Option<Entry>> {
+        self.archive
+            .index()
+            .certificate()
+            .map(|e| Entry::from_info(py, e))
+            .transpose()
+    }
+
+    /// Whether the archive starts with the descriptor's own header, as VMware requires.
+    #[getter]
+    fn descriptor_first(&self) -> bool {
+        self.archive.index().descriptor_is_first_block()
+    }
+
+    /// How the archive ends: a dict with "data_end", "zero_blocks", "missing_end_marker" and
+    /// "truncated".
+    #[getter]
+    fn end(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_py(py, &self.archive.index().end)
+    }
+
+    /// The parsed manifest, or None when the package has none.
+    #[getter]
+    fn manifest(&self, py: Python<'_>) -> PyResult<Option<Manifest>> {
+        let Some(info) = self.archive.index().manifest() else {
+            return Ok(None);
+        };
+        let text = py
+            .detach(|| self.archive.read_entry(info, 16 << 20))
+            .map_err(errors::Error::from)?;
+        Ok(Some(Manifest::from_core(py, &manifest::parse(&text))?))
+    }
+
+    /// Read one entry's data into memory (refusing entries larger than ``max_size`` bytes).
+    ///
+    /// Raises ``KeyError`` for an unknown name and ``OvaError`` when the entry is too large or
+    /// cut short.
+    #[pyo3(signature = (name, max_size = DEFAULT_READ_MAX))]
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        max_size: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let info = self.entry_info(name)?;
+        let data = py
+            .detach(|| self.archive.read_entry(info, max_size))
+            .map_err(errors::Error::from)?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// Hash every entry in one streaming pass and compare with the manifest; raise on failure.
+    ///
+    /// ``progress(done, total)`` is called with the bytes hashed so far and the archive size; an
+    /// exception it raises stops the check and propagates. ``fallback`` names the algorithms used
+    /// for entries placed before the manifest (default ``["sha256"]``).
+    ///
+    /// Returns the ``VerifyReport`` when everything matches. Raises ``ManifestMismatchError``
+    /// listing every problem (``.mismatches``, ``.report``), or ``OvaError`` when there is no
+    /// manifest.
+    #[pyo3(signature = (*, progress = None, fallback = None))]
+    fn verify_manifest(
+        &self,
+        py: Python<'_>,
+        progress: Option<Py<PyAny>>,
+        fallback: Option<Vec<String>>,
+    ) -> PyResult<VerifyReport> {
+        verify_path(
+            py,
+            self.archive.path().to_path_buf(),
+            parse_algorithms(fallback)?,
+            progress,
+        )
+    }
+
+    /// Like ``verify_manifest`` but returns the report (or None without a manifest) instead of
+    /// raising on mismatches.
+    #[pyo3(signature = (*, progress = None, fallback = None))]
+    fn check_manifest(
+        &self,
+        py: Python<'_>,
+        progress: Option<Py<PyAny>>,
+        fallback: Option<Vec<String>>,
+    ) -> PyResult<Option<VerifyReport>> {
+        let out = check_path(
+            py,
+            self.archive.path().to_path_buf(),
+            parse_algorithms(fallback)?,
+            progress,
+        )?;
+        out.map(|(_, r)| VerifyReport::from_core(py, &r))
+            .transpose()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Ova({:?}, {} entries)",
+            self.archive.path().display().to_string(),
+            self.archive.index().entries.len()
+        )
+    }
+}
+
+/// Verify the OVA at ``path`` against its manifest in one streaming pass; see
+/// ``Ova.verify_manifest``.
+#[pyfunction]
+#[pyo3(signature = (path, *, progress = None, fallback = None))]
+fn verify_manifest(
+    py: Python<'_>,
+    path: PathBuf,
+    progress: Option<Py<PyAny>>,
+    fallback: Option<Vec<String>>,
+) -> PyResult<VerifyReport> {
+    verify_path(py, path, parse_algorithms(fallback)?, progress)
+}
+
+/// Parse manifest text (``bytes``) leniently; lines it cannot read are in ``bad_lines``.
+#[pyfunction]
+fn parse_manifest(py: Python<'_>, data: &[u8]) -> PyResult<Manifest> {
+    Manifest::from_core(py, &manifest::parse(data))
+}
+
+/// A canonical manifest (``ALG(name)= hex`` lines) for ``(name, digest)`` pairs, digests as
+/// ``bytes`` or hex strings.
+#[pyfunction]
+#[pyo3(signature = (entries, algorithm = "sha256"))]
+fn format_manifest(entries: Vec<(String, Bound<'_, PyAny>)>, algorithm: &str) -> PyResult<String> {
+    let algorithm: Algorithm = algorithm.parse().map_err(PyValueError::new_err)?;
+    let mut decoded = Vec::with_capacity(entries.len());
+    for (name, digest) in entries {
+        let bytes = if let Ok(text) = digest.extract::<String>() {
+            hex::decode(&text)
+                .map_err(|_| PyValueError::new_err(format!("{name}: digest is not hex")))?
+        } else {
+            digest.extract::<Vec<u8>>()?
+        };
+        if bytes.len() != algorithm.digest_len() {
+            return Err(PyValueError::new_err(format!(
+                "{name}: a {algorithm} digest is {} bytes, got {}",
+                algorithm.digest_len(),
+                bytes.len()
+            )));
+        }
+        decoded.push((name, bytes));
+    }
+    Ok(manifest::format_manifest(
+        algorithm,
+        decoded.iter().map(|(n, d)| (n.as_str(), d.as_slice())),
+    ))
+}
+
+/// Register the `ovakit.ova` classes and functions on the native module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Ova>()?;
+    m.add_class::<Entry>()?;
+    m.add_class::<Manifest>()?;
+    m.add_class::<ManifestLine>()?;
+    m.add_class::<VerifyReport>()?;
+    m.add_class::<Mismatch>()?;
+    m.add_function(wrap_pyfunction!(verify_manifest, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_manifest, m)?)?;
+    m.add_function(wrap_pyfunction!(format_manifest, m)?)?;
+    Ok(())
+}
