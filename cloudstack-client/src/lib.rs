@@ -1,1 +1,21 @@
 #![doc = include_str!("../README.md")]
+
+pub mod blocking;
+mod client;
+pub mod command;
+pub mod config;
+mod error;
+pub mod job;
+pub mod paginate;
+mod params;
+pub mod response;
+pub mod retry;
+pub mod sign;
+#[cfg(feature = "simulator")]
+pub mod simulator;
+pub mod types;
+
+pub use client::{Client, ListStream, ProgressFn};
+pub use config::{ClientBuilder, ConfigKey};
+pub use error::{BoxError, Error, Result};
+pub use params::Params;

@@ -1,0 +1,588 @@
+//! The async client: a thin IO shell over the sans-IO modules.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::Stream;
+use serde_json::Value;
+
+use crate::command::{self, Method, SignOptions};
+use crate::config::{ClientBuilder, Secret};
+use crate::job::{JobConfig, JobOutcome, JobPoll, JobProgress, Step};
+use crate::paginate::Pager;
+use crate::response::{self, field_string};
+use crate::retry::{self, Backoff, RetryConfig, Rng};
+use crate::types::{
+    ApiInfo, AsyncJob, ExtractedTemplate, JobStarted, OsType, ServiceOffering, Template,
+    VirtualMachine, Zone, from_value,
+};
+use crate::{Error, Params, Result};
+
+/// A stream of list items, one page fetched at a time.
+pub type ListStream = Pin<Box<dyn Stream<Item = Result<Value>> + Send + 'static>>;
+
+/// A progress callback for job waits.
+pub type ProgressFn<'a> = &'a mut (dyn FnMut(&JobProgress) + Send);
+
+/// An async CloudStack API client. Cheap to clone (shared connection pool).
+///
+/// # Examples
+/// ```no_run
+/// # async fn demo() -> cloudstack_client::Result<()> {
+/// use cloudstack_client::{Client, Params};
+/// let cs = Client::from_env()?;
+/// for zone in cs.list_zones(Params::new()).await? {
+///     println!("{} {}", zone.id, zone.name.unwrap_or_default());
+/// }
+/// let vm = cs
+///     .deploy_virtual_machine(Params::from([("zoneid", "z"), ("templateid", "t"), ("serviceofferingid", "s")]))
+///     .await?; // waits for the async job
+/// println!("{:?}", vm.state);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    endpoint: String,
+    api_key: String,
+    secret: Secret,
+    sign: SignOptions,
+    retry: RetryConfig,
+    job: JobConfig,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .field("api_key", &self.inner.api_key)
+            .field("secret", &self.inner.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from the environment and `~/.cloudstack.ini` (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configuration is missing or invalid.
+    pub fn from_env() -> Result<Self> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    pub(crate) fn from_builder(b: ClientBuilder) -> Result<Self> {
+        let mut http = reqwest::Client::builder()
+            .timeout(b.timeout.unwrap_or(Duration::from_secs(60)))
+            .connect_timeout(b.connect_timeout.unwrap_or(Duration::from_secs(10)))
+            .user_agent(concat!("cloudstack-client/", env!("CARGO_PKG_VERSION")));
+        let mut pems = b.extra_ca_pem.clone();
+        for f in &b.ca_files {
+            pems.push(std::fs::read(f).map_err(|source| Error::Io {
+                path: f.display().to_string(),
+                source,
+            })?);
+        }
+        for pem in pems {
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Config {
+                key: "verify".into(),
+                reason: format!("invalid CA certificate: {e}"),
+            })?;
+            for c in certs {
+                http = http.add_root_certificate(c);
+            }
+        }
+        if b.insecure_tls {
+            http = http.tls_danger_accept_invalid_certs(true);
+        }
+        let http = http.build().map_err(|e| Error::Config {
+            key: "tls".into(),
+            reason: format!("cannot build http client: {e}"),
+        })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                endpoint: b.endpoint.unwrap_or_default(),
+                api_key: b.api_key.unwrap_or_default(),
+                secret: b.secret.unwrap_or_else(|| Secret::new("")),
+                sign: b.sign,
+                retry: b.retry,
+                job: b.job,
+            }),
+        })
+    }
+
+    /// The API endpoint.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    /// The API key (not secret).
+    pub fn api_key(&self) -> &str {
+        &self.inner.api_key
+    }
+
+    /// The signing options in force.
+    pub fn sign_options(&self) -> &SignOptions {
+        &self.inner.sign
+    }
+
+    /// The job-wait configuration in force.
+    pub fn job_config(&self) -> &JobConfig {
+        &self.inner.job
+    }
+
+    /// Sends `command` with `params` and returns the unwrapped `<command>response` object.
+    /// Read-only commands (`list*`, `query*`, `get*`) are retried on transport errors, 429 and 5xx.
+    ///
+    /// # Errors
+    /// [`Error::Api`], [`Error::Unauthorized`], [`Error::Throttled`], [`Error::Http`],
+    /// [`Error::Decode`], [`Error::InvalidRequest`].
+    pub async fn request(&self, command: &str, params: &Params) -> Result<Value> {
+        let cfg = &self.inner.retry;
+        let read_only = retry::is_read_only(command);
+        let start = Instant::now();
+        let mut backoff = Backoff::new(&cfg.backoff, Rng::from_time());
+        let mut attempt = 0;
+        loop {
+            match self.send_once(command, params).await {
+                Ok(v) => return Ok(v),
+                Err(e)
+                    if read_only
+                        && e.is_retryable()
+                        && attempt < cfg.max_retries
+                        && start.elapsed() < cfg.retry_timeout =>
+                {
+                    let mut wait = backoff.next_delay();
+                    if let Error::Throttled {
+                        retry_after: Some(r),
+                        ..
+                    } = &e
+                    {
+                        wait = wait.max(*r);
+                    }
+                    attempt += 1;
+                    tracing::debug!(command, attempt, ?wait, error = %e, "retrying read-only call");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn send_once(&self, command: &str, params: &Params) -> Result<Value> {
+        let i = &self.inner;
+        let req = command::prepare(
+            command,
+            params,
+            &i.api_key,
+            i.secret.expose().as_bytes(),
+            &i.sign,
+            SystemTime::now(),
+        )?;
+        let rb = match req.method {
+            Method::Get => {
+                let sep = if i.endpoint.contains('?') { '&' } else { '?' };
+                i.http.get(format!("{}{sep}{}", i.endpoint, req.encoded))
+            }
+            Method::Post => i
+                .http
+                .post(&i.endpoint)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded; charset=UTF-8",
+                )
+                .body(req.encoded),
+        };
+        tracing::debug!(command, method = ?req.method, "sending");
+        let resp = rb.send().await.map_err(|e| Error::http(command, e))?;
+        let status = resp.status().as_u16();
+        let xdesc = resp
+            .headers()
+            .get("x-description")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = resp.bytes().await.map_err(|e| Error::http(command, e))?;
+        response::parse(command, status, &body, xdesc.as_deref())
+    }
+
+    /// Every item of a `list*` command, fetching page after page (page from 1, `pagesize` ≤ 500,
+    /// stopping at `count` or an empty page). Errors end the stream after being yielded.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn demo(cs: cloudstack_client::Client) -> cloudstack_client::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let all: Vec<serde_json::Value> = cs
+    ///     .list_all("listTemplates", cloudstack_client::Params::new().set("templatefilter", "self"))
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list_all(&self, command: &str, params: Params) -> ListStream {
+        struct S {
+            client: Client,
+            command: String,
+            pager: Option<Pager>,
+            buf: VecDeque<Value>,
+            first_error: Option<Error>,
+        }
+        let (pager, first_error) = match Pager::new(command, params, 0) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e)),
+        };
+        let s = S {
+            client: self.clone(),
+            command: command.to_owned(),
+            pager,
+            buf: VecDeque::new(),
+            first_error,
+        };
+        Box::pin(futures::stream::unfold(s, |mut s| async move {
+            loop {
+                if let Some(e) = s.first_error.take() {
+                    s.pager = None;
+                    return Some((Err(e), s));
+                }
+                if let Some(v) = s.buf.pop_front() {
+                    return Some((Ok(v), s));
+                }
+                let pager = s.pager.as_mut()?;
+                let params = pager.next_request()?;
+                match s.client.request(&s.command, &params).await {
+                    Ok(answer) => {
+                        let items = pager.feed(&answer);
+                        s.buf.extend(items);
+                    }
+                    Err(e) => {
+                        s.pager = None;
+                        return Some((Err(e), s));
+                    }
+                }
+            }
+        }))
+    }
+
+    /// [`Client::list_all`], collected.
+    ///
+    /// # Errors
+    /// The first error of any page.
+    pub async fn list_all_vec(&self, command: &str, params: Params) -> Result<Vec<Value>> {
+        use futures::TryStreamExt;
+        self.list_all(command, params).try_collect().await
+    }
+
+    /// Sends `command`; when the answer carries a `jobid`, waits for the job.
+    ///
+    /// Returns the job's `jobresult` (object or string) for async commands, the response otherwise.
+    ///
+    /// # Errors
+    /// As [`Client::request`], plus [`Error::JobFailed`] and [`Error::JobTimeout`].
+    pub async fn call_and_wait(&self, command: &str, params: &Params) -> Result<Value> {
+        self.call_and_wait_with(command, params, &mut |_| {}).await
+    }
+
+    /// [`Client::call_and_wait`] with a progress callback called after each pending poll.
+    ///
+    /// # Errors
+    /// As [`Client::call_and_wait`].
+    pub async fn call_and_wait_with(
+        &self,
+        command: &str,
+        params: &Params,
+        on_progress: ProgressFn<'_>,
+    ) -> Result<Value> {
+        let answer = self.request(command, params).await?;
+        match field_string(&answer, "jobid") {
+            Some(job_id) if answer.get("count").is_none() => {
+                let outcome = self.wait_job_with(&job_id, command, on_progress).await?;
+                Ok(outcome.raw.get("jobresult").cloned().unwrap_or(Value::Null))
+            }
+            _ => Ok(answer),
+        }
+    }
+
+    /// Waits for job `job_id` (started by `command`, used in errors) with the client's
+    /// [`JobConfig`].
+    ///
+    /// # Errors
+    /// [`Error::JobFailed`] (status 2 or 3), [`Error::JobTimeout`], or a polling error.
+    pub async fn wait_job(&self, job_id: &str, command: &str) -> Result<JobOutcome> {
+        self.wait_job_with(job_id, command, &mut |_| {}).await
+    }
+
+    /// [`Client::wait_job`] with a progress callback.
+    ///
+    /// # Errors
+    /// As [`Client::wait_job`].
+    pub async fn wait_job_with(
+        &self,
+        job_id: &str,
+        command: &str,
+        on_progress: ProgressFn<'_>,
+    ) -> Result<JobOutcome> {
+        let mut poll = JobPoll::new(job_id, command, self.inner.job.clone(), Instant::now());
+        let mut answer: Option<Value> = None;
+        loop {
+            match poll.step(Instant::now(), answer.take().as_ref())? {
+                Step::Send(params) => {
+                    answer = Some(self.request("queryAsyncJobResult", &params).await?)
+                }
+                Step::Sleep(d) => {
+                    if let Some(p) = poll.progress() {
+                        on_progress(p);
+                    }
+                    tokio::time::sleep(d).await;
+                }
+                Step::Done(outcome) => return Ok(outcome),
+            }
+        }
+    }
+
+    /// Polls `listTemplates templatefilter=self id=<id>` until the template `isready` (with the job
+    /// schedule and deadline), since `registerTemplate` returns before the download finishes.
+    ///
+    /// # Errors
+    /// [`Error::TemplateNotReady`] when the status reports a failed download, the template is gone,
+    /// or the deadline passes; or a request error.
+    pub async fn wait_template_ready(&self, id: &str) -> Result<Template> {
+        let cfg = &self.inner.job;
+        let start = Instant::now();
+        let mut interval = cfg.initial_interval;
+        let params = Params::new().set("templatefilter", "self").set("id", id);
+        loop {
+            let list = self.list_templates(params.clone()).await?;
+            let not_ready = |reason: String| Error::TemplateNotReady {
+                template_id: id.to_owned(),
+                reason,
+            };
+            if list.is_empty() {
+                return Err(not_ready("template not found".into()));
+            }
+            if list.iter().all(|t| t.isready == Some(true)) {
+                return Ok(list.into_iter().next().unwrap_or_else(|| unreachable!()));
+            }
+            if let Some(status) = list
+                .iter()
+                .filter_map(|t| t.status.as_deref())
+                .find(|s| download_failed(s))
+            {
+                return Err(not_ready(format!("download failed: {status}")));
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= cfg.timeout {
+                let status = list
+                    .iter()
+                    .filter_map(|t| t.status.clone())
+                    .next()
+                    .unwrap_or_default();
+                return Err(not_ready(format!(
+                    "not ready after {elapsed:?} (status {status:?})"
+                )));
+            }
+            tokio::time::sleep(interval.min(cfg.timeout - elapsed)).await;
+            interval = interval
+                .mul_f64(cfg.multiplier.max(1.0))
+                .min(cfg.max_interval);
+        }
+    }
+
+    async fn list_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        command: &str,
+        params: Params,
+    ) -> Result<Vec<T>> {
+        self.list_all_vec(command, params)
+            .await?
+            .into_iter()
+            .map(|v| from_value(command, v))
+            .collect()
+    }
+
+    async fn job_object<T: serde::de::DeserializeOwned>(
+        &self,
+        command: &str,
+        params: &Params,
+    ) -> Result<T> {
+        let started: JobStarted = from_value(command, self.request(command, params).await?)?;
+        let outcome = self.wait_job(&started.jobid, command).await?;
+        from_value(command, outcome.object())
+    }
+
+    /// `listZones` (all pages).
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_zones(&self, params: Params) -> Result<Vec<Zone>> {
+        self.list_typed("listZones", params).await
+    }
+
+    /// `listOsTypes` (all pages).
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_os_types(&self, params: Params) -> Result<Vec<OsType>> {
+        self.list_typed("listOsTypes", params).await
+    }
+
+    /// `listServiceOfferings` (all pages).
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_service_offerings(&self, params: Params) -> Result<Vec<ServiceOffering>> {
+        self.list_typed("listServiceOfferings", params).await
+    }
+
+    /// `listTemplates` (all pages); `templatefilter` defaults to `self`.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_templates(&self, mut params: Params) -> Result<Vec<Template>> {
+        if params.get("templatefilter").is_none() {
+            params.insert("templatefilter", "self");
+        }
+        self.list_typed("listTemplates", params).await
+    }
+
+    /// `registerTemplate` (needs `name`, `displaytext`, `format`, `hypervisor`, `ostypeid`, `url`,
+    /// `zoneid`). Returns at once with `isready=false`: see [`Client::wait_template_ready`].
+    ///
+    /// # Errors
+    /// As [`Client::request`] (never retried).
+    pub async fn register_template(&self, params: Params) -> Result<Template> {
+        let answer = self.request("registerTemplate", &params).await?;
+        let first = response::list_page(&answer)
+            .items
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| response::single_object(&answer));
+        from_value("registerTemplate", first)
+    }
+
+    /// `deleteTemplate` and wait for its job.
+    ///
+    /// # Errors
+    /// As [`Client::call_and_wait`].
+    pub async fn delete_template(&self, id: &str, params: Params) -> Result<()> {
+        self.call_and_wait("deleteTemplate", &params.set("id", id))
+            .await
+            .map(drop)
+    }
+
+    /// `extractTemplate` (`mode=HTTP_DOWNLOAD` unless given) and wait for its job. Use
+    /// [`ExtractedTemplate::download_url`] for the URL.
+    ///
+    /// # Errors
+    /// As [`Client::call_and_wait`].
+    pub async fn extract_template(
+        &self,
+        id: &str,
+        mut params: Params,
+    ) -> Result<ExtractedTemplate> {
+        if params.get("mode").is_none() {
+            params.insert("mode", "HTTP_DOWNLOAD");
+        }
+        self.job_object("extractTemplate", &params.set("id", id))
+            .await
+    }
+
+    /// `deployVirtualMachine` (needs `zoneid`, `templateid`, `serviceofferingid`) and wait for its job.
+    ///
+    /// # Errors
+    /// As [`Client::call_and_wait`].
+    pub async fn deploy_virtual_machine(&self, params: Params) -> Result<VirtualMachine> {
+        self.job_object("deployVirtualMachine", &params).await
+    }
+
+    /// `listVirtualMachines` (all pages).
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_virtual_machines(&self, params: Params) -> Result<Vec<VirtualMachine>> {
+        self.list_typed("listVirtualMachines", params).await
+    }
+
+    /// `startVirtualMachine` and wait.
+    ///
+    /// # Errors
+    /// As [`Client::call_and_wait`].
+    pub async fn start_virtual_machine(&self, id: &str) -> Result<VirtualMachine> {
+        self.job_object("startVirtualMachine", &Params::new().set("id", id))
+            .await
+    }
+
+    /// `stopVirtualMachine` (optionally `forced`) and wait.
+    ///
+    /// # Errors
+    /// As [`Client::call_and_wait`].
+    pub async fn stop_virtual_machine(&self, id: &str, forced: bool) -> Result<VirtualMachine> {
+        let mut p = Params::new().set("id", id);
+        if forced {
+            p.insert("forced", "true");
+        }
+        self.job_object("stopVirtualMachine", &p).await
+    }
+
+    /// `destroyVirtualMachine` (optionally `expunge`) and wait.
+    ///
+    /// # Errors
+    /// As [`Client::call_and_wait`].
+    pub async fn destroy_virtual_machine(&self, id: &str, expunge: bool) -> Result<VirtualMachine> {
+        let mut p = Params::new().set("id", id);
+        if expunge {
+            p.insert("expunge", "true");
+        }
+        self.job_object("destroyVirtualMachine", &p).await
+    }
+
+    /// One `queryAsyncJobResult`, without waiting.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn query_async_job_result(&self, job_id: &str) -> Result<AsyncJob> {
+        from_value(
+            "queryAsyncJobResult",
+            self.request("queryAsyncJobResult", &Params::new().set("jobid", job_id))
+                .await?,
+        )
+    }
+
+    /// `listAsyncJobs` (all pages).
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_async_jobs(&self, params: Params) -> Result<Vec<AsyncJob>> {
+        self.list_typed("listAsyncJobs", params).await
+    }
+
+    /// `listApis` (one call; the server does not paginate it).
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_apis(&self, params: Params) -> Result<Vec<ApiInfo>> {
+        let answer = self.request("listApis", &params).await?;
+        response::list_page(&answer)
+            .items
+            .into_iter()
+            .map(|v| from_value("listApis", v))
+            .collect()
+    }
+}
+
+/// `true` when a template status text reports a failed download.
+pub(crate) fn download_failed(status: &str) -> bool {
+    let s = status.to_ascii_lowercase();
+    ["error", "fail", "abandon", "not found", "invalid"]
+        .iter()
+        .any(|w| s.contains(w))
+}

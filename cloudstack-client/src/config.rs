@@ -1,0 +1,578 @@
+//! Client configuration: builder, environment, and the `cs`-compatible ini file.
+//!
+//! [`ClientBuilder::from_env`] follows the Python `cs` package: when `CLOUDSTACK_ENDPOINT`,
+//! `CLOUDSTACK_KEY` and `CLOUDSTACK_SECRET` are all set they are used; otherwise the ini files
+//! `~/.cloudstack.ini`, `./cloudstack.ini` and `$CLOUDSTACK_CONFIG` are read (later files override
+//! earlier ones) and the section named by the profile argument, `$CLOUDSTACK_REGION`, or
+//! `cloudstack` is used. Recognised keys: `endpoint`, `key`, `secret`, `method` (`get`/`post`),
+//! `timeout` (seconds), `expiration` (seconds, `-1` disables `signatureVersion=3`),
+//! `signature_algorithm` (`HmacSHA1`/`HmacSHA512`), `verify` (a CA bundle path, or `false`),
+//! `dangerous_no_tls_verify` (`true`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::command::{MethodPolicy, SignOptions};
+use crate::job::JobConfig;
+use crate::retry::RetryConfig;
+use crate::sign::SignatureAlgorithm;
+use crate::{Client, Error, Result};
+
+/// A secret string: `Debug` prints `***`, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret's value (only for signing).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A configuration option, nameable from strings (env vars, ini keys, Python dicts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ConfigKey {
+    /// API endpoint URL (`endpoint`, `url`, `api_url`).
+    Endpoint,
+    /// API key (`key`, `apikey`, `api_key`).
+    ApiKey,
+    /// Secret key (`secret`, `secretkey`, `secret_key`).
+    SecretKey,
+    /// `get`, `post` or `auto` (`method`).
+    Method,
+    /// Request timeout in seconds (`timeout`).
+    Timeout,
+    /// Signed-request lifetime in seconds, `-1` = no `signatureVersion=3` (`expiration`).
+    Expiration,
+    /// `HmacSHA1` / `HmacSHA512` (`signature_algorithm`, `signaturealgorithm`).
+    SignatureAlgorithm,
+    /// `true`/`false`, or a CA bundle path to trust in addition (`verify`).
+    Verify,
+    /// `true` disables TLS verification (`dangerous_no_tls_verify`).
+    DangerousNoTlsVerify,
+    /// Async-job wait deadline in seconds (`job_timeout`).
+    JobTimeout,
+}
+
+impl FromStr for ConfigKey {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let k = s.to_ascii_lowercase();
+        let k = k.strip_prefix("cloudstack_").unwrap_or(&k);
+        Ok(match k {
+            "endpoint" | "url" | "api_url" => Self::Endpoint,
+            "key" | "apikey" | "api_key" => Self::ApiKey,
+            "secret" | "secretkey" | "secret_key" | "api_secret" => Self::SecretKey,
+            "method" => Self::Method,
+            "timeout" => Self::Timeout,
+            "expiration" => Self::Expiration,
+            "signature_algorithm" | "signaturealgorithm" => Self::SignatureAlgorithm,
+            "verify" => Self::Verify,
+            "dangerous_no_tls_verify" => Self::DangerousNoTlsVerify,
+            "job_timeout" => Self::JobTimeout,
+            _ => {
+                return Err(Error::Config {
+                    key: s.to_owned(),
+                    reason: "unknown option".into(),
+                });
+            }
+        })
+    }
+}
+
+/// Builds a [`Client`]. `with_*` setters consume and return the builder; [`ClientBuilder::build`]
+/// validates once.
+///
+/// # Examples
+/// ```
+/// let client = cloudstack_client::Client::builder()
+///     .with_endpoint("https://cloud.example.com/client/api")
+///     .with_credentials("api-key", "secret-key")
+///     .build()
+///     .unwrap();
+/// # drop(client);
+/// ```
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    pub(crate) endpoint: Option<String>,
+    pub(crate) api_key: Option<String>,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) sign: SignOptions,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) retry: RetryConfig,
+    pub(crate) job: JobConfig,
+    pub(crate) extra_ca_pem: Vec<Vec<u8>>,
+    pub(crate) ca_files: Vec<PathBuf>,
+    pub(crate) insecure_tls: bool,
+    pub(crate) deferred: Vec<(ConfigKey, String)>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("api_key", &self.api_key)
+            .field("secret", &self.secret)
+            .field("sign", &self.sign)
+            .field("insecure_tls", &self.insecure_tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The API endpoint, e.g. `https://cloud.example.com/client/api`.
+    pub fn with_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The API key and secret key.
+    pub fn with_credentials(
+        mut self,
+        api_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.api_key = Some(api_key.into());
+        self.secret = Some(Secret::new(secret_key));
+        self
+    }
+
+    /// Whole-request timeout (default 60 s).
+    pub fn with_timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
+
+    /// Connect timeout (default 10 s).
+    pub fn with_connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = Some(t);
+        self
+    }
+
+    /// Signing options (algorithm, `signatureVersion=3`, TTL, GET/POST policy).
+    pub fn with_sign_options(mut self, opts: SignOptions) -> Self {
+        self.sign = opts;
+        self
+    }
+
+    /// MAC algorithm (default HMAC-SHA1).
+    pub fn with_signature_algorithm(mut self, alg: SignatureAlgorithm) -> Self {
+        self.sign.algorithm = alg;
+        self
+    }
+
+    /// GET/POST policy (default: GET, POST for large or sensitive values).
+    pub fn with_method(mut self, m: MethodPolicy) -> Self {
+        self.sign.method = m;
+        self
+    }
+
+    /// Retry policy for read-only calls.
+    pub fn with_retry(mut self, r: RetryConfig) -> Self {
+        self.retry = r;
+        self
+    }
+
+    /// Async-job wait schedule and deadline.
+    pub fn with_job_config(mut self, j: JobConfig) -> Self {
+        self.job = j;
+        self
+    }
+
+    /// Trusts an extra CA certificate (PEM) in addition to the system roots.
+    pub fn with_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_ca_pem.push(pem.into());
+        self
+    }
+
+    /// Disables TLS certificate verification. Only for test clouds: anyone on the path can then read
+    /// and replay requests.
+    pub fn with_insecure_tls(mut self, insecure: bool) -> Self {
+        self.insecure_tls = insecure;
+        self
+    }
+
+    /// Sets an option by key from a string; parse errors surface in [`ClientBuilder::build`].
+    pub fn with_config(mut self, key: ConfigKey, value: impl Into<String>) -> Self {
+        self.deferred.push((key, value.into()));
+        self
+    }
+
+    /// A builder from the environment and the `cs`-style ini files (see the module docs).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when nothing configures an endpoint and keys, or the profile is missing.
+    pub fn from_env() -> Result<Self> {
+        Self::from_env_profile(None)
+    }
+
+    /// Like [`ClientBuilder::from_env`] with an explicit profile (ini section).
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::from_env`].
+    pub fn from_env_profile(profile: Option<&str>) -> Result<Self> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let mut files = Vec::new();
+        if let Some(home) = env("HOME") {
+            files.push(Path::new(&home).join(".cloudstack.ini"));
+        }
+        files.push(PathBuf::from("cloudstack.ini"));
+        if let Some(c) = env("CLOUDSTACK_CONFIG") {
+            files.push(PathBuf::from(c));
+        }
+        let mut texts = Vec::new();
+        for f in files {
+            match std::fs::read_to_string(&f) {
+                Ok(t) => texts.push((f.display().to_string(), t)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: f.display().to_string(),
+                        source,
+                    });
+                }
+            }
+        }
+        resolve(&env, &texts, profile)
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a missing/invalid endpoint, key or secret, an unreadable CA, or an
+    /// invalid option value.
+    pub fn build(mut self) -> Result<Client> {
+        for (key, value) in std::mem::take(&mut self.deferred) {
+            self.apply(key, &value)?;
+        }
+        let endpoint = self
+            .endpoint
+            .clone()
+            .ok_or_else(|| cfg_err("endpoint", "not set"))?;
+        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+            return Err(cfg_err("endpoint", "must start with http:// or https://"));
+        }
+        if self.api_key.as_deref().unwrap_or("").is_empty() {
+            return Err(cfg_err("key", "API key not set"));
+        }
+        if self
+            .secret
+            .as_ref()
+            .map(|s| s.expose().is_empty())
+            .unwrap_or(true)
+        {
+            return Err(cfg_err("secret", "secret key not set"));
+        }
+        if self.sign.expires_ttl > Duration::from_secs(600) {
+            return Err(cfg_err("expiration", "at most 600 seconds"));
+        }
+        Client::from_builder(self)
+    }
+
+    fn apply(&mut self, key: ConfigKey, value: &str) -> Result<()> {
+        let name = format!("{key:?}").to_ascii_lowercase();
+        let secs = |v: &str| {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64)
+        };
+        match key {
+            ConfigKey::Endpoint => self.endpoint = Some(value.to_owned()),
+            ConfigKey::ApiKey => self.api_key = Some(value.to_owned()),
+            ConfigKey::SecretKey => self.secret = Some(Secret::new(value)),
+            ConfigKey::Method => {
+                self.sign.method = match value.to_ascii_lowercase().as_str() {
+                    "get" => MethodPolicy::Get,
+                    "post" => MethodPolicy::Post,
+                    "auto" | "" => MethodPolicy::Auto,
+                    _ => return Err(cfg_err(&name, "expected get, post or auto")),
+                }
+            }
+            ConfigKey::Timeout => {
+                self.timeout = Some(secs(value).ok_or_else(|| cfg_err(&name, "expected seconds"))?)
+            }
+            ConfigKey::JobTimeout => {
+                self.job.timeout = secs(value).ok_or_else(|| cfg_err(&name, "expected seconds"))?
+            }
+            ConfigKey::Expiration => {
+                if value.trim() == "-1" {
+                    self.sign.signature_v3 = false;
+                } else {
+                    self.sign.signature_v3 = true;
+                    self.sign.expires_ttl =
+                        secs(value).ok_or_else(|| cfg_err(&name, "expected seconds or -1"))?;
+                }
+            }
+            ConfigKey::SignatureAlgorithm => {
+                self.sign.algorithm = value.parse().map_err(|r: String| cfg_err(&name, &r))?
+            }
+            ConfigKey::Verify => match value.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" | "" => {}
+                "false" | "no" | "0" => self.insecure_tls = true,
+                _ => self.ca_files.push(PathBuf::from(value)),
+            },
+            ConfigKey::DangerousNoTlsVerify => {
+                self.insecure_tls =
+                    matches!(value.to_ascii_lowercase().as_str(), "true" | "yes" | "1");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn cfg_err(key: &str, reason: &str) -> Error {
+    Error::Config {
+        key: key.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Parses an ini text: `[section]` headers, `key = value` or `key: value`, `#`/`;` comments.
+/// Section and key names are case-sensitive and lowercase-folded respectively.
+pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut section = String::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            section = name.trim().to_owned();
+            out.entry(section.clone()).or_default();
+            continue;
+        }
+        let split = match (t.find('='), t.find(':')) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(i) = split {
+            out.entry(section.clone()).or_default().insert(
+                t[..i].trim().to_ascii_lowercase(),
+                t[i + 1..].trim().to_owned(),
+            );
+        }
+    }
+    out
+}
+
+/// Pure resolution of env + ini texts into a builder (what `from_env_profile` does after reading).
+pub(crate) fn resolve(
+    env: &dyn Fn(&str) -> Option<String>,
+    ini_texts: &[(String, String)],
+    profile: Option<&str>,
+) -> Result<ClientBuilder> {
+    let mut b = ClientBuilder::new();
+    let env_keys = [
+        ("CLOUDSTACK_METHOD", ConfigKey::Method),
+        ("CLOUDSTACK_TIMEOUT", ConfigKey::Timeout),
+        ("CLOUDSTACK_EXPIRATION", ConfigKey::Expiration),
+        ("CLOUDSTACK_VERIFY", ConfigKey::Verify),
+        (
+            "CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY",
+            ConfigKey::DangerousNoTlsVerify,
+        ),
+        (
+            "CLOUDSTACK_SIGNATURE_ALGORITHM",
+            ConfigKey::SignatureAlgorithm,
+        ),
+    ];
+    let (e, k, s) = (
+        env("CLOUDSTACK_ENDPOINT"),
+        env("CLOUDSTACK_KEY"),
+        env("CLOUDSTACK_SECRET"),
+    );
+    if let (None, Some(e), Some(k), Some(s)) = (profile, e, k, s) {
+        b = b.with_endpoint(e).with_credentials(k, s);
+        for (name, key) in env_keys {
+            if let Some(v) = env(name) {
+                b = b.with_config(key, v);
+            }
+        }
+        return Ok(b);
+    }
+    let section = profile
+        .map(str::to_owned)
+        .or_else(|| env("CLOUDSTACK_REGION"))
+        .unwrap_or_else(|| "cloudstack".to_owned());
+    let mut merged: BTreeMap<String, String> = BTreeMap::new();
+    let mut found = false;
+    for (_, text) in ini_texts {
+        if let Some(sec) = parse_ini(text).remove(&section) {
+            found = true;
+            merged.extend(sec);
+        }
+    }
+    if !found {
+        let reason = if ini_texts.is_empty() {
+            "set CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and CLOUDSTACK_SECRET, or write ~/.cloudstack.ini".to_owned()
+        } else {
+            format!(
+                "no section [{section}] in {}",
+                ini_texts
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        return Err(cfg_err("profile", &reason));
+    }
+    for (k, v) in merged {
+        match ConfigKey::from_str(&k) {
+            Ok(key) => b = b.with_config(key, v),
+            Err(_) => tracing::debug!(key = %k, "ignoring unknown ini key"),
+        }
+    }
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    const INI: &str = "# cs config\n[cloudstack]\nendpoint = https://a.example/client/api\nkey = ka\nsecret = sa\n\n[tokyo]\nendpoint: https://t.example/client/api\nkey = kt\nsecret = st=with=equals\ntimeout = 30\nexpiration = -1\nmethod = post\n";
+
+    #[test]
+    fn ini_profiles() {
+        let files = vec![("x.ini".to_owned(), INI.to_owned())];
+        let b = resolve(&env_of(&[]), &files, None)
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(b.endpoint(), "https://a.example/client/api");
+        let b = resolve(&env_of(&[("CLOUDSTACK_REGION", "tokyo")]), &files, None).unwrap();
+        let c = b.build().unwrap();
+        assert_eq!(c.endpoint(), "https://t.example/client/api");
+        assert!(!c.sign_options().signature_v3);
+        assert_eq!(c.sign_options().method, MethodPolicy::Post);
+        let b = resolve(&env_of(&[]), &files, Some("tokyo")).unwrap();
+        assert_eq!(b.secret.as_ref().map(Secret::expose), None); // deferred until build
+        match resolve(&env_of(&[]), &files, Some("osaka")) {
+            Err(Error::Config { key, reason }) => {
+                assert!(key == "profile" && reason.contains("[osaka]"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn later_files_override() {
+        let files = vec![
+            ("a".to_owned(), INI.to_owned()),
+            ("b".to_owned(), "[cloudstack]\nkey = override\n".to_owned()),
+        ];
+        let b = resolve(&env_of(&[]), &files, None)
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(b.api_key(), "override");
+    }
+
+    #[test]
+    fn env_wins_without_profile() {
+        let env = env_of(&[
+            ("CLOUDSTACK_ENDPOINT", "http://127.0.0.1:1/client/api"),
+            ("CLOUDSTACK_KEY", "k"),
+            ("CLOUDSTACK_SECRET", "s"),
+            ("CLOUDSTACK_TIMEOUT", "5"),
+        ]);
+        let c = resolve(&env, &[], None).unwrap().build().unwrap();
+        assert_eq!(c.endpoint(), "http://127.0.0.1:1/client/api");
+        assert!(matches!(
+            resolve(&env_of(&[]), &[], None),
+            Err(Error::Config { .. })
+        ));
+    }
+
+    #[test]
+    fn invalid_values() {
+        let base = ClientBuilder::new()
+            .with_endpoint("https://x/client/api")
+            .with_credentials("k", "s");
+        for (k, v) in [
+            (ConfigKey::Timeout, "soon"),
+            (ConfigKey::Method, "put"),
+            (ConfigKey::SignatureAlgorithm, "md5"),
+            (ConfigKey::Expiration, "abc"),
+        ] {
+            assert!(
+                matches!(
+                    base.clone().with_config(k, v).build(),
+                    Err(Error::Config { .. })
+                ),
+                "{k:?}"
+            );
+        }
+        assert!(matches!(
+            ClientBuilder::new()
+                .with_endpoint("ftp://x")
+                .with_credentials("k", "s")
+                .build(),
+            Err(Error::Config { .. })
+        ));
+        assert!(matches!(
+            ClientBuilder::new()
+                .with_endpoint("https://x")
+                .with_credentials("k", "")
+                .build(),
+            Err(Error::Config { .. })
+        ));
+        assert!(matches!(
+            ClientBuilder::new().with_credentials("k", "s").build(),
+            Err(Error::Config { .. })
+        ));
+        assert!("bogus".parse::<ConfigKey>().is_err());
+        assert_eq!(
+            "CLOUDSTACK_SECRET".parse::<ConfigKey>().unwrap(),
+            ConfigKey::SecretKey
+        );
+    }
+
+    #[test]
+    fn secret_not_in_debug() {
+        let b = ClientBuilder::new().with_credentials("k", "TOPSECRET-123");
+        assert!(!format!("{b:?}").contains("TOPSECRET"));
+        assert!(!format!("{:?}", Secret::new("TOPSECRET")).contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn ini_parser() {
+        let m = parse_ini("; c\nk=v\n[s]\nA = 1\nb: 2\n  # x\nc = http://h:1/p\n");
+        assert_eq!(m[""]["k"], "v");
+        assert_eq!(m["s"]["a"], "1");
+        assert_eq!(m["s"]["b"], "2");
+        assert_eq!(m["s"]["c"], "http://h:1/p");
+    }
+}
