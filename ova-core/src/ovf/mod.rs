@@ -112,7 +112,7 @@ impl Descriptor {
                 found: root.qname(),
             });
         }
-        let ns = root.ns.clone().unwrap_or_default();
+        let ns = root.ns.as_deref().unwrap_or_default().to_string();
         let version =
             OvfVersion::from_namespace(&ns).ok_or(Error::OvfUnknownNamespace { namespace: ns })?;
         let m = model::build(&tree, version);

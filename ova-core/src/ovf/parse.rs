@@ -8,6 +8,7 @@
 //! element count are bounded.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
@@ -24,13 +25,16 @@ pub(crate) const MAX_ELEMENTS: usize = 1_000_000;
 /// The XML namespace (always bound to `xml`).
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
+/// Namespace bindings in scope: (prefix, uri), later ones shadow earlier ones.
+pub(crate) type Scope = Arc<Vec<(Arc<str>, Arc<str>)>>;
+
 /// One attribute, with the byte range of its value (between the quotes).
 #[derive(Debug, Clone)]
 pub(crate) struct Attr {
     pub(crate) prefix: String,
     pub(crate) local: String,
     /// Resolved namespace URI; `None` for an unprefixed attribute.
-    pub(crate) ns: Option<String>,
+    pub(crate) ns: Option<Arc<str>>,
     /// The value with references replaced and whitespace normalised as XML requires.
     pub(crate) value: String,
     /// The raw value's byte range in the document (without the quotes).
@@ -44,7 +48,7 @@ pub(crate) struct Attr {
 pub(crate) struct Node {
     pub(crate) prefix: String,
     pub(crate) local: String,
-    pub(crate) ns: Option<String>,
+    pub(crate) ns: Option<Arc<str>>,
     /// The start tag (`<a ...>` or `<a .../>`), `<` to `>` inclusive.
     pub(crate) start: Range<usize>,
     /// The end tag (`</a>`); `None` for an empty-element tag.
@@ -54,7 +58,8 @@ pub(crate) struct Node {
     /// Direct character data (text and CDATA), references resolved.
     pub(crate) text: String,
     /// Namespace bindings in scope at this element (prefix, uri); `""` is the default one.
-    pub(crate) scope: Vec<(String, String)>,
+    /// Shared with the parent unless this element declares namespaces.
+    pub(crate) scope: Scope,
 }
 
 impl Node {
@@ -103,8 +108,8 @@ impl Node {
         self.scope
             .iter()
             .rev()
-            .find(|(_, u)| u == uri)
-            .map(|(p, _)| p.as_str())
+            .find(|(_, u)| &**u == uri)
+            .map(|(p, _)| &**p)
     }
 
     /// The qualified name as written.
@@ -353,7 +358,8 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 /// Builds a node from the start tag at `range` (`<` .. `>` inclusive).
-fn build_node(bytes: &[u8], range: Range<usize>, mut scope: Vec<(String, String)>) -> Result<Node> {
+fn build_node(bytes: &[u8], range: Range<usize>, parent_scope: Scope) -> Result<Node> {
+    let mut scope = parent_scope;
     let tag = &bytes[range.clone()];
     // tag = "<" name attrs ("/>" | ">")
     let close = if tag.ends_with(b"/>") { 2 } else { 1 };
@@ -435,7 +441,7 @@ fn build_node(bytes: &[u8], range: Range<usize>, mut scope: Vec<(String, String)
         let raw = std::str::from_utf8(&bytes[vrange.clone()]).unwrap_or_default();
         let value = unescape_attr(raw, vrange.start)?;
         if aname == "xmlns" {
-            scope.push((String::new(), value.clone()));
+            Arc::make_mut(&mut scope).push((Arc::from(""), Arc::from(value.as_str())));
         } else if let Some(p) = aname.strip_prefix("xmlns:") {
             if value.is_empty() {
                 return Err(xml_err(
@@ -443,7 +449,7 @@ fn build_node(bytes: &[u8], range: Range<usize>, mut scope: Vec<(String, String)
                     format!("empty namespace for prefix {p}"),
                 ));
             }
-            scope.push((p.to_string(), value.clone()));
+            Arc::make_mut(&mut scope).push((Arc::from(p), Arc::from(value.as_str())));
         }
         let (aprefix, alocal) = split_qname(aname);
         attrs.push(Attr {
@@ -455,14 +461,14 @@ fn build_node(bytes: &[u8], range: Range<usize>, mut scope: Vec<(String, String)
             quote: *quote,
         });
     }
-    let lookup = |p: &str| -> Option<String> {
+    let lookup = |p: &str| -> Option<Arc<str>> {
         if p == "xml" {
-            return Some(XML_NS.to_string());
+            return Some(Arc::from(XML_NS));
         }
         scope
             .iter()
             .rev()
-            .find(|(sp, _)| sp == p)
+            .find(|(sp, _)| &**sp == p)
             .map(|(_, u)| u.clone())
             .filter(|u| !u.is_empty())
     };
