@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod archive;
+pub mod build;
 pub mod error;
 pub mod manifest;
 pub mod ovf;
