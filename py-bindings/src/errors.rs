@@ -61,12 +61,37 @@ fn io_cause<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a std::io::Error>
 }
 
 fn ova_to_py(err: &ova_core::Error) -> PyErr {
+    use ova_core::Error as E;
     let msg = message(err);
     match err {
-        ova_core::Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+        E::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
             NotFoundError::new_err((msg, path.display().to_string()))
         }
-        ova_core::Error::Io { path, .. } => OvaError::new_err((msg, path.display().to_string())),
+        E::Io { path, .. } => OvaError::new_err((msg, path.display().to_string())),
+        E::OvfXml { .. }
+        | E::OvfEncoding { .. }
+        | E::OvfLimit { .. }
+        | E::OvfNotEnvelope { .. }
+        | E::OvfUnknownNamespace { .. }
+        | E::OvfEditTargetAbsent { .. }
+        | E::OvfEditTargetAmbiguous { .. }
+        | E::OvfEditInvalidValue { .. }
+        | E::OvfEditConflict { .. } => OvfError::new_err(msg),
+        E::SignKey { .. }
+        | E::SignCertificate { .. }
+        | E::SignKeyMismatch { .. }
+        | E::SignCertFile { .. }
+        | E::NotSigned { .. }
+        | E::Crypto { .. } => SignatureError::new_err(msg),
+        E::Truncated { entry, .. }
+        | E::ArchiveWrite { entry, .. }
+        | E::EntryTooLarge { entry, .. }
+        | E::Encode { entry, .. }
+        | E::Order { entry, .. }
+        | E::SizeMismatch { entry, .. }
+        | E::MissingEntry { entry }
+        | E::UnsafeEntry { entry, .. }
+        | E::Manifest { entry, .. } => OvaError::new_err((msg, None::<String>, entry.clone())),
         _ => match io_cause(err) {
             Some(io) if io.kind() == std::io::ErrorKind::NotFound => NotFoundError::new_err(msg),
             _ => OvaError::new_err(msg),

@@ -9,12 +9,15 @@ use pyo3::prelude::*;
 mod conv;
 mod errors;
 mod ova;
+mod ovf;
 mod runtime;
+mod vmdk;
 
 /// The native module; import `ovakit` instead.
 #[pymodule]
 fn _ovakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     ova::register(m)?;
+    vmdk::register(m)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ use pyo3::types::PyBytes;
 
 use crate::conv::{name_of, to_py};
 use crate::errors::{self, Result};
+use crate::ovf;
 use crate::runtime::{Callback, Interrupt, Watched, run_blocking};
 
 /// Default largest entry [`Ova::read`] loads into memory (64 MiB).
@@ -449,6 +450,44 @@ impl Ova {
         to_py(py, &self.archive.index().end)
     }
 
+    /// The parsed OVF descriptor (the first ``.ovf`` entry).
+    ///
+    /// Raises ``OvaError`` when the package has none and ``OvfError`` when it does not parse.
+    #[getter]
+    fn descriptor(&self, py: Python<'_>) -> PyResult<ovf::Descriptor> {
+        let Some(info) = self.archive.index().descriptor() else {
+            return Err(errors::OvaError::new_err((
+                format!(
+                    "no ovf descriptor found in {}",
+                    self.archive.path().display()
+                ),
+                self.archive.path().display().to_string(),
+            )));
+        };
+        let bytes = py
+            .detach(|| self.archive.read_entry(info, 16 << 20))
+            .map_err(errors::Error::from)?;
+        ovf::Descriptor::parse_bytes(bytes)
+    }
+
+    /// The descriptor's disks (``DiskSection``), as dicts.
+    #[getter]
+    fn disks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.descriptor(py)?.disks(py)
+    }
+
+    /// The descriptor's virtual systems, as dicts.
+    #[getter]
+    fn systems(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.descriptor(py)?.systems(py)
+    }
+
+    /// The descriptor's product properties, as dicts.
+    #[getter]
+    fn properties(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.descriptor(py)?.properties(py)
+    }
+
     /// The parsed manifest, or None when the package has none.
     #[getter]
     fn manifest(&self, py: Python<'_>) -> PyResult<Option<Manifest>> {
@@ -587,6 +626,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ManifestLine>()?;
     m.add_class::<VerifyReport>()?;
     m.add_class::<Mismatch>()?;
+    m.add_class::<ovf::Descriptor>()?;
+    m.add_class::<ovf::Finding>()?;
+    m.add_function(wrap_pyfunction!(ovf::validate_descriptor, m)?)?;
     m.add_function(wrap_pyfunction!(verify_manifest, m)?)?;
     m.add_function(wrap_pyfunction!(parse_manifest, m)?)?;
     m.add_function(wrap_pyfunction!(format_manifest, m)?)?;

@@ -104,6 +104,79 @@ class VerifyReport:
     def __bool__(self) -> bool: ...
 
 @final
+class Finding:
+    """One validation result."""
+
+    severity: str
+    """``"error"`` or ``"warning"``."""
+    code: str
+    """Stable kebab-case code scripts can match on (e.g. ``"digest-mismatch"``)."""
+    message: str
+    """What is wrong, for a human."""
+    entry: Optional[str]
+    """The archive entry concerned, or None."""
+    @property
+    def is_error(self) -> bool: ...
+
+@final
+class Descriptor:
+    """A parsed OVF descriptor: the original bytes plus a typed, read-only view.
+
+    Nested parts are plain dicts and lists. ``edit`` returns a new descriptor in which only the
+    edited text differs.
+    """
+
+    @staticmethod
+    def parse(data: bytes) -> Descriptor:
+        """Parse descriptor XML. Raises ``OvfError`` when it is not an OVF envelope."""
+    @staticmethod
+    def open(path: StrPath) -> Descriptor:
+        """Read and parse an ``.ovf`` file."""
+    @property
+    def xml(self) -> bytes:
+        """The descriptor's bytes, exactly as parsed."""
+    @property
+    def version(self) -> str:
+        """``"0.9"``, ``"1.x"`` or ``"2.x"``."""
+    @property
+    def references(self) -> list[dict[str, Any]]: ...
+    @property
+    def disks(self) -> list[dict[str, Any]]: ...
+    @property
+    def networks(self) -> list[dict[str, Any]]: ...
+    @property
+    def deployment_options(self) -> list[dict[str, Any]]: ...
+    @property
+    def systems(self) -> list[dict[str, Any]]:
+        """Every VirtualSystem (also inside collections)."""
+    @property
+    def collections(self) -> list[dict[str, Any]]: ...
+    @property
+    def properties(self) -> list[dict[str, Any]]:
+        """Every product property, with ``"system"``, ``"class"`` and ``"instance"`` added."""
+    @property
+    def product_sections(self) -> list[dict[str, Any]]: ...
+    @property
+    def issues(self) -> list[dict[str, Any]]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The whole typed view as one dict."""
+    def validate(self) -> list[Finding]:
+        """The descriptor-only validation rules; empty when clean."""
+    def edit(
+        self,
+        *,
+        name: Optional[str] = None,
+        cpus: Optional[int] = None,
+        memory_mib: Optional[int] = None,
+        virtual_system_type: Optional[str] = None,
+        properties: Optional[dict[str, str]] = None,
+        system: Optional[str] = None,
+        configuration: Optional[str] = None,
+    ) -> Descriptor:
+        """A new descriptor with the edits applied. Raises ``OvfError`` when a target is
+        missing or ambiguous or a value cannot be written."""
+
+@final
 class Ova:
     """An OVA package opened for reading: its entry table, read once. Open with ``Ova.open``."""
 
@@ -141,6 +214,18 @@ class Ova:
     def end(self) -> dict[str, Any]:
         """How the archive ends (``data_end``, ``zero_blocks``, ``missing_end_marker``,
         ``truncated``)."""
+    @property
+    def descriptor(self) -> Descriptor:
+        """The parsed descriptor. Raises ``OvaError`` without one, ``OvfError`` if invalid."""
+    @property
+    def disks(self) -> list[dict[str, Any]]:
+        """The descriptor's disks."""
+    @property
+    def systems(self) -> list[dict[str, Any]]:
+        """The descriptor's virtual systems."""
+    @property
+    def properties(self) -> list[dict[str, Any]]:
+        """The descriptor's product properties."""
     @property
     def manifest(self) -> Optional[Manifest]:
         """The parsed manifest, or None when the package has none."""
@@ -189,3 +274,27 @@ def format_manifest(
     entries: Sequence[tuple[str, Union[bytes, str]]], algorithm: str = "sha256"
 ) -> str:
     """A canonical manifest (``ALG(name)= hex`` lines) for ``(name, digest)`` pairs."""
+
+def validate_descriptor(data: bytes) -> list[Finding]:
+    """Descriptor-only validation of raw bytes (unparseable XML yields one finding)."""
+
+def detect_disk(path: StrPath) -> str:
+    """``"sparse_vmdk"``, ``"descriptor_vmdk"`` or ``"raw"``, from the file's first bytes."""
+
+def vmdk_info(path: StrPath) -> dict[str, Any]:
+    """Inspect a stream-optimized VMDK without inflating it. Raises ``OvaError``."""
+
+def raw_to_vmdk(
+    raw: StrPath,
+    vmdk_path: StrPath,
+    *,
+    adapter_type: str = "lsilogic",
+    level: Optional[int] = None,
+    threads: Optional[int] = None,
+    digest: Optional[str] = None,
+    hw_version: Optional[int] = None,
+) -> dict[str, Any]:
+    """Convert a raw image into a stream-optimized VMDK (temp file, renamed on success)."""
+
+def vmdk_to_raw(vmdk_path: StrPath, raw: StrPath) -> dict[str, Any]:
+    """Convert a stream-optimized VMDK into a raw image (temp file, renamed on success)."""

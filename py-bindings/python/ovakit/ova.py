@@ -1,4 +1,4 @@
-"""OVA packages: entries, manifests and their verification.
+"""OVA packages: entries, descriptor, manifests and their verification; VMDK conversion.
 
 >>> from ovakit.ova import Ova
 >>> ova = Ova.open("appliance.ova")                      # doctest: +SKIP
@@ -11,20 +11,29 @@ Everything here is implemented in Rust (``ova-core``); this module only re-expor
 """
 
 from ovakit._ovakit import (
+    Descriptor,
     Entry,
+    Finding,
     Manifest,
     ManifestLine,
     Mismatch,
     Ova,
     VerifyReport,
+    detect_disk,
     format_manifest,
     parse_manifest,
+    raw_to_vmdk,
+    validate_descriptor,
     verify_manifest,
+    vmdk_info,
+    vmdk_to_raw,
 )
 
 __all__ = [
     "Ova",
     "Entry",
+    "Descriptor",
+    "Finding",
     "Manifest",
     "ManifestLine",
     "Mismatch",
@@ -32,4 +41,9 @@ __all__ = [
     "verify_manifest",
     "parse_manifest",
     "format_manifest",
+    "validate_descriptor",
+    "detect_disk",
+    "vmdk_info",
+    "raw_to_vmdk",
+    "vmdk_to_raw",
 ]
