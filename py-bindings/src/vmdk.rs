@@ -1,0 +1,109 @@
+//! `ovakit.ova` VMDK functions: inspect and convert stream-optimized VMDKs.
+
+use std::path::PathBuf;
+
+use ova_core::vmdk::{self, AdapterType, DigestAlgorithm, VmdkWriter};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::conv::to_py;
+use crate::errors;
+
+fn adapter(name: &str) -> PyResult<AdapterType> {
+    [
+        AdapterType::Ide,
+        AdapterType::BusLogic,
+        AdapterType::LsiLogic,
+        AdapterType::LegacyEsx,
+    ]
+    .into_iter()
+    .find(|a| a.as_str().eq_ignore_ascii_case(name))
+    .ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown adapter type {name:?} (use ide, buslogic, lsilogic or legacyESX)"
+        ))
+    })
+}
+
+/// What kind of disk image the file at ``path`` holds: ``"sparse_vmdk"``, ``"descriptor_vmdk"``
+/// (a text descriptor, not readable here) or ``"raw"``.
+#[pyfunction]
+fn detect_disk(py: Python<'_>, path: PathBuf) -> PyResult<&'static str> {
+    let kind = py
+        .detach(|| vmdk::detect_file(&path))
+        .map_err(errors::Error::from)?;
+    Ok(match kind {
+        vmdk::DiskKind::SparseVmdk => "sparse_vmdk",
+        vmdk::DiskKind::DescriptorVmdk => "descriptor_vmdk",
+        vmdk::DiskKind::Raw => "raw",
+    })
+}
+
+/// Inspect a stream-optimized VMDK without inflating it: header, embedded descriptor, grain and
+/// marker walk, footer, problems a consumer may reject. Returns a dict.
+///
+/// Raises ``OvaError`` when the file is not a readable sparse VMDK.
+#[pyfunction]
+fn vmdk_info(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
+    let info = py
+        .detach(|| vmdk::inspect_file(&path))
+        .map_err(errors::Error::from)?;
+    to_py(py, &info)
+}
+
+/// Convert a raw disk image into a stream-optimized VMDK as VMware writes it (written under a
+/// temporary name, renamed on success). Returns a dict with ``bytes_written``, ``capacity``,
+/// ``grains``, ``populated_bytes`` and ``digest`` (hex, when ``digest`` names an algorithm).
+#[pyfunction]
+#[pyo3(signature = (raw, vmdk_path, *, adapter_type = "lsilogic", level = None, threads = None, digest = None, hw_version = None))]
+#[allow(clippy::too_many_arguments)]
+fn raw_to_vmdk(
+    py: Python<'_>,
+    raw: PathBuf,
+    vmdk_path: PathBuf,
+    adapter_type: &str,
+    level: Option<i32>,
+    threads: Option<usize>,
+    digest: Option<&str>,
+    hw_version: Option<u32>,
+) -> PyResult<Py<PyAny>> {
+    let mut writer = VmdkWriter::new().with_adapter(adapter(adapter_type)?);
+    if let Some(level) = level {
+        writer = writer.with_level(level);
+    }
+    if let Some(threads) = threads {
+        writer = writer.with_threads(threads);
+    }
+    if let Some(d) = digest {
+        writer = writer.with_digest(
+            d.parse::<DigestAlgorithm>()
+                .map_err(PyValueError::new_err)?,
+        );
+    }
+    if let Some(v) = hw_version {
+        writer = writer.with_hw_version(v);
+    }
+    let summary = py
+        .detach(|| vmdk::raw_to_vmdk(&raw, &vmdk_path, &writer))
+        .map_err(errors::Error::from)?;
+    to_py(py, &summary)
+}
+
+/// Convert a stream-optimized VMDK into a raw disk image (written under a temporary name,
+/// renamed on success). Returns a dict summarising what was read.
+#[pyfunction]
+fn vmdk_to_raw(py: Python<'_>, vmdk_path: PathBuf, raw: PathBuf) -> PyResult<Py<PyAny>> {
+    let summary = py
+        .detach(|| vmdk::vmdk_to_raw(&vmdk_path, &raw))
+        .map_err(errors::Error::from)?;
+    to_py(py, &summary)
+}
+
+/// Register the VMDK functions on the native module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(detect_disk, m)?)?;
+    m.add_function(wrap_pyfunction!(vmdk_info, m)?)?;
+    m.add_function(wrap_pyfunction!(raw_to_vmdk, m)?)?;
+    m.add_function(wrap_pyfunction!(vmdk_to_raw, m)?)?;
+    Ok(())
+}
