@@ -310,3 +310,64 @@ fn facts_collections_chunks_and_compression() {
         assert!(d.systems().iter().any(|s| !s.eulas.is_empty()));
     }
 }
+
+#[test]
+fn bom_and_crlf_variants_read_the_same() {
+    for (name, bytes) in corpus() {
+        let Ok(d) = Descriptor::parse(&bytes) else {
+            continue;
+        };
+        let model = serde_json::to_value(&d).unwrap();
+        // Toggle the byte order mark (one corpus file has one).
+        let bom = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+            Some(rest) => rest.to_vec(),
+            None => [b"\xef\xbb\xbf".as_slice(), &bytes].concat(),
+        };
+        let lf: Vec<u8> = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replace("\r\n", "\n")
+            .into_bytes();
+        let crlf: Vec<u8> = String::from_utf8(lf.clone())
+            .unwrap()
+            .replace('\n', "\r\n")
+            .into_bytes();
+        for (variant, b) in [("bom", bom), ("lf", lf), ("crlf", crlf)] {
+            let v = Descriptor::parse(&b).unwrap_or_else(|e| panic!("{name} {variant}: {e}"));
+            assert_eq!(v.as_bytes(), b.as_slice());
+            assert_eq!(
+                serde_json::to_value(&v).unwrap(),
+                model,
+                "{name} {variant}: model differs"
+            );
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Random splices into real descriptors: a typed error or a descriptor that round-trips.
+    #[test]
+    fn mutated_descriptors_never_panic(
+        file in 0usize..64,
+        at in proptest::prelude::any::<proptest::sample::Index>(),
+        cut in 0usize..40,
+        insert in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+    ) {
+        let files = corpus();
+        if files.is_empty() {
+            return Ok(());
+        }
+        let (_, bytes) = &files[file % files.len()];
+        let pos = at.index(bytes.len());
+        let end = (pos + cut).min(bytes.len());
+        let mut m = bytes[..pos].to_vec();
+        m.extend_from_slice(&insert);
+        m.extend_from_slice(&bytes[end..]);
+        let _ = validate_descriptor(&m);
+        if let Ok(d) = Descriptor::parse(&m) {
+            proptest::prop_assert_eq!(d.as_bytes(), m.as_slice());
+            proptest::prop_assert_eq!(d.apply(&[]).unwrap(), m);
+        }
+    }
+}
