@@ -3,11 +3,14 @@
 pub mod archive;
 pub mod build;
 pub mod error;
+pub mod inplace;
 pub mod manifest;
 pub mod ovf;
+pub mod package;
 pub mod sign;
 pub mod tar;
 pub mod validate;
 pub mod vmdk;
+pub mod write;
 
 pub use error::{Error, Result};

@@ -1,0 +1,517 @@
+//! [`Ova`]: an OVA package opened for random access, tying the archive reader, the descriptor
+//! model, the manifest and the writers together.
+//!
+//! ```no_run
+//! # fn main() -> ova_core::Result<()> {
+//! use ova_core::ovf::Edit;
+//! use ova_core::package::{Ova, RepackOptions};
+//! use ova_core::write::ManifestChoice;
+//! use ova_core::manifest::Algorithm;
+//!
+//! let ova = Ova::open("appliance.ova")?;
+//! for finding in ova.validate(&mut |_| {})? {
+//!     println!("{finding}");
+//! }
+//! // Downgrade for an old ESX host, with a SHA1 manifest.
+//! let options = RepackOptions::new()
+//!     .with_manifest(ManifestChoice::Fresh(Algorithm::Sha1))
+//!     .with_edits(vec![Edit::set_virtual_system_type("vmx-07")]);
+//! ova.repack("appliance-vmx07.ova", &options, &mut |_| {})?;
+//!
+//! // Or, when the edit fits the descriptor's blocks, change only those bytes.
+//! Ova::edit_in_place("appliance.ova", &[Edit::set_cpus(2)])?;
+//! # Ok(()) }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::archive::{ArchiveIndex, EntryInfo, EntryKind, EntryProblem, IndexedArchive};
+use crate::error::{Error, Result};
+use crate::inplace;
+use crate::manifest::{self, Algorithm, Digests, Manifest, VerifyReport};
+use crate::ovf::{Descriptor, Edit};
+use crate::tar::{BLOCK, EntryType, LargeSize};
+use crate::validate::{self, Finding, ManifestFacts, PackageFacts};
+use crate::write::{self, FileSource, ManifestChoice, PackageSpec, PlannedFile, WriteReport};
+
+/// Largest descriptor or manifest read into memory (64 MiB).
+pub const MAX_TEXT_ENTRY: u64 = 64 << 20;
+
+/// An OVA file opened for random access.
+#[derive(Debug)]
+pub struct Ova {
+    archive: IndexedArchive,
+}
+
+/// Options for [`Ova::repack`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RepackOptions {
+    /// Manifest to write (default: fresh SHA-256).
+    pub manifest: ManifestChoice,
+    /// Descriptor edits to apply.
+    pub edits: Vec<Edit>,
+    /// How sizes ≥ 8 GiB are stored (default: GNU base-256).
+    pub large: LargeSize,
+}
+
+impl RepackOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Choose the manifest.
+    pub fn with_manifest(mut self, manifest: ManifestChoice) -> Self {
+        self.manifest = manifest;
+        self
+    }
+
+    /// Set the edits.
+    pub fn with_edits(mut self, edits: Vec<Edit>) -> Self {
+        self.edits = edits;
+        self
+    }
+
+    /// Choose the large-file encoding.
+    pub fn with_large_size(mut self, large: LargeSize) -> Self {
+        self.large = large;
+        self
+    }
+}
+
+/// What an in-place edit did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct InPlaceReport {
+    /// Bytes written to the archive.
+    pub bytes_written: u64,
+    /// Descriptor size before and after.
+    pub descriptor_size: (u64, u64),
+    /// Whitespace bytes appended to the descriptor.
+    pub padding: u64,
+    /// Manifest lines rewritten.
+    pub manifest_lines: Vec<usize>,
+    /// Whether an interrupted earlier edit was rolled back first.
+    pub recovered: bool,
+}
+
+/// Expand References into archive names: a chunked file becomes its chunk entries present in
+/// the archive (`href.000000000`, ...), in chunk order.
+pub fn reference_names(descriptor: &Descriptor, index: &ArchiveIndex) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in descriptor.references() {
+        let href = write::normalize_name(&r.href).to_owned();
+        if index
+            .entries
+            .iter()
+            .any(|e| write::normalize_name(&e.name) == href)
+            || r.chunk_size.is_none()
+        {
+            out.push(href);
+            continue;
+        }
+        let prefix = format!("{href}.");
+        let mut chunks: Vec<(u64, String)> = index
+            .entries
+            .iter()
+            .filter_map(|e| {
+                let n = write::normalize_name(&e.name);
+                let suffix = n.strip_prefix(&prefix)?;
+                (suffix.len() == 9 && suffix.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| (suffix.parse().unwrap_or(0), n.to_owned()))
+            })
+            .collect();
+        chunks.sort();
+        out.extend(chunks.into_iter().map(|(_, n)| n));
+    }
+    out
+}
+
+impl Ova {
+    /// Open an OVA and read its entry table (headers only; the data is not read).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be opened, [`Error::BadHeader`] when it is not a tar
+    /// archive, [`Error::Truncated`] when it ends inside a header.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self {
+            archive: IndexedArchive::open(path)?,
+        })
+    }
+
+    /// The archive's path.
+    pub fn path(&self) -> &Path {
+        self.archive.path()
+    }
+
+    /// The entry table.
+    pub fn index(&self) -> &ArchiveIndex {
+        self.archive.index()
+    }
+
+    /// Entries in archive order.
+    pub fn entries(&self) -> &[EntryInfo] {
+        &self.archive.index().entries
+    }
+
+    /// The underlying indexed archive.
+    pub fn archive(&self) -> &IndexedArchive {
+        &self.archive
+    }
+
+    /// The descriptor's bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoDescriptor`], [`Error::EntryTooLarge`] above [`MAX_TEXT_ENTRY`], read errors.
+    pub fn descriptor_bytes(&self) -> Result<Vec<u8>> {
+        let d = self
+            .index()
+            .descriptor()
+            .ok_or_else(|| Error::NoDescriptor {
+                source_name: self.path().display().to_string(),
+            })?;
+        self.archive.read_entry(d, MAX_TEXT_ENTRY)
+    }
+
+    /// The parsed descriptor.
+    ///
+    /// # Errors
+    ///
+    /// As [`descriptor_bytes`](Self::descriptor_bytes), plus the descriptor parse errors.
+    pub fn descriptor(&self) -> Result<Descriptor> {
+        Descriptor::from_vec(self.descriptor_bytes()?)
+    }
+
+    /// The manifest entry, its bytes and its parse, if there is a manifest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EntryTooLarge`] above [`MAX_TEXT_ENTRY`], read errors.
+    pub fn manifest(&self) -> Result<Option<(EntryInfo, Vec<u8>, Manifest)>> {
+        let Some(mf) = self.index().manifest() else {
+            return Ok(None);
+        };
+        let bytes = self.archive.read_entry(mf, MAX_TEXT_ENTRY)?;
+        let parsed = manifest::parse(&bytes);
+        Ok(Some((mf.clone(), bytes, parsed)))
+    }
+
+    /// Hash every regular entry with `algorithms`, one pass, each byte read once; returns
+    /// `(name, digests, exempt)` for every entry (the manifest and certificate are exempt).
+    fn hash_entries(
+        &self,
+        algorithms: &[Algorithm],
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<(String, Digests, bool)>> {
+        let mut out = Vec::new();
+        for e in self.entries() {
+            let exempt = matches!(e.kind, EntryKind::Manifest | EntryKind::Certificate)
+                || e.entry_type != EntryType::Regular;
+            if exempt
+                || e.problems
+                    .iter()
+                    .any(|p| matches!(p, EntryProblem::SizePastEnd { .. }))
+            {
+                out.push((e.name.clone(), Digests::new(), exempt));
+                continue;
+            }
+            let mut src = self.archive.open_entry(e)?;
+            let (n, d) = write::copy_hashed(&mut src, &mut std::io::sink(), algorithms, progress)
+                .map_err(|source| Error::Io {
+                path: self.path().to_path_buf(),
+                source,
+            })?;
+            if n != e.size {
+                return Err(Error::Truncated {
+                    entry: e.name.clone(),
+                    offset: e.data_offset + n,
+                });
+            }
+            out.push((e.name.clone(), d, false));
+        }
+        Ok(out)
+    }
+
+    /// Check the manifest against the data: reads the manifest first, then hashes every other
+    /// entry once with the manifest's algorithms. `None` when there is no manifest.
+    ///
+    /// # Errors
+    ///
+    /// Read errors, [`Error::Truncated`].
+    pub fn verify_manifest(
+        &self,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Option<(Manifest, VerifyReport)>> {
+        let Some((mf, _, parsed)) = self.manifest()? else {
+            return Ok(None);
+        };
+        let algs: Vec<Algorithm> = parsed.algorithms().into_iter().collect();
+        let hashed = self.hash_entries(&algs, progress)?;
+        let mut report =
+            manifest::compare(&parsed, hashed.iter().map(|(n, d, e)| (n.as_str(), d, *e)));
+        report.manifest_name = Some(mf.name);
+        Ok(Some((parsed, report)))
+    }
+
+    /// Gather the facts of this package (entries, descriptor bytes, manifest and digest
+    /// checks; digests are computed in one pass) for the validation engine.
+    ///
+    /// # Errors
+    ///
+    /// Read errors.
+    pub fn facts(&self, progress: &mut dyn FnMut(u64)) -> Result<PackageFacts> {
+        let descriptor = match self.index().descriptor() {
+            Some(d) if d.size <= MAX_TEXT_ENTRY => self.archive.read_entry(d, MAX_TEXT_ENTRY).ok(),
+            _ => None,
+        };
+        let manifest = match self.manifest()? {
+            Some((mf, _, parsed)) => {
+                let algs: Vec<Algorithm> = parsed.algorithms().into_iter().collect();
+                let hashed = self.hash_entries(&algs, progress)?;
+                let mut report =
+                    manifest::compare(&parsed, hashed.iter().map(|(n, d, e)| (n.as_str(), d, *e)));
+                report.manifest_name = Some(mf.name.clone());
+                Some(ManifestFacts::new(mf.name, parsed, Some(report)))
+            }
+            None => None,
+        };
+        Ok(PackageFacts::new(
+            self.entries().to_vec(),
+            descriptor,
+            manifest,
+        ))
+    }
+
+    /// Validate the package: archive layout, descriptor rules, manifest coverage and digests.
+    ///
+    /// # Errors
+    ///
+    /// Read errors only; every problem of the package itself is a [`Finding`].
+    pub fn validate(&self, progress: &mut dyn FnMut(u64)) -> Result<Vec<Finding>> {
+        let facts = self.facts(progress)?;
+        Ok(validate::validate_package(&facts))
+    }
+
+    /// The descriptor after `edits`, and the archive names in References order.
+    fn edited(&self, edits: &[Edit]) -> Result<(String, Vec<u8>, Vec<String>)> {
+        let d_entry = self
+            .index()
+            .descriptor()
+            .ok_or_else(|| Error::NoDescriptor {
+                source_name: self.path().display().to_string(),
+            })?;
+        let descriptor = self.descriptor()?;
+        let bytes = if edits.is_empty() {
+            descriptor.as_bytes().to_vec()
+        } else {
+            descriptor.apply(edits)?
+        };
+        let order = reference_names(&descriptor, self.index());
+        Ok((
+            write::normalize_name(&d_entry.name).to_owned(),
+            bytes,
+            order,
+        ))
+    }
+
+    /// Write a new OVA at `out` in one pass over this one: descriptor (edited) first, then the
+    /// manifest (regenerated or omitted), then the files in References order, then any other
+    /// regular files. Certificates are dropped (the signature no longer matches), as are
+    /// directories, links and AppleDouble files; the report lists what was dropped.
+    ///
+    /// # Errors
+    ///
+    /// Descriptor parse and edit errors, [`Error::MissingEntry`] for a referenced file absent from
+    /// the archive, write errors. `out` is never left half-written.
+    pub fn repack(
+        &self,
+        out: impl AsRef<Path>,
+        options: &RepackOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<WriteReport> {
+        let (name, bytes, order) = self.edited(&options.edits)?;
+        let (files, dropped) = write::plan_repack(self.entries(), &order)?;
+        let spec = PackageSpec::new(&name, &bytes, &files)
+            .with_manifest(options.manifest)
+            .with_large_size(options.large);
+        let mut report = write::write_package(out.as_ref(), &spec, Some(&self.archive), progress)?;
+        report.dropped = dropped;
+        Ok(report)
+    }
+
+    /// Apply `edits` to the descriptor of the OVA at `path` in place, when the result fits the
+    /// blocks the descriptor entry already occupies. Only the descriptor's header and blocks and
+    /// the manifest's descriptor digest(s) are rewritten; see [`crate::inplace`] for the
+    /// crash-safety protocol. An interrupted earlier edit is rolled back first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InPlaceImpossible`] when the edit does not fit, the package is signed, or the
+    /// descriptor is preceded by extension headers (callers fall back to [`repack`](Self::repack));
+    /// edit errors; I/O errors.
+    pub fn edit_in_place(path: impl AsRef<Path>, edits: &[Edit]) -> Result<InPlaceReport> {
+        let path = path.as_ref();
+        let recovered = inplace::recover(path)?;
+        let ova = Self::open(path)?;
+        let (_, bytes, _) = ova.edited(edits)?;
+        let d = ova
+            .index()
+            .descriptor()
+            .cloned()
+            .ok_or_else(|| Error::NoDescriptor {
+                source_name: path.display().to_string(),
+            })?;
+        let mut header = [0u8; BLOCK];
+        {
+            use std::os::unix::fs::FileExt;
+            ova.archive
+                .file()
+                .read_exact_at(&mut header, d.own_header_offset)
+                .map_err(|source| Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+        }
+        let manifest = ova.manifest()?;
+        let plan = inplace::plan(
+            ova.index(),
+            &header,
+            manifest.as_ref().map(|(e, b, _)| (e, &b[..])),
+            &bytes,
+        )?;
+        drop(ova);
+        inplace::apply(path, &plan)?;
+        Ok(InPlaceReport {
+            bytes_written: plan.patches.iter().map(|p| p.bytes.len() as u64).sum(),
+            descriptor_size: (d.size, plan.descriptor_size),
+            padding: plan.padding,
+            manifest_lines: plan.manifest_lines.iter().map(|(l, _)| *l).collect(),
+            recovered,
+        })
+    }
+
+    /// Extract every regular entry into `dir`; see [`write::extract`] for the safety rules.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsafeEntry`] (nothing is written then), I/O errors.
+    pub fn extract(
+        &self,
+        dir: impl AsRef<Path>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<PathBuf>> {
+        write::extract(&self.archive, dir.as_ref(), progress)
+    }
+
+    /// Pack a directory (holding exactly one `.ovf`) or an `.ovf` file plus the files its
+    /// References name (relative to it) into an OVA at `out`: descriptor, fresh manifest, then
+    /// the files in References order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoDescriptor`] when a directory holds no or several `.ovf` files,
+    /// [`Error::MissingEntry`] when a referenced file is absent, [`Error::UnsafeEntry`] for an
+    /// href that is absolute, climbs out with `..` or is a URL, descriptor parse errors, I/O
+    /// errors.
+    pub fn pack(
+        src: impl AsRef<Path>,
+        out: impl AsRef<Path>,
+        manifest: ManifestChoice,
+        large: LargeSize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<WriteReport> {
+        let src = src.as_ref();
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| Error::Io { path: p, source }
+        };
+        let ovf_path = if src.is_dir() {
+            let mut found = Vec::new();
+            for e in std::fs::read_dir(src).map_err(io(src))? {
+                let p = e.map_err(io(src))?.path();
+                if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("ovf")) {
+                    found.push(p);
+                }
+            }
+            if found.len() != 1 {
+                return Err(Error::NoDescriptor {
+                    source_name: format!(
+                        "{} ({} .ovf files; exactly one is needed)",
+                        src.display(),
+                        found.len()
+                    ),
+                });
+            }
+            found.remove(0)
+        } else {
+            src.to_path_buf()
+        };
+        let dir = ovf_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let bytes = std::fs::read(&ovf_path).map_err(io(&ovf_path))?;
+        let descriptor = Descriptor::parse(&bytes)?;
+        let name = ovf_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut files = Vec::new();
+        for r in descriptor.references() {
+            let lower = r.href.to_ascii_lowercase();
+            if lower.contains("://") || lower.starts_with("file:") {
+                return Err(Error::UnsafeEntry {
+                    entry: r.href.clone(),
+                    reason: "external reference; only local files can be packed".into(),
+                });
+            }
+            let rel = write::safe_relative_path(&r.href)?;
+            let archive_name = write::normalize_name(&r.href).to_owned();
+            let mut push = |archive_name: String, p: PathBuf| -> Result<()> {
+                let size = std::fs::metadata(&p)
+                    .map_err(|_| Error::MissingEntry {
+                        entry: archive_name.clone(),
+                    })?
+                    .len();
+                files.push(PlannedFile::from_path(archive_name, p, size));
+                Ok(())
+            };
+            let p = dir.join(&rel);
+            if p.exists() || r.chunk_size.is_none() {
+                push(archive_name, p)?;
+            } else {
+                // Chunked and stored as chunks on disk.
+                let mut n = 0u32;
+                loop {
+                    let cname = format!("{archive_name}.{n:09}");
+                    let cp = dir.join(format!("{}.{n:09}", rel.display()));
+                    if !cp.exists() {
+                        break;
+                    }
+                    push(cname, cp)?;
+                    n += 1;
+                }
+                if n == 0 {
+                    return Err(Error::MissingEntry {
+                        entry: archive_name,
+                    });
+                }
+            }
+        }
+        let spec = PackageSpec::new(&name, &bytes, &files)
+            .with_manifest(manifest)
+            .with_large_size(large);
+        write::write_package(out.as_ref(), &spec, None, progress)
+    }
+}
+
+impl PlannedFile {
+    /// A file read from disk.
+    pub fn from_path(name: String, path: PathBuf, size: u64) -> Self {
+        Self {
+            name,
+            source: FileSource::Path(path),
+            size,
+        }
+    }
+}
