@@ -790,6 +790,26 @@ mod tests {
     }
 
     #[test]
+    fn name_attribute_of_old_descriptors() {
+        let xml = r#"<ovf:Envelope xmlns:ovf="http://www.vmware.com/schema/ovf/1/envelope" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <ovf:Content ovf:id="vm" ovf:name='old' xsi:type="ovf:VirtualSystem_Type"><ovf:Info/></ovf:Content>
+</ovf:Envelope>"#;
+        let d = Descriptor::parse(xml.as_bytes()).unwrap();
+        assert_eq!(d.systems()[0].name.as_deref(), Some("old"));
+        let out = String::from_utf8(d.apply(&[Edit::set_name("it's")]).unwrap()).unwrap();
+        assert!(out.contains("ovf:name='it&apos;s'"), "{out}");
+        let back = Descriptor::parse(out.as_bytes()).unwrap();
+        assert_eq!(back.systems()[0].name.as_deref(), Some("it's"));
+    }
+
+    #[test]
+    fn descriptor_is_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Descriptor>();
+        check::<Edit>();
+    }
+
+    #[test]
     fn conflicting_edits_are_refused() {
         let e = d()
             .apply(&[

@@ -212,10 +212,14 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Tree> {
                     .last()
                     .map(|&p| nodes[p].scope.clone())
                     .unwrap_or_default();
-                let node = build_node(bytes, range, parent_scope)?;
+                let node = build_node(text, range, parent_scope)?;
                 let idx = nodes.len();
                 if let Some(&p) = stack.last() {
-                    nodes[p].children.push(idx);
+                    let parent = &mut nodes[p];
+                    if parent.children.is_empty() && parent.text.trim().is_empty() {
+                        parent.text = String::new();
+                    }
+                    parent.children.push(idx);
                 }
                 nodes.push(node);
                 if !is_empty {
@@ -229,16 +233,19 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Tree> {
                 nodes[idx].end = Some(range);
             }
             Event::Text(_) => {
-                let raw = &bytes[range.clone()];
+                let raw = &text[range.clone()];
+                let blank = raw.bytes().all(|b| b.is_ascii_whitespace());
                 if let Some(&p) = stack.last() {
-                    let s = std::str::from_utf8(raw).unwrap_or_default();
-                    nodes[p].text.push_str(&normalize_newlines(s));
-                } else if !raw.iter().all(|b| b.is_ascii_whitespace()) {
+                    // Whitespace between child elements is formatting, not content.
+                    if !(blank && !nodes[p].children.is_empty()) {
+                        nodes[p].text.push_str(&normalize_newlines(raw));
+                    }
+                } else if !blank {
                     return Err(xml_err(range.start, "text outside the root element"));
                 }
             }
             Event::GeneralRef(_) => {
-                let raw = std::str::from_utf8(&bytes[range.clone()]).unwrap_or_default();
+                let raw = &text[range.clone()];
                 let decoded = decode_reference(raw)
                     .ok_or_else(|| xml_err(range.start, format!("unknown entity {raw}")))?;
                 match stack.last() {
@@ -358,7 +365,8 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 /// Builds a node from the start tag at `range` (`<` .. `>` inclusive).
-fn build_node(bytes: &[u8], range: Range<usize>, parent_scope: Scope) -> Result<Node> {
+fn build_node(doc: &str, range: Range<usize>, parent_scope: Scope) -> Result<Node> {
+    let bytes = doc.as_bytes();
     let mut scope = parent_scope;
     let tag = &bytes[range.clone()];
     // tag = "<" name attrs ("/>" | ">")
@@ -368,7 +376,9 @@ fn build_node(bytes: &[u8], range: Range<usize>, parent_scope: Scope) -> Result<
     while i < inner_end && is_name_byte(tag[i]) {
         i += 1;
     }
-    let name = std::str::from_utf8(&tag[1..i]).unwrap_or_default();
+    // Tag boundaries are ASCII, so these slices fall on character boundaries.
+    let tag_str = &doc[range.clone()];
+    let name = &tag_str[1..i];
     if name.is_empty() {
         return Err(xml_err(range.start, "element without a name"));
     }
@@ -390,9 +400,7 @@ fn build_node(bytes: &[u8], range: Range<usize>, parent_scope: Scope) -> Result<
         if i == name_start {
             return Err(xml_err(range.start + i, "malformed attribute"));
         }
-        let aname = std::str::from_utf8(&tag[name_start..i])
-            .unwrap_or_default()
-            .to_string();
+        let aname = tag_str[name_start..i].to_string();
         while i < inner_end && tag[i].is_ascii_whitespace() {
             i += 1;
         }
@@ -438,7 +446,7 @@ fn build_node(bytes: &[u8], range: Range<usize>, parent_scope: Scope) -> Result<
     // Namespace declarations first, then resolve.
     let mut attrs = Vec::with_capacity(raw_attrs.len());
     for (aname, vrange, quote) in &raw_attrs {
-        let raw = std::str::from_utf8(&bytes[vrange.clone()]).unwrap_or_default();
+        let raw = &doc[vrange.clone()];
         let value = unescape_attr(raw, vrange.start)?;
         if aname == "xmlns" {
             Arc::make_mut(&mut scope).push((Arc::from(""), Arc::from(value.as_str())));
