@@ -237,7 +237,7 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Tree> {
                 let blank = raw.bytes().all(|b| b.is_ascii_whitespace());
                 if let Some(&p) = stack.last() {
                     // Whitespace between child elements is formatting, not content.
-                    if !(blank && !nodes[p].children.is_empty()) {
+                    if !blank || nodes[p].children.is_empty() {
                         nodes[p].text.push_str(&normalize_newlines(raw));
                     }
                 } else if !blank {
