@@ -1,5 +1,142 @@
 //! `ova`: inspect, validate, edit, repack, extract and pack OVA packages.
+//!
+//! Exit codes: 0 success, 1 the check failed (validation errors, manifest mismatch), 2 usage
+//! or I/O error (the file cannot be read or written).
 
-fn main() {
-    std::process::exit(0);
+mod common;
+mod inspect;
+mod rewrite;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use common::{EditFlags, Failure};
+
+/// Inspect, validate, edit, repack, extract and pack OVA packages in single streaming passes.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ova",
+    version,
+    about = "Inspect, validate, edit, repack, extract and pack OVA packages in single streaming passes"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the entries, descriptor summary and manifest of an OVA.
+    Info {
+        /// The OVA file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate an OVA (layout, descriptor, manifest digests). Exit 1 when errors are found.
+    Validate {
+        /// The OVA file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a new OVA from IN in one pass: descriptor first, fresh manifest, files in
+    /// References order, edits applied.
+    Repack {
+        /// Source OVA.
+        input: PathBuf,
+        /// Output OVA (written to a temporary name, then renamed).
+        output: PathBuf,
+        /// Manifest to write: none, sha1, sha256 or sha512.
+        #[arg(long, default_value = "sha256")]
+        manifest: ova_core::write::ManifestChoice,
+        #[command(flatten)]
+        edits: EditFlags,
+    },
+    /// Edit the descriptor of an OVA in place (milliseconds, disks untouched); falls back to a
+    /// repack when the edit does not fit.
+    Edit {
+        /// The OVA file.
+        file: PathBuf,
+        /// Required: confirms the file itself is modified.
+        #[arg(long, required = true)]
+        in_place: bool,
+        /// Fail instead of falling back to a repack when the edit does not fit.
+        #[arg(long)]
+        no_fallback: bool,
+        #[command(flatten)]
+        edits: EditFlags,
+    },
+    /// Extract the entries of an OVA into a directory (refuses unsafe names and links).
+    Extract {
+        /// The OVA file.
+        input: PathBuf,
+        /// Target directory (created if missing).
+        dir: PathBuf,
+    },
+    /// Pack a directory holding one .ovf, or an .ovf file and its referenced files, into an OVA.
+    Pack {
+        /// A directory or an .ovf file.
+        src: PathBuf,
+        /// Output OVA.
+        output: PathBuf,
+        /// Manifest to write: none, sha1, sha256 or sha512.
+        #[arg(long, default_value = "sha256")]
+        manifest: ova_core::write::ManifestChoice,
+    },
+    /// Manifest operations.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ManifestCommand {
+    /// Verify every manifest digest in one pass. Exit 1 on any mismatch, missing or unlisted file.
+    Verify {
+        /// The OVA file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Info { file, json } => inspect::info(&file, json),
+        Command::Validate { file, json } => inspect::validate(&file, json),
+        Command::Manifest(ManifestCommand::Verify { file, json }) => {
+            inspect::verify_manifest(&file, json)
+        }
+        Command::Repack {
+            input,
+            output,
+            manifest,
+            edits,
+        } => rewrite::repack(&input, &output, manifest, &edits),
+        Command::Edit {
+            file,
+            in_place: _,
+            no_fallback,
+            edits,
+        } => rewrite::edit(&file, no_fallback, &edits),
+        Command::Extract { input, dir } => rewrite::extract(&input, &dir),
+        Command::Pack {
+            src,
+            output,
+            manifest,
+        } => rewrite::pack(&src, &output, manifest),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(f) => f.report(),
+    }
 }

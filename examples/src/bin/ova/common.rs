@@ -1,0 +1,115 @@
+//! Shared pieces of the `ova` subcommands: edit flags, progress bars, errors and exit codes.
+
+use std::error::Error as _;
+use std::process::ExitCode;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ova_core::ovf::Edit;
+
+/// Descriptor edit flags shared by `repack` and `edit`.
+#[derive(Debug, Args, Default)]
+pub(crate) struct EditFlags {
+    /// Set vssd:VirtualSystemType (for example vmx-07).
+    #[arg(long, value_name = "vmx-NN")]
+    pub(crate) set_virtual_system_type: Option<String>,
+    /// Set the number of virtual CPUs.
+    #[arg(long, value_name = "N")]
+    pub(crate) cpus: Option<u64>,
+    /// Set the memory size in MiB.
+    #[arg(long, value_name = "N")]
+    pub(crate) memory_mb: Option<u64>,
+    /// Set a product property's value (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    pub(crate) properties: Vec<String>,
+    /// Set the VirtualSystem's Name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Address the VirtualSystem with this ovf:id (needed when there are several).
+    #[arg(long, value_name = "ID")]
+    pub(crate) system: Option<String>,
+}
+
+impl EditFlags {
+    /// The edits, in flag order.
+    pub(crate) fn edits(&self) -> Result<Vec<Edit>, Failure> {
+        let mut edits = Vec::new();
+        if let Some(v) = &self.set_virtual_system_type {
+            edits.push(Edit::set_virtual_system_type(v.clone()));
+        }
+        if let Some(n) = self.cpus {
+            edits.push(Edit::set_cpus(n));
+        }
+        if let Some(n) = self.memory_mb {
+            edits.push(Edit::set_memory_mib(n));
+        }
+        for p in &self.properties {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| Failure::usage(format!("--property {p:?}: expected KEY=VALUE")))?;
+            edits.push(Edit::set_property(k, v));
+        }
+        if let Some(n) = &self.name {
+            edits.push(Edit::set_name(n.clone()));
+        }
+        if let Some(id) = &self.system {
+            edits = edits.into_iter().map(|e| e.in_system(id.clone())).collect();
+        }
+        Ok(edits)
+    }
+}
+
+/// Why a command stopped: a message and an exit code.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    /// Usage or I/O problem (exit 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: 2,
+        }
+    }
+
+    pub(crate) fn report(self) -> ExitCode {
+        eprintln!("ova: {}", self.message);
+        ExitCode::from(self.code)
+    }
+}
+
+impl From<ova_core::Error> for Failure {
+    fn from(e: ova_core::Error) -> Self {
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        Self { message, code: 2 }
+    }
+}
+
+/// A byte progress bar on stderr; hidden when stderr is not a terminal.
+pub(crate) fn progress(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// Print a JSON value to stdout.
+pub(crate) fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into())
+    );
+}
