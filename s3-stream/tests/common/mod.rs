@@ -1,0 +1,650 @@
+//! Test servers: s3s-fs in-process, the moto server from the environment, an in-memory S3 with
+//! fault injection, and an HTTP source with fault modes.
+#![allow(dead_code, unreachable_pub, clippy::type_complexity)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::Frame;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use md5::{Digest, Md5};
+use s3_stream::{Client, Credentials, PartLimits, RetryConfig};
+use tokio::net::TcpListener;
+
+pub const AK: &str = "AKTESTKEY";
+pub const SK: &str = "sk/test+secret";
+
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+pub fn full(b: impl Into<Bytes>) -> Body {
+    Full::new(b.into()).map_err(|never| match never {}).boxed()
+}
+
+/// Deterministic test data.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+pub fn md5_hex(b: &[u8]) -> String {
+    hex::encode(Md5::digest(b))
+}
+
+pub fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+pub fn fast_retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(20),
+    }
+}
+
+/// Serves `handler` on 127.0.0.1:0. A handler error closes the connection without a response.
+pub async fn serve<F, Fut>(handler: F) -> SocketAddr
+where
+    F: Fn(Request<hyper::body::Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Response<Body>, std::io::Error>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handler = Arc::new(handler);
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let h = handler.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| h(req));
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(sock), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+// ---------------------------------------------------------------------------------------------
+// s3s-fs
+
+pub struct S3sFs {
+    pub endpoint: String,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn start_s3s_fs() -> S3sFs {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = s3s_fs::FileSystem::new(dir.path()).unwrap();
+    let mut b = s3s::service::S3ServiceBuilder::new(fs);
+    b.set_auth(s3s::auth::SimpleAuth::from_single(AK, SK));
+    let service = b.build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let svc = service.clone();
+            tokio::spawn(async move {
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(sock), svc)
+                    .await;
+            });
+        }
+    });
+    S3sFs {
+        endpoint: format!("http://{addr}"),
+        _dir: dir,
+    }
+}
+
+pub fn moto_endpoint() -> Option<String> {
+    match std::env::var("OVAKIT_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ => {
+            if std::env::var_os("CI").is_some() {
+                panic!("OVAKIT_MOTO_ENDPOINT is not set");
+            }
+            eprintln!("skipping moto: OVAKIT_MOTO_ENDPOINT is not set");
+            None
+        }
+    }
+}
+
+pub fn client(endpoint: &str) -> Client {
+    Client::builder()
+        .with_endpoint(endpoint)
+        .with_region("us-east-1")
+        .with_credentials(Credentials::new(AK, SK))
+        .with_retry(fast_retry())
+        .build()
+        .unwrap()
+}
+
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros()
+            % 1_000_000,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-memory S3 with fault injection
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and S3 error code.
+    Status(u16, &'static str),
+    /// Close the connection without answering (mid-request).
+    Drop,
+    /// 200 OK whose body is `<Error><Code>InternalError</Code>…`.
+    ErrorIn200,
+    /// Do the work, then close the connection without answering (a lost response).
+    DropAfter,
+    /// Wait this many milliseconds, then answer normally.
+    Delay(u64),
+}
+
+/// What the fault hook sees: operation name, part number, and how many times this
+/// (operation, part) was seen before.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub op: &'static str,
+    pub part: Option<u32>,
+    pub attempt: u32,
+}
+
+type Hook = Box<dyn Fn(&Seen) -> Option<Fault> + Send + Sync>;
+
+#[derive(Default)]
+pub struct MockState {
+    pub objects: BTreeMap<String, Bytes>,
+    pub uploads: BTreeMap<String, (String, BTreeMap<u32, (Bytes, String)>)>,
+    pub acls: HashMap<String, String>,
+    pub counts: HashMap<(&'static str, Option<u32>), u32>,
+    pub log: Vec<String>,
+    pub next_id: u64,
+}
+
+pub struct MockS3 {
+    pub endpoint: String,
+    pub state: Arc<Mutex<MockState>>,
+    pub max_in_flight_parts: Arc<AtomicUsize>,
+}
+
+fn xml_resp(status: u16, body: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/xml")
+        .body(full(body))
+        .unwrap()
+}
+
+fn s3_error(status: u16, code: &str) -> Response<Body> {
+    xml_resp(
+        status,
+        format!("<Error><Code>{code}</Code><Message>injected {code}</Message></Error>"),
+    )
+}
+
+fn query_map(q: &str) -> HashMap<String, String> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let dec = |s: &str| String::from_utf8_lossy(&percent_decode(s)).into_owned();
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+impl MockS3 {
+    /// Starts the mock. `hook` decides faults per request.
+    pub async fn start(hook: impl Fn(&Seen) -> Option<Fault> + Send + Sync + 'static) -> Self {
+        let state = Arc::new(Mutex::new(MockState::default()));
+        let hook: Arc<Hook> = Arc::new(Box::new(hook));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let (st, mx) = (state.clone(), max_in_flight.clone());
+        let addr = serve(move |req| {
+            let (st, hook, inf, mx) = (st.clone(), hook.clone(), in_flight.clone(), mx.clone());
+            handle(req, st, hook, inf, mx)
+        })
+        .await;
+        MockS3 {
+            endpoint: format!("http://{addr}"),
+            state,
+            max_in_flight_parts: max_in_flight,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .with_endpoint(&self.endpoint)
+            .with_credentials(Credentials::new(AK, SK))
+            .with_retry(fast_retry())
+            .with_part_limits(PartLimits {
+                min_part_size: 1024,
+                ..PartLimits::default()
+            })
+            .build()
+            .unwrap()
+    }
+
+    pub fn object(&self, key: &str) -> Option<Bytes> {
+        self.state.lock().unwrap().objects.get(key).cloned()
+    }
+
+    pub fn open_uploads(&self) -> usize {
+        self.state.lock().unwrap().uploads.len()
+    }
+
+    pub fn count(&self, op: &'static str, part: Option<u32>) -> u32 {
+        self.state
+            .lock()
+            .unwrap()
+            .counts
+            .get(&(op, part))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+async fn handle(
+    req: Request<hyper::body::Incoming>,
+    st: Arc<Mutex<MockState>>,
+    hook: Arc<Hook>,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
+) -> Result<Response<Body>, std::io::Error> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let q = query_map(req.uri().query().unwrap_or(""));
+    let headers = req.headers().clone();
+    let key = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .map(|(_, k)| k)
+        .unwrap_or("")
+        .to_owned();
+    let key = String::from_utf8_lossy(&percent_decode(&key)).into_owned();
+    let part: Option<u32> = q.get("partNumber").and_then(|p| p.parse().ok());
+    let op: &'static str = match (
+        &method,
+        q.contains_key("uploads"),
+        q.contains_key("uploadId"),
+    ) {
+        (&hyper::Method::POST, true, _) => "CreateMultipartUpload",
+        (&hyper::Method::PUT, _, true) => "UploadPart",
+        (&hyper::Method::POST, _, true) => "CompleteMultipartUpload",
+        (&hyper::Method::DELETE, _, true) => "AbortMultipartUpload",
+        (&hyper::Method::GET, true, _) => "ListMultipartUploads",
+        (&hyper::Method::PUT, _, _) if q.contains_key("acl") => "PutObjectAcl",
+        (&hyper::Method::PUT, _, _) => "PutObject",
+        (&hyper::Method::HEAD, _, _) => "HeadObject",
+        (&hyper::Method::GET, _, _) => "GetObject",
+        _ => "Other",
+    };
+    let attempt = {
+        let mut s = st.lock().unwrap();
+        let c = s.counts.entry((op, part)).or_insert(0);
+        *c += 1;
+        let a = *c - 1;
+        s.log.push(format!("{op} {part:?} #{a}"));
+        a
+    };
+    let fault = hook(&Seen { op, part, attempt });
+    match fault {
+        Some(Fault::Drop) => return Err(std::io::Error::other("injected drop")),
+        Some(Fault::Status(s, c)) => return Ok(s3_error(s, c)),
+        Some(Fault::Delay(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        _ => {}
+    }
+    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    if op == "UploadPart" {
+        max_in_flight.fetch_max(now, Ordering::SeqCst);
+    }
+    let body = req.into_body().collect().await.map(|b| b.to_bytes());
+    in_flight.fetch_sub(1, Ordering::SeqCst);
+    let body = body.map_err(|e| std::io::Error::other(e.to_string()))?;
+    if let Some(m) = headers.get("content-md5") {
+        let want = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&body));
+        if m.to_str().unwrap_or("") != want {
+            return Ok(s3_error(400, "BadDigest"));
+        }
+    }
+    if let Some(c) = headers.get("x-amz-checksum-crc32c") {
+        let want =
+            base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(&body).to_be_bytes());
+        if c.to_str().unwrap_or("") != want {
+            return Ok(s3_error(400, "BadDigest"));
+        }
+    }
+    let mut s = st.lock().unwrap();
+    let etag = |b: &[u8]| format!("\"{}\"", md5_hex(b));
+    Ok(match op {
+        "CreateMultipartUpload" => {
+            s.next_id += 1;
+            let id = format!("upload+{}/x", s.next_id);
+            s.uploads.insert(id.clone(), (key.clone(), BTreeMap::new()));
+            xml_resp(
+                200,
+                format!(
+                    "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>{key}</Key><UploadId>{id}</UploadId></InitiateMultipartUploadResult>"
+                ),
+            )
+        }
+        "UploadPart" => {
+            let id = &q["uploadId"];
+            let Some(up) = s.uploads.get_mut(id) else {
+                return Ok(s3_error(404, "NoSuchUpload"));
+            };
+            let e = etag(&body);
+            up.1.insert(part.unwrap_or(0), (body, e.clone()));
+            Response::builder()
+                .status(200)
+                .header("etag", e)
+                .body(full(Bytes::new()))
+                .unwrap()
+        }
+        "CompleteMultipartUpload" => {
+            let id = &q["uploadId"];
+            let Some((k, parts)) = s.uploads.remove(id) else {
+                return Ok(s3_error(404, "NoSuchUpload"));
+            };
+            let listed = String::from_utf8_lossy(&body).to_string();
+            let mut all = Vec::new();
+            let mut md5s = Vec::new();
+            for (n, (b, e)) in &parts {
+                if !listed.contains(&format!(
+                    "<PartNumber>{n}</PartNumber><ETag>{}</ETag>",
+                    e.replace('"', "&quot;")
+                )) {
+                    s.uploads.insert(id.clone(), (k, parts.clone()));
+                    return Ok(s3_error(400, "InvalidPart"));
+                }
+                all.extend_from_slice(b);
+                md5s.extend_from_slice(&Md5::digest(b));
+            }
+            let etag = format!("\"{}-{}\"", md5_hex(&md5s), parts.len());
+            s.objects.insert(k.clone(), Bytes::from(all));
+            s.acls.insert(format!("etag:{k}"), etag.clone());
+            if fault == Some(Fault::ErrorIn200) {
+                // the work happened, but the answer says it failed (S3's 200-with-Error)
+                s.objects.remove(&k);
+                s.uploads.insert(id.clone(), (k, parts));
+                return Ok(xml_resp(200, "   <Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>".into()));
+            }
+            if fault == Some(Fault::DropAfter) {
+                return Err(std::io::Error::other("response lost"));
+            }
+            xml_resp(
+                200,
+                format!(
+                    "<CompleteMultipartUploadResult><Key>{k}</Key><ETag>{}</ETag></CompleteMultipartUploadResult>",
+                    etag.replace('"', "&quot;")
+                ),
+            )
+        }
+        "AbortMultipartUpload" => {
+            s.uploads.remove(&q["uploadId"]);
+            Response::builder()
+                .status(204)
+                .body(full(Bytes::new()))
+                .unwrap()
+        }
+        "ListMultipartUploads" => {
+            let mut x =
+                String::from("<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>");
+            for (id, (k, _)) in &s.uploads {
+                x.push_str(&format!("<Upload><Key>{k}</Key><UploadId>{id}</UploadId><Initiated>2020-01-01T00:00:00.000Z</Initiated></Upload>"));
+            }
+            x.push_str("</ListMultipartUploadsResult>");
+            xml_resp(200, x)
+        }
+        "PutObjectAcl" => {
+            if key.contains("no-acl") {
+                return Ok(s3_error(400, "AccessControlListNotSupported"));
+            }
+            let acl = headers
+                .get("x-amz-acl")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            s.acls.insert(key, acl);
+            Response::builder()
+                .status(200)
+                .body(full(Bytes::new()))
+                .unwrap()
+        }
+        "PutObject" => {
+            let e = etag(&body);
+            s.acls.insert(format!("etag:{key}"), e.clone());
+            s.objects.insert(key, body);
+            Response::builder()
+                .status(200)
+                .header("etag", e)
+                .body(full(Bytes::new()))
+                .unwrap()
+        }
+        "HeadObject" | "GetObject" => match s.objects.get(&key) {
+            Some(b) => {
+                let e = s
+                    .acls
+                    .get(&format!("etag:{key}"))
+                    .cloned()
+                    .unwrap_or_default();
+                let body = if op == "GetObject" {
+                    b.clone()
+                } else {
+                    Bytes::new()
+                };
+                Response::builder()
+                    .status(200)
+                    .header("content-length", b.len())
+                    .header("etag", e)
+                    .body(full(body))
+                    .unwrap()
+            }
+            None => s3_error(404, "NoSuchKey"),
+        },
+        _ => s3_error(501, "NotImplemented"),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP source with fault modes
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceMode {
+    /// Content-Length, ETag, Range support.
+    Normal,
+    /// Like Normal, but the first full response stops after `n` bytes and closes.
+    BreakOnceAt(usize),
+    /// Every response stops after `n` bytes (announcing the full length).
+    AlwaysBreakAt(usize),
+    /// Announces more bytes than it has (Content-Length + `extra`), every time.
+    LiesAboutLength(usize),
+    /// Breaks after `n` bytes; later requests see a different version (new ETag, new bytes).
+    ChangesAfterBreak(usize),
+    /// Like BreakOnceAt but sends no ETag / Last-Modified.
+    BreakWithoutValidator(usize),
+    /// Chunked transfer encoding, no Content-Length.
+    Chunked,
+}
+
+pub struct SourceServer {
+    pub url: String,
+    pub requests: Arc<AtomicU32>,
+}
+
+fn broken_body(data: Bytes, stop: usize) -> Body {
+    use futures::StreamExt as _;
+    let head = data.slice(..stop.min(data.len()));
+    // the pause lets the headers and the first bytes go out before the connection breaks
+    let tail = futures::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        Err::<Frame<Bytes>, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected break",
+        ))
+    });
+    BodyExt::boxed(StreamBody::new(
+        futures::stream::iter(vec![Ok(Frame::data(head))]).chain(tail),
+    ))
+}
+
+pub async fn start_source(content: Bytes, mode: SourceMode) -> SourceServer {
+    let requests = Arc::new(AtomicU32::new(0));
+    let r2 = requests.clone();
+    let addr = serve(move |req| {
+        let content = content.clone();
+        let n = r2.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if req.uri().path() == "/redirect" {
+                return Ok(Response::builder()
+                    .status(302)
+                    .header("location", "/data")
+                    .body(full(Bytes::new()))
+                    .unwrap());
+            }
+            let changed = matches!(mode, SourceMode::ChangesAfterBreak(_)) && n > 0;
+            let (content, etag) = if changed {
+                let mut v = content.to_vec();
+                v.reverse();
+                (Bytes::from(v), "\"v2\"")
+            } else {
+                (content, "\"v1\"")
+            };
+            let range = req
+                .headers()
+                .get("range")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes="))
+                .and_then(|v| v.strip_suffix('-'))
+                .and_then(|v| v.parse::<usize>().ok());
+            let if_range_ok = req
+                .headers()
+                .get("if-range")
+                .map(|v| v == etag)
+                .unwrap_or(true);
+            let validators = !matches!(mode, SourceMode::BreakWithoutValidator(_));
+            let mut b = Response::builder();
+            if validators {
+                b = b
+                    .header("etag", etag)
+                    .header("last-modified", "Wed, 01 Jan 2020 00:00:00 GMT");
+            }
+            if let (Some(start), true) = (range, if_range_ok) {
+                let slice = content.slice(start.min(content.len())..);
+                let len = slice.len();
+                let b = b
+                    .status(206)
+                    .header(
+                        "content-range",
+                        format!(
+                            "bytes {start}-{}/{}",
+                            content.len().max(1) - 1,
+                            content.len()
+                        ),
+                    )
+                    .header("content-length", len);
+                let body = match mode {
+                    SourceMode::AlwaysBreakAt(k) => broken_body(slice, k),
+                    SourceMode::LiesAboutLength(_) => broken_body(slice, len),
+                    _ => full(slice),
+                };
+                return Ok(b.body(body).unwrap());
+            }
+            let len = content.len();
+            Ok(match mode {
+                SourceMode::Normal => b.header("content-length", len).body(full(content)).unwrap(),
+                SourceMode::Chunked => {
+                    let chunks: Vec<Result<Frame<Bytes>, std::io::Error>> = content
+                        .chunks(100_000)
+                        .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+                        .collect();
+                    b.body(StreamBody::new(futures::stream::iter(chunks)).boxed())
+                        .unwrap()
+                }
+                SourceMode::BreakOnceAt(k)
+                | SourceMode::ChangesAfterBreak(k)
+                | SourceMode::BreakWithoutValidator(k)
+                    if n == 0 =>
+                {
+                    b.header("content-length", len)
+                        .body(broken_body(content, k))
+                        .unwrap()
+                }
+                SourceMode::AlwaysBreakAt(k) => b
+                    .header("content-length", len)
+                    .body(broken_body(content, k))
+                    .unwrap(),
+                SourceMode::LiesAboutLength(extra) => b
+                    .header("content-length", len + extra)
+                    .body(broken_body(content, len))
+                    .unwrap(),
+                _ => b.header("content-length", len).body(full(content)).unwrap(),
+            })
+        }
+    })
+    .await;
+    SourceServer {
+        url: format!("http://{addr}/data"),
+        requests,
+    }
+}
+
+pub fn infallible() -> Result<(), Infallible> {
+    Ok(())
+}

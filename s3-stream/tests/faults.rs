@@ -1,0 +1,468 @@
+//! Fault injection: an in-memory S3 on loopback that fails chosen requests, and HTTP sources that
+//! break, lie or change. Every successful case reads the object back and compares digests.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use common::*;
+use s3_stream::plan::PartLimits;
+use s3_stream::{CopyOptions, Error, HttpSource, PartChecksum, Source};
+
+const PART: u64 = 64 * 1024;
+
+fn opts() -> CopyOptions {
+    CopyOptions {
+        part_size: Some(PART),
+        concurrency: 3,
+        sha256: true,
+        ..Default::default()
+    }
+}
+
+fn payload() -> Vec<u8> {
+    data((5 * PART + 1000) as usize, 42)
+}
+
+async fn copy_ok(
+    mock: &MockS3,
+    src: Source,
+    key: &str,
+    want: &[u8],
+    o: &CopyOptions,
+) -> s3_stream::CopyReport {
+    let r = mock.client().copy(src, "b", key, o).await.unwrap();
+    let got = mock.object(key).expect("object stored");
+    assert_eq!(sha256_hex(&got), sha256_hex(want));
+    assert_eq!(r.sha256.as_deref(), Some(sha256_hex(want).as_str()));
+    assert_eq!(mock.open_uploads(), 0);
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_on_chosen_parts_are_retried() {
+    let mock = MockS3::start(|s| match (s.op, s.part, s.attempt) {
+        ("UploadPart", Some(2), 0) => Some(Fault::Status(500, "InternalError")),
+        ("UploadPart", Some(4), 0 | 1) => Some(Fault::Status(503, "SlowDown")),
+        ("UploadPart", Some(5), 0) => Some(Fault::Status(429, "TooManyRequests")),
+        _ => None,
+    })
+    .await;
+    let d = payload();
+    let r = copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &opts(),
+    )
+    .await;
+    assert_eq!(r.parts, 6);
+    assert_eq!(mock.count("UploadPart", Some(2)), 2);
+    assert_eq!(mock.count("UploadPart", Some(4)), 3);
+    assert_eq!(mock.count("UploadPart", Some(1)), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_connections_mid_part_are_retried() {
+    let mock = MockS3::start(|s| match (s.op, s.part, s.attempt) {
+        ("UploadPart", Some(1), 0) | ("UploadPart", Some(3), 0) => Some(Fault::Drop),
+        ("CreateMultipartUpload", _, 0) => Some(Fault::Drop),
+        _ => None,
+    })
+    .await;
+    let d = payload();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f");
+    std::fs::write(&p, &d).unwrap();
+    copy_ok(&mock, Source::file(&p), "k", &d, &opts()).await;
+    assert_eq!(mock.count("UploadPart", Some(3)), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_inside_200_from_complete_is_retried() {
+    let mock = MockS3::start(|s| match (s.op, s.attempt) {
+        ("CompleteMultipartUpload", 0) => Some(Fault::ErrorIn200),
+        _ => None,
+    })
+    .await;
+    let d = payload();
+    copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &opts(),
+    )
+    .await;
+    assert_eq!(mock.count("CompleteMultipartUpload", None), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_such_upload_after_a_lost_complete_response_is_checked_with_head() {
+    let mock = MockS3::start(|s| match (s.op, s.attempt) {
+        ("CompleteMultipartUpload", 0) => Some(Fault::DropAfter),
+        _ => None,
+    })
+    .await;
+    let d = payload();
+    let r = copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &opts(),
+    )
+    .await;
+    assert_eq!(mock.count("CompleteMultipartUpload", None), 2);
+    assert!(r.etag.unwrap().ends_with("-6\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_that_refuses_every_retry_leaves_no_upload() {
+    let mock = MockS3::start(|s| match (s.op, s.part) {
+        ("UploadPart", Some(3)) => Some(Fault::Status(503, "SlowDown")),
+        _ => None,
+    })
+    .await;
+    let d = payload();
+    let e = mock
+        .client()
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d)),
+            "b",
+            "k",
+            &opts(),
+        )
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    let ctx = e.s3_context().expect("s3 error");
+    assert_eq!(ctx.part, Some(3));
+    assert_eq!(ctx.status, Some(503));
+    assert_eq!(ctx.code.as_deref(), Some("SlowDown"));
+    assert!(ctx.upload_id.is_some());
+    assert!(
+        msg.contains("part 3")
+            && msg.contains("503")
+            && msg.contains("SlowDown")
+            && msg.contains("upload id"),
+        "{msg}"
+    );
+    assert_eq!(
+        mock.count("UploadPart", Some(3)),
+        4,
+        "1 attempt + 3 retries"
+    );
+    assert_eq!(mock.open_uploads(), 0);
+    assert!(
+        mock.client()
+            .list_multipart_uploads("b", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(mock.object("k").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_is_retried_and_a_failed_abort_is_reported() {
+    let mock = MockS3::start(|s| match (s.op, s.part, s.attempt) {
+        ("UploadPart", Some(2), _) => Some(Fault::Status(403, "AccessDenied")),
+        ("AbortMultipartUpload", _, 0) => Some(Fault::Status(500, "InternalError")),
+        _ => None,
+    })
+    .await;
+    let d = payload();
+    let e = mock
+        .client()
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d.clone())),
+            "b",
+            "k",
+            &opts(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.s3_context().unwrap().code.as_deref(),
+        Some("AccessDenied")
+    );
+    assert_eq!(mock.count("UploadPart", Some(2)), 1, "403 is not retried");
+    assert_eq!(mock.count("AbortMultipartUpload", None), 2);
+    assert_eq!(mock.open_uploads(), 0);
+
+    let mock = MockS3::start(|s| match (s.op, s.part) {
+        ("UploadPart", Some(2)) => Some(Fault::Status(403, "AccessDenied")),
+        ("AbortMultipartUpload", _) => Some(Fault::Status(500, "InternalError")),
+        _ => None,
+    })
+    .await;
+    let e = mock
+        .client()
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d)),
+            "b",
+            "k",
+            &opts(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::UploadLeftOpen { .. }), "{e}");
+    assert!(e.to_string().contains("could not be aborted"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_closing_mid_body_is_resumed_by_range() {
+    let mock = MockS3::start(|_| None).await;
+    let d = payload();
+    let src = start_source(
+        Bytes::from(d.clone()),
+        SourceMode::BreakOnceAt(2 * PART as usize + 17),
+    )
+    .await;
+    let r = copy_ok(&mock, Source::url(&src.url), "k", &d, &opts()).await;
+    assert_eq!(r.source_resumes, 1);
+    assert_eq!(src.requests.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_that_lies_about_its_length_fails_cleanly() {
+    let mock = MockS3::start(|_| None).await;
+    let d = payload();
+    let src = start_source(Bytes::from(d), SourceMode::LiesAboutLength(5000)).await;
+    let e = mock
+        .client()
+        .copy(Source::url(&src.url), "b", "k", &opts())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::CannotResume { .. } | Error::Truncated { .. }),
+        "{e}"
+    );
+    assert!(mock.object("k").is_none());
+    assert_eq!(mock.open_uploads(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_that_changes_between_requests_is_never_mixed() {
+    let mock = MockS3::start(|_| None).await;
+    let d = payload();
+    let src = start_source(
+        Bytes::from(d),
+        SourceMode::ChangesAfterBreak(PART as usize + 5),
+    )
+    .await;
+    let e = mock
+        .client()
+        .copy(Source::url(&src.url), "b", "k", &opts())
+        .await
+        .unwrap_err();
+    match &e {
+        Error::CannotResume { reason, .. } => assert!(reason.contains("changed"), "{reason}"),
+        other => panic!("{other}"),
+    }
+    assert!(mock.object("k").is_none());
+    assert_eq!(mock.open_uploads(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_that_keeps_breaking_gives_up() {
+    let mock = MockS3::start(|_| None).await;
+    let d = payload();
+    let src = start_source(Bytes::from(d), SourceMode::AlwaysBreakAt(1000)).await;
+    let s = HttpSource::new(&src.url).with_max_resumes(3);
+    let e = mock
+        .client()
+        .copy(Source::Http(s), "b", "k", &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::CannotResume { .. }), "{e}");
+    assert_eq!(src.requests.load(Ordering::SeqCst), 4);
+    assert_eq!(mock.open_uploads(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_length_fails_before_part_max_plus_one() {
+    let mock = MockS3::start(|_| None).await;
+    let client = s3_stream::Client::builder()
+        .with_endpoint(&mock.endpoint)
+        .with_credentials(s3_stream::Credentials::new(AK, SK))
+        .with_part_limits(PartLimits {
+            min_part_size: 1024,
+            max_parts: 3,
+            ..PartLimits::default()
+        })
+        .build()
+        .unwrap();
+    let d = data(3 * 1024 + 1, 5);
+    let o = CopyOptions {
+        part_size: Some(1024),
+        ..Default::default()
+    };
+    let e = client
+        .copy(Source::reader("r", std::io::Cursor::new(d)), "b", "k", &o)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::TooManyParts { max_parts: 3, .. }), "{e}");
+    assert_eq!(
+        mock.count("UploadPart", Some(4)),
+        0,
+        "part 4 must never be sent"
+    );
+    assert_eq!(mock.open_uploads(), 0);
+    // exactly 3 parts fit
+    let d = data(3 * 1024, 5);
+    client
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d.clone())),
+            "b",
+            "k",
+            &o,
+        )
+        .await
+        .unwrap();
+    assert_eq!(mock.object("k").unwrap(), Bytes::from(d));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_size_is_enforced() {
+    let mock = MockS3::start(|_| None).await;
+    let d = payload();
+    let short = CopyOptions {
+        expected_size: Some(d.len() as u64 + 1),
+        ..opts()
+    };
+    let e = mock
+        .client()
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d.clone())),
+            "b",
+            "k",
+            &short,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Truncated { .. }), "{e}");
+    let long = CopyOptions {
+        expected_size: Some(d.len() as u64 - 1),
+        ..opts()
+    };
+    let e = mock
+        .client()
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d.clone())),
+            "b",
+            "k",
+            &long,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::TooLong { .. }), "{e}");
+    assert_eq!(mock.open_uploads(), 0);
+    assert!(mock.object("k").is_none());
+    let exact = CopyOptions {
+        expected_size: Some(d.len() as u64),
+        ..opts()
+    };
+    let r = copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &exact,
+    )
+    .await;
+    assert_eq!(r.parts, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_stays_bounded_with_a_slow_destination() {
+    let mock = MockS3::start(|s| (s.op == "UploadPart").then_some(Fault::Delay(30))).await;
+    let d = data((12 * PART) as usize, 8);
+    let conc = 2u64;
+    let worst = Arc::new(AtomicU64::new(0));
+    let w = worst.clone();
+    let o = CopyOptions {
+        concurrency: conc as usize,
+        progress: Some(Arc::new(move |p: &s3_stream::Progress| {
+            w.fetch_max(p.bytes_read - p.bytes_uploaded, Ordering::SeqCst);
+        })),
+        ..opts()
+    };
+    copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &o,
+    )
+    .await;
+    assert!(mock.max_in_flight_parts.load(Ordering::SeqCst) <= conc as usize);
+    let worst = worst.load(Ordering::SeqCst);
+    assert!(worst <= (conc + 1) * PART, "read ahead {worst} bytes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crc32c_parts_and_acl_errors() {
+    let mock = MockS3::start(|_| None).await;
+    let d = payload();
+    let o = CopyOptions {
+        part_checksum: PartChecksum::Crc32c,
+        ..opts()
+    };
+    let r = copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &o,
+    )
+    .await;
+    assert_eq!(r.crc32c, Some(format!("{:08x}", crc32c::crc32c(&d))));
+    let c = mock.client();
+    c.put_object_acl("b", "k", "public-read").await.unwrap();
+    assert_eq!(
+        mock.state.lock().unwrap().acls.get("k").map(String::as_str),
+        Some("public-read")
+    );
+    let e = c
+        .put_object_acl("b", "no-acl", "public-read")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::AclNotSupported { .. }), "{e}");
+    assert!(e.to_string().contains("does not allow ACLs"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_client_copies() {
+    let mock = MockS3::start(|_| None).await;
+    let ep = mock.endpoint.clone();
+    let d = payload();
+    let d2 = d.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let c = s3_stream::blocking::Client::new(
+            s3_stream::Client::builder()
+                .with_endpoint(ep)
+                .with_credentials(s3_stream::Credentials::new(AK, SK))
+                .with_part_limits(PartLimits {
+                    min_part_size: 1024,
+                    ..PartLimits::default()
+                }),
+        )
+        .unwrap();
+        c.copy(
+            Source::reader("r", std::io::Cursor::new(d2)),
+            "b",
+            "k",
+            &opts(),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.parts, 6);
+    assert_eq!(mock.object("k").unwrap(), Bytes::from(d));
+}
