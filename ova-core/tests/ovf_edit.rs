@@ -302,3 +302,30 @@ proptest! {
         prop_assert_eq!(h.memory_mib(), Some(mib));
     }
 }
+
+/// The user story: a vSphere 8 export set to vmx-07 for an old host. The edit is one splice,
+/// and validation catches what vmx-07 cannot carry.
+#[test]
+fn downgrade_of_a_vsphere8_export_is_caught() {
+    let Some(dir) = corpus_dir() else { return };
+    let bytes = std::fs::read(dir.join("govmomi/esxvmovf-25262174.ovf")).unwrap();
+    let d = Descriptor::parse(&bytes).unwrap();
+    assert_eq!(d.systems()[0].hardware[0].firmware.as_deref(), Some("efi"));
+    assert!(!ova_core::validate::has_errors(
+        &ova_core::validate::validate_descriptor(&bytes)
+    ));
+    let out = d.apply(&[Edit::set_virtual_system_type("vmx-07")]).unwrap();
+    let (was, now) = diff(&bytes, &out);
+    assert_eq!((was, now), (&b"20"[..], &b"07"[..]));
+    let findings = ova_core::validate::validate_descriptor(&out);
+    let exceeded: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == "hardware-exceeds-virtual-system-type")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert!(
+        exceeded.iter().any(|m| m.contains("EFI firmware")),
+        "{findings:#?}"
+    );
+    assert!(ova_core::validate::has_errors(&findings));
+}

@@ -54,6 +54,8 @@ pub enum Device {
     Usb2,
     /// USB 3 controller (xHCI).
     Usb3,
+    /// EFI firmware (`vmw:Config vmw:key="firmware" vmw:value="efi"`).
+    Efi,
 }
 
 impl Device {
@@ -75,6 +77,7 @@ impl Device {
             Device::E1000e => "E1000e NIC",
             Device::Usb2 => "USB 2 controller",
             Device::Usb3 => "USB 3 (xHCI) controller",
+            Device::Efi => "EFI firmware",
         }
     }
 }
@@ -160,6 +163,7 @@ pub const DEVICE_MIN_VERSION: &[(Device, u32)] = &[
     (Device::Usb2, 6),
     (Device::E1000e, 8),
     (Device::Usb3, 8),
+    (Device::Efi, 8),
     (Device::Sata, 10),
     (Device::Nvme, 13),
 ];
@@ -460,6 +464,16 @@ fn check_section(system: &VirtualSystem, h: &VirtualHardware, out: &mut Vec<Prob
             _ => {}
         }
     }
+    if h.firmware
+        .as_deref()
+        .is_some_and(|f| f.eq_ignore_ascii_case("efi"))
+        && !row.supports(Device::Efi)
+    {
+        out.push(exceeds(format!(
+            "EFI firmware (needs vmx-{:02} or later; set firmware to bios)",
+            min_version(Device::Efi)
+        )));
+    }
     if nics > row.max_nics {
         out.push(exceeds(format!(
             "{nics} network adapters (at most {})",
@@ -580,6 +594,16 @@ mod tests {
             ),
         );
         assert!(codes(&d).is_empty());
+    }
+
+    #[test]
+    fn efi_needs_vmx08() {
+        let efi = r#"<vmw:Config xmlns:vmw="http://www.vmware.com/schema/ovf" ovf:required="false" vmw:key="firmware" vmw:value="efi"/>"#;
+        let d = system_with("vmx-07", efi);
+        assert_eq!(d.systems()[0].hardware[0].firmware.as_deref(), Some("efi"));
+        assert_eq!(codes(&d), ["hardware-exceeds-virtual-system-type"]);
+        assert!(codes(&system_with("vmx-08", efi)).is_empty());
+        assert!(codes(&system_with("vmx-07", &efi.replace("efi", "bios"))).is_empty());
     }
 
     #[test]

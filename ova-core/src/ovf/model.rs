@@ -272,6 +272,8 @@ pub struct VirtualHardware {
     pub items: Vec<Item>,
     /// Whether the section has a `System` element.
     pub has_system: bool,
+    /// Firmware from `vmw:Config vmw:key="firmware"` (`bios`, `efi`), when given.
+    pub firmware: Option<String>,
     /// The deployment configuration the accessors ([`VirtualHardware::cpus`], ...) report:
     /// the descriptor's default `DeploymentOptionSection` configuration, if it has one.
     pub default_configuration: Option<String>,
@@ -796,6 +798,7 @@ impl Builder<'_> {
             system_types: Vec::new(),
             items: Vec::new(),
             has_system: false,
+            firmware: None,
             default_configuration: self.default_configuration.clone(),
             node: h,
             system_type_node: None,
@@ -808,6 +811,16 @@ impl Builder<'_> {
                     if let Some(t) = self.child(c, "VirtualSystemType") {
                         vh.system_type_node = Some(t);
                         vh.system_types = split_system_types(&self.tree.node(t).text);
+                    }
+                }
+                _ if self.tree.node(c).ns.as_deref() == Some(NS_VMW)
+                    && self.tree.node(c).local == "Config" =>
+                {
+                    let n = self.tree.node(c);
+                    if n.attr_ns(NS_VMW, "key")
+                        .is_some_and(|k| k.value == "firmware")
+                    {
+                        vh.firmware = n.attr_ns(NS_VMW, "value").map(|v| v.value.clone());
                     }
                 }
                 Some("Item") => vh.items.push(self.item(c, ItemElement::Item)),
