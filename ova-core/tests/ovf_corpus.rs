@@ -371,3 +371,19 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn json_view_carries_computed_hardware_values() {
+    let Some(d) = load("govmomi/esxvmovf-25262174.ovf") else {
+        return;
+    };
+    let j = serde_json::to_value(&d).unwrap();
+    assert_eq!(j["version"], "1.x");
+    assert_eq!(j["disks"][0]["capacity_bytes"], 34_359_738_368u64);
+    let hw = &j["content"]["hardware"][0];
+    assert_eq!(hw["cpus"], 2);
+    assert_eq!(hw["memory_mib"], 8192);
+    assert_eq!(hw["firmware"], "efi");
+    assert_eq!(hw["system_types"][0], "vmx-20");
+    assert_eq!(j["content"]["kind"], "system");
+}

@@ -55,9 +55,9 @@ use serde::Serialize;
 
 pub use edit::Edit;
 pub use model::{
-    Content, DeploymentOption, Disk, FileRef, HostResource, Item, ItemElement, ModelIssue,
-    NS_OVF_0_9, NS_OVF_1, NS_OVF_2, NS_VMW, NS_XSI, Network, OperatingSystem, OvfVersion,
-    ProductSection, Property, VirtualHardware, VirtualSystem, VirtualSystemCollection,
+    ConfigurationValue, Content, DeploymentOption, Disk, FileRef, HostResource, Item, ItemElement,
+    ModelIssue, NS_OVF_0_9, NS_OVF_1, NS_OVF_2, NS_VMW, NS_XSI, Network, OperatingSystem,
+    OvfVersion, ProductSection, Property, VirtualHardware, VirtualSystem, VirtualSystemCollection,
     resource_type, split_system_types,
 };
 

@@ -259,7 +259,10 @@ impl Item {
 }
 
 /// A `VirtualHardwareSection`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Serializes with two computed fields, `cpus` and `memory_mib` (the default
+/// configuration's values), beside the ones below.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VirtualHardware {
     /// `ovf:id` (several sections may exist, one per platform).
@@ -277,10 +280,37 @@ pub struct VirtualHardware {
     /// The deployment configuration the accessors ([`VirtualHardware::cpus`], ...) report:
     /// the descriptor's default `DeploymentOptionSection` configuration, if it has one.
     pub default_configuration: Option<String>,
-    #[serde(skip)]
     pub(crate) node: usize,
-    #[serde(skip)]
     pub(crate) system_type_node: Option<usize>,
+}
+
+impl Serialize for VirtualHardware {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            id: &'a Option<String>,
+            transport: &'a Option<String>,
+            system_types: &'a [String],
+            cpus: Option<u64>,
+            memory_mib: Option<u64>,
+            firmware: &'a Option<String>,
+            default_configuration: &'a Option<String>,
+            has_system: bool,
+            items: &'a [Item],
+        }
+        View {
+            id: &self.id,
+            transport: &self.transport,
+            system_types: &self.system_types,
+            cpus: self.cpus(),
+            memory_mib: self.memory_mib(),
+            firmware: &self.firmware,
+            default_configuration: &self.default_configuration,
+            has_system: self.has_system,
+            items: &self.items,
+        }
+        .serialize(s)
+    }
 }
 
 impl VirtualHardware {
@@ -373,8 +403,22 @@ pub struct Property {
     pub label: Option<String>,
     /// The `Description` child.
     pub description: Option<String>,
+    /// `ovf:configuration`: the deployment options this property applies to (empty: all).
+    pub configurations: Vec<String>,
+    /// Per-configuration values (`Value ovf:configuration=… ovf:value=…` children).
+    pub configuration_values: Vec<ConfigurationValue>,
     #[serde(skip)]
     pub(crate) node: usize,
+}
+
+/// A property value for one deployment configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ConfigurationValue {
+    /// `ovf:configuration`.
+    pub configuration: String,
+    /// `ovf:value`.
+    pub value: String,
 }
 
 /// A `ProductSection`.
@@ -910,6 +954,19 @@ impl Builder<'_> {
                     password: b(self.attr(c, "password")),
                     label: self.child_text(c, "Label"),
                     description: self.child_text(c, "Description"),
+                    configurations: self
+                        .attr(c, "configuration")
+                        .map(|v| v.split_whitespace().map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    configuration_values: self
+                        .tree
+                        .children(c)
+                        .filter(|&v| self.kind(v) == Some("Value"))
+                        .map(|v| ConfigurationValue {
+                            configuration: self.attr(v, "configuration").unwrap_or_default(),
+                            value: self.attr(v, "value").unwrap_or_default(),
+                        })
+                        .collect(),
                     node: c,
                 });
             }
@@ -957,6 +1014,37 @@ mod tests {
         assert_eq!(
             HostResource::parse("nonexistent.vmdk"),
             HostResource::Other("nonexistent.vmdk".into())
+        );
+    }
+
+    #[test]
+    fn properties_with_configurations() {
+        let xml = br#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+<DeploymentOptionSection><Info/><Configuration ovf:id="a"/><Configuration ovf:id="b"/></DeploymentOptionSection>
+<VirtualSystem ovf:id="vm"><Info/><ProductSection ovf:class="c" ovf:instance="1"><Info/>
+<Property ovf:key="k" ovf:type="string" ovf:value="d" ovf:configuration="a b"><Value ovf:configuration="b" ovf:value="vb"/></Property>
+</ProductSection></VirtualSystem></Envelope>"#;
+        let d = crate::ovf::Descriptor::parse(xml).unwrap();
+        assert_eq!(
+            d.deployment_options()
+                .iter()
+                .map(|o| (o.id.as_str(), o.default))
+                .collect::<Vec<_>>(),
+            [("a", true), ("b", false)]
+        );
+        let (owner, p) = d.product_sections()[0];
+        assert_eq!(
+            (owner, p.class.as_deref(), p.instance.as_deref()),
+            ("vm", Some("c"), Some("1"))
+        );
+        let prop = &p.properties[0];
+        assert_eq!(prop.configurations, ["a", "b"]);
+        assert_eq!(
+            prop.configuration_values,
+            [ConfigurationValue {
+                configuration: "b".into(),
+                value: "vb".into()
+            }]
         );
     }
 
