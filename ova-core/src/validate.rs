@@ -375,26 +375,30 @@ fn hardware_findings(
         .iter()
         .filter_map(|i| i.instance_id.as_deref())
         .collect();
-    // Duplicate InstanceIDs: the same id on two items that apply to a common configuration.
+    // Duplicate InstanceIDs: the same id on two items that apply to a common configuration
+    // (two items without ovf:configuration, or two naming the same configuration). Linear, so
+    // a hostile descriptor with many items cannot make this quadratic.
+    let mut seen: HashMap<&str, (bool, HashSet<&str>)> = HashMap::new();
     let mut reported = HashSet::new();
-    for (a_i, a) in h.items.iter().enumerate() {
-        let Some(id) = a.instance_id.as_deref() else {
+    for item in &h.items {
+        let Some(id) = item.instance_id.as_deref() else {
             continue;
         };
-        for b in &h.items[a_i + 1..] {
-            if b.instance_id.as_deref() != Some(id) {
-                continue;
+        let (unconfigured, configs) = seen.entry(id).or_default();
+        let overlap = if item.configurations.is_empty() {
+            std::mem::replace(unconfigured, true)
+        } else {
+            let mut hit = false;
+            for c in &item.configurations {
+                hit |= !configs.insert(c.as_str());
             }
-            let overlap = a.configurations.is_empty() && b.configurations.is_empty()
-                || a.configurations
-                    .iter()
-                    .any(|c| b.configurations.contains(c));
-            if overlap && reported.insert(id) {
-                out.push(Finding::error(
-                    "duplicate-instance-id",
-                    format!("system {sys}: more than one item has InstanceID {id}"),
-                ));
-            }
+            hit
+        };
+        if overlap && reported.insert(id) {
+            out.push(Finding::error(
+                "duplicate-instance-id",
+                format!("system {sys}: more than one item has InstanceID {id}"),
+            ));
         }
     }
     for item in &h.items {
@@ -1173,6 +1177,33 @@ mod tests {
             )),
             ["unknown-ovf-namespace"]
         );
+    }
+
+    #[test]
+    fn instance_ids_per_configuration() {
+        let item = |cfg: &str| {
+            format!(
+                "<Item{cfg}><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>"
+            )
+        };
+        let first = item("");
+        let doc = |extra: &str| with(&first, &format!("{first}{extra}"));
+        let dup = |extra: &str| {
+            codes(&validate_descriptor(&doc(extra))).contains(&"duplicate-instance-id")
+        };
+        // The default item plus per-configuration overrides is the normal pattern.
+        assert!(!dup(&item(" ovf:configuration=\"a\"")));
+        assert!(!dup(&[
+            item(" ovf:configuration=\"a\""),
+            item(" ovf:configuration=\"b c\"")
+        ]
+        .concat()));
+        assert!(dup(&[
+            item(" ovf:configuration=\"a b\""),
+            item(" ovf:configuration=\"b\"")
+        ]
+        .concat()));
+        assert!(dup(&item("")));
     }
 
     #[test]

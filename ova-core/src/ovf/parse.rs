@@ -21,6 +21,10 @@ pub(crate) const MAX_SIZE: usize = 64 << 20;
 pub(crate) const MAX_DEPTH: usize = 128;
 /// Most elements accepted.
 pub(crate) const MAX_ELEMENTS: usize = 1_000_000;
+/// Most attributes on one element (real OVF elements have a handful).
+pub(crate) const MAX_ATTRIBUTES: usize = 256;
+/// Most namespace bindings in scope at once (real descriptors declare about ten).
+pub(crate) const MAX_NAMESPACES: usize = 256;
 
 /// The XML namespace (always bound to `xml`).
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
@@ -434,6 +438,12 @@ fn build_node(doc: &str, range: Range<usize>, parent_scope: Scope) -> Result<Nod
         }
         let vrange = range.start + vstart..range.start + i;
         i += 1;
+        if raw_attrs.len() >= MAX_ATTRIBUTES {
+            return Err(Error::OvfLimit {
+                what: "attributes per element",
+                limit: MAX_ATTRIBUTES as u64,
+            });
+        }
         if raw_attrs.iter().any(|(n, _, _)| *n == aname) {
             return Err(xml_err(
                 range.start + name_start,
@@ -467,6 +477,12 @@ fn build_node(doc: &str, range: Range<usize>, parent_scope: Scope) -> Result<Nod
             value,
             span: vrange.clone(),
             quote: *quote,
+        });
+    }
+    if scope.len() > MAX_NAMESPACES {
+        return Err(Error::OvfLimit {
+            what: "namespace declarations in scope",
+            limit: MAX_NAMESPACES as u64,
         });
     }
     let lookup = |p: &str| -> Option<Arc<str>> {
@@ -570,6 +586,19 @@ mod tests {
         let deep = "<a>".repeat(MAX_DEPTH + 1);
         assert!(matches!(
             parse_tree(deep.as_bytes()),
+            Err(Error::OvfLimit { .. })
+        ));
+        let many_attrs: String = (0..MAX_ATTRIBUTES + 1)
+            .map(|i| format!(" a{i}='x'"))
+            .collect();
+        assert!(matches!(
+            parse_tree(format!("<r{many_attrs}/>").as_bytes()),
+            Err(Error::OvfLimit { .. })
+        ));
+        let decls: String = (0..200).map(|i| format!(" xmlns:p{i}='urn:{i}'")).collect();
+        let nested = format!("<a{decls}><b{decls}/></a>");
+        assert!(matches!(
+            parse_tree(nested.as_bytes()),
             Err(Error::OvfLimit { .. })
         ));
         // A DOCTYPE without an internal subset is harmless.
