@@ -1,0 +1,355 @@
+//! `publish`, `transfer` and the object-store checks of `verify`, over s3-stream.
+
+use std::io;
+
+use futures::StreamExt;
+use ova_core::manifest::{Algorithm, VerifyReport};
+use s3_stream::Credentials;
+use s3_stream::{AddressingStyle, Client, CopyOptions, Source};
+
+use crate::config::{Config, S3Settings};
+use crate::error::PipelineError;
+use crate::hints::Hint;
+use crate::plan::Step;
+use crate::state::{PublishOut, State, TransferOut};
+
+use super::{Ctx, tee};
+
+/// Build a client from the `[s3]` settings.
+pub(crate) fn client(cfg: &Config, step: Step) -> Result<(Client, S3Settings), PipelineError> {
+    let s = cfg.s3(step)?;
+    let client = Client::builder()
+        .with_endpoint(s.endpoint.clone())
+        .with_region(s.region.clone())
+        .with_credentials(Credentials::new(
+            s.access_key.clone(),
+            s.secret_key.expose().to_owned(),
+        ))
+        .with_addressing_style(if s.virtual_hosted {
+            AddressingStyle::VirtualHosted
+        } else {
+            AddressingStyle::Path
+        })
+        .build()
+        .map_err(|e| s3_error(step, "cannot configure the S3 client", e))?;
+    Ok((client, s))
+}
+
+/// Map an s3-stream error, keeping the status and S3 code for the hints.
+pub(crate) fn s3_error(step: Step, context: &str, e: s3_stream::Error) -> PipelineError {
+    let (status, code) = match e.s3_context() {
+        Some(c) => (c.status, c.code.clone()),
+        None => (None, None),
+    };
+    let code = match &e {
+        s3_stream::Error::AclNotSupported { .. } => Some("AccessControlListNotSupported".into()),
+        _ => code,
+    };
+    PipelineError::Failed {
+        step,
+        context: context.to_owned(),
+        status,
+        code,
+        check: matches!(e, s3_stream::Error::Integrity { .. }),
+        source: Box::new(e),
+    }
+}
+
+/// The URL CloudStack fetches: `public_url`, or the object's path-style (or virtual-hosted) URL.
+pub(crate) fn object_url(cfg: &Config, s: &S3Settings, key: &str) -> String {
+    if let Some(u) = &cfg.s3.public_url {
+        return u.clone();
+    }
+    let endpoint = s.endpoint.trim_end_matches('/');
+    if s.virtual_hosted
+        && let Some((scheme, host)) = endpoint.split_once("://")
+    {
+        return format!("{scheme}://{}.{host}/{key}", s.bucket);
+    }
+    format!("{endpoint}/{}/{key}", s.bucket)
+}
+
+/// `publish`: upload the OVA with the configured ACL; check the object's size and digest.
+pub(crate) async fn publish(
+    ctx: &mut Ctx<'_>,
+    ova: &str,
+    state: &State,
+) -> Result<PublishOut, PipelineError> {
+    let step = Step::Publish;
+    let cfg = ctx.cfg;
+    let (client, s) = client(cfg, step)?;
+    let key = cfg.publish_key();
+    let opts = CopyOptions {
+        acl: cfg.s3.acl.clone(),
+        content_type: Some("application/x-tar".into()),
+        sha256: true,
+        ..CopyOptions::default()
+    };
+    let report = client
+        .copy(Source::file(ova), &s.bucket, &key, &opts)
+        .await
+        .map_err(|e| {
+            s3_error(
+                step,
+                &format!("cannot upload {ova} to s3://{}/{key}", s.bucket),
+                e,
+            )
+        })?;
+    if let (Some(prep), Some(sent)) = (&state.prepare, &report.sha256)
+        && prep.output.ova == ova
+    {
+        ctx.check(
+            "published bytes match the prepared OVA",
+            *sent == prep.output.sha256,
+            format!("sha256 {sent}"),
+        );
+    }
+    let head = client
+        .head_object(&s.bucket, &key)
+        .await
+        .map_err(|e| s3_error(step, "HEAD of the uploaded object failed", e))?;
+    ctx.check(
+        "published object size",
+        head.size == report.bytes,
+        format!("HEAD {} bytes, sent {}", head.size, report.bytes),
+    );
+    Ok(PublishOut {
+        bucket: s.bucket.clone(),
+        key: key.clone(),
+        url: object_url(cfg, &s, &key),
+        size: report.bytes,
+        etag: report.etag,
+        acl: cfg.s3.acl.clone(),
+    })
+}
+
+/// An HTTP client for the export URL with its own TLS settings (the object store keeps its own).
+fn source_http(cfg: &Config) -> Result<reqwest::Client, PipelineError> {
+    let step = Step::Transfer;
+    let mut b = reqwest::Client::builder();
+    if cfg.transfer.source_insecure == Some(true) {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    if let Some(ca) = &cfg.transfer.source_ca {
+        let pem = std::fs::read(ca).map_err(|e| {
+            PipelineError::failed(step, format!("cannot read --source-ca {}", ca.display()), e)
+        })?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+            PipelineError::failed(
+                step,
+                format!("--source-ca {} is not a PEM certificate", ca.display()),
+                e,
+            )
+        })?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build()
+        .map_err(|e| PipelineError::failed(step, "cannot configure the HTTP client", e))
+}
+
+/// Describe a failed manifest verification.
+fn mismatch_text(r: &VerifyReport) -> String {
+    let mut parts = Vec::new();
+    for m in &r.mismatched {
+        parts.push(format!(
+            "{}: {} digest mismatch (manifest {}, computed {})",
+            m.name,
+            m.algorithm.token(),
+            m.expected,
+            m.actual
+        ));
+    }
+    for n in &r.missing {
+        parts.push(format!("{n}: listed in the manifest but absent"));
+    }
+    for n in &r.unlisted {
+        parts.push(format!("{n}: not listed in the manifest"));
+    }
+    for n in &r.unchecked {
+        parts.push(format!("{n}: digest not checked"));
+    }
+    parts.join("; ")
+}
+
+/// `transfer`: one GET of the export URL, teed into the S3 upload and ova-core's streaming
+/// manifest verifier. The upload only completes when the verifier accepted every entry.
+pub(crate) async fn transfer(
+    ctx: &mut Ctx<'_>,
+    export_url: &str,
+) -> Result<TransferOut, PipelineError> {
+    let step = Step::Transfer;
+    let cfg = ctx.cfg;
+    let (client, s) = client(cfg, step)?;
+    let key = cfg.transfer_key();
+    let http = source_http(cfg)?;
+    let redacted = export_url
+        .split('?')
+        .next()
+        .unwrap_or(export_url)
+        .to_owned();
+    let resp = http.get(export_url).send().await.map_err(|e| {
+        PipelineError::failed(step, format!("cannot download the export {redacted}"), e)
+    })?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(PipelineError::Failed {
+            step,
+            context: format!("the export URL {redacted} answered {status}"),
+            status: Some(status.as_u16()),
+            code: None,
+            check: false,
+            source: Box::new(io::Error::other(format!("http {status}"))),
+        });
+    }
+    let length = resp.content_length();
+    let stream = resp.bytes_stream().map(|r| r.map_err(io::Error::other));
+    let (gate, verifier) = tee::start(stream, |reader| {
+        match ova_core::manifest::verify_stream(reader, &[Algorithm::Sha256], |_| {}) {
+            Ok(Some((_, report))) if report.is_ok() => Ok(Some(report.matched.len())),
+            Ok(Some((_, report))) => Err(mismatch_text(&report)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(format!("the export is not a readable OVA: {e}")),
+        }
+    });
+    let opts = CopyOptions {
+        expected_size: length,
+        content_type: Some("application/x-tar".into()),
+        ..CopyOptions::default()
+    };
+    let copied = client
+        .copy(
+            Source::reader(redacted.clone(), gate),
+            &s.bucket,
+            &key,
+            &opts,
+        )
+        .await;
+    let (verdict, passed) = verifier
+        .await
+        .map_err(|e| PipelineError::failed(step, "the verifier task stopped", e))?;
+    if let Err(why) = &verdict {
+        ctx.check("export matches its manifest", false, why.clone());
+        return Err(PipelineError::Check {
+            step,
+            what: format!("the export does not match its manifest, upload aborted: {why}"),
+            hint: Some(Hint::ExportCorrupt),
+        });
+    }
+    let report = copied.map_err(|e| {
+        s3_error(
+            step,
+            &format!("cannot stream {redacted} into s3://{}/{key}", s.bucket),
+            e,
+        )
+    })?;
+    let verified = verdict.unwrap_or_default();
+    ctx.check(
+        "export matches its manifest",
+        true,
+        match verified {
+            Some(n) => format!("{n} entries verified in flight"),
+            None => "the export has no manifest: archive structure read, no digest to check".into(),
+        },
+    );
+    ctx.check(
+        "bytes uploaded = bytes verified",
+        report.bytes == passed.bytes,
+        format!(
+            "uploaded {} bytes in {} part{}, verified {}",
+            report.bytes,
+            report.parts,
+            if report.parts == 1 { "" } else { "s" },
+            passed.bytes
+        ),
+    );
+    let head = client
+        .head_object(&s.bucket, &key)
+        .await
+        .map_err(|e| s3_error(step, "HEAD of the transferred object failed", e))?;
+    ctx.check(
+        "transferred object size",
+        head.size == passed.bytes,
+        format!("HEAD {} bytes, downloaded {}", head.size, passed.bytes),
+    );
+    Ok(TransferOut {
+        bucket: s.bucket,
+        key,
+        size: passed.bytes,
+        sha256: passed.sha256,
+        verified_entries: verified.unwrap_or(0),
+    })
+}
+
+/// The object-store half of `verify`.
+pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), PipelineError> {
+    let step = Step::Verify;
+    if state.publish.is_none() && state.transfer.is_none() {
+        return Ok(());
+    }
+    let (client, _) = client(ctx.cfg, step)?;
+    if let Some(p) = &state.publish {
+        let p = &p.output;
+        match client.head_object(&p.bucket, &p.key).await {
+            Ok(h) => ctx.check(
+                "published object present",
+                h.size == p.size,
+                format!(
+                    "HEAD s3://{}/{}: {} bytes (expected {})",
+                    p.bucket, p.key, h.size, p.size
+                ),
+            ),
+            Err(e) => ctx.check("published object present", false, e.to_string()),
+        };
+        // What CloudStack sees: an anonymous GET of the first block of the URL.
+        let got = reqwest::Client::new()
+            .get(&p.url)
+            .header("Range", "bytes=0-511")
+            .send()
+            .await;
+        match got {
+            Ok(r) if r.status().is_success() => {
+                let status = r.status();
+                let body = r.bytes().await.unwrap_or_default();
+                let is_tar = body.len() >= 262 && &body[257..262] == b"ustar";
+                ctx.check(
+                    "object URL serves an OVA",
+                    is_tar,
+                    format!(
+                        "GET {} -> {status}, tar header {}",
+                        p.url,
+                        if is_tar { "found" } else { "missing" }
+                    ),
+                );
+            }
+            Ok(r) => {
+                ctx.check(
+                    "object URL serves an OVA",
+                    false,
+                    format!("GET {} -> {}", p.url, r.status()),
+                );
+            }
+            Err(e) => {
+                ctx.check(
+                    "object URL serves an OVA",
+                    false,
+                    format!("GET {}: {e}", p.url),
+                );
+            }
+        }
+    }
+    if let Some(t) = &state.transfer {
+        let t = &t.output;
+        match client.head_object(&t.bucket, &t.key).await {
+            Ok(h) => ctx.check(
+                "transferred object present",
+                h.size == t.size,
+                format!(
+                    "HEAD s3://{}/{}: {} bytes (expected {})",
+                    t.bucket, t.key, h.size, t.size
+                ),
+            ),
+            Err(e) => ctx.check("transferred object present", false, e.to_string()),
+        };
+    }
+    Ok(())
+}

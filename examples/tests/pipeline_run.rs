@@ -1,0 +1,344 @@
+//! `pipeline run --config` against the CloudStack simulator and s3s-fs (started by
+//! `pipeline demo --serve`): a resume after an injected failure, a step run alone, and a corrupted
+//! export that the transfer step must refuse without leaving an object or an upload behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
+
+/// `pipeline demo --serve`, stopped (stdin closed, then killed) on drop.
+struct Servers {
+    child: Child,
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    config: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Servers {
+    fn start(disk_mib: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                "demo",
+                "--serve",
+                "--disk-mib",
+                &disk_mib.to_string(),
+                "--dir",
+            ])
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut config = None;
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(p) = line.strip_prefix("config: ") {
+                config = Some(PathBuf::from(p));
+                break;
+            }
+        }
+        let config = config.expect("demo --serve printed its config path");
+        Self {
+            child,
+            _stdout: lines,
+            config,
+            dir,
+        }
+    }
+
+    fn toml(&self) -> toml::Table {
+        std::fs::read_to_string(&self.config)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    fn s3_root(&self) -> PathBuf {
+        self.dir.path().join("s3")
+    }
+
+    fn s3_endpoint(&self) -> String {
+        self.toml()["s3"]["endpoint"].as_str().unwrap().to_owned()
+    }
+
+    fn set_offering(&self, name: &str) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        for l in &mut lines {
+            if l.starts_with("service_offering") {
+                *l = format!("service_offering = {:?}", name);
+            }
+        }
+        std::fs::write(&self.config, lines.join("\n") + "\n").unwrap();
+    }
+
+    fn pipeline(&self, args: &[&str]) -> (i32, serde_json::Value, String) {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}); stderr:\n{stderr}"));
+        (out.status.code().unwrap(), report, stderr)
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn statuses(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+/// Every file under `root` whose name starts with `.upload` (s3s-fs's multipart upload state).
+fn incomplete_uploads(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else if e.file_name().to_string_lossy().starts_with(".upload") {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn run_resumes_after_an_injected_failure() {
+    let s = Servers::start(4);
+    // Injected failure: a service offering that does not exist makes deploy fail.
+    s.set_offering("No Such Offering");
+    let (code, report, stderr) = s.pipeline(&["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("prepare", "done"),
+            ("publish", "done"),
+            ("register", "done"),
+            ("deploy", "failed"),
+            ("export", "not-run"),
+            ("transfer", "not-run"),
+            ("verify", "not-run"),
+        ])
+    );
+    let deploy = &report["steps"][3];
+    assert!(
+        deploy["error"]
+            .as_str()
+            .unwrap()
+            .contains("service offering `No Such Offering` not found (available: "),
+        "{deploy}"
+    );
+    let template = report["outputs"]["register"]["output"]["template_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Fix the configuration and run again: the completed steps are not repeated.
+    s.set_offering("Small Instance");
+    let (code, report, stderr) = s.pipeline(&["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("prepare", "skipped"),
+            ("publish", "skipped"),
+            ("register", "skipped"),
+            ("deploy", "done"),
+            ("export", "done"),
+            ("transfer", "done"),
+            ("verify", "done"),
+        ])
+    );
+    assert_eq!(
+        report["outputs"]["register"]["output"]["template_id"],
+        template.as_str()
+    );
+    // Deploy never completed, so changing its settings makes nothing stale.
+    assert!(report["stale"].is_null());
+
+    // Exactly one template exists in the simulator: register really was not repeated.
+    let cs = &s.toml()["cloudstack"];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let templates = rt.block_on(async {
+        let c = cloudstack_client::Client::builder()
+            .with_endpoint(cs["endpoint"].as_str().unwrap())
+            .with_credentials(
+                cs["api_key"].as_str().unwrap(),
+                cs["secret_key"].as_str().unwrap(),
+            )
+            .build()
+            .unwrap();
+        c.list_templates(cloudstack_client::Params::new())
+            .await
+            .unwrap()
+    });
+    assert_eq!(templates.len(), 1, "{templates:?}");
+    assert_eq!(templates[0].id, template);
+
+    // A third run has nothing left to do and still exits 0.
+    let (code, report, _) = s.pipeline(&["run"]);
+    assert_eq!(code, 0);
+    assert!(statuses(&report).iter().all(|(_, st)| st == "skipped"));
+
+    // One step alone, on demand: verify runs again and passes.
+    let (code, report, stderr) = s.pipeline(&["step", "verify"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(statuses(&report), pairs(&[("verify", "done")]));
+}
+
+#[test]
+fn a_step_alone_without_its_input_says_what_to_run() {
+    let s = Servers::start(1);
+    let (code, report, stderr) = s.pipeline(&["step", "deploy"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("deploy needs a template id: run `register` first or pass --template-id"),
+        "{stderr}"
+    );
+    assert_eq!(report["ok"], false);
+}
+
+/// Offset and size of the tar entry whose name ends with `suffix`.
+fn entry(ova: &[u8], suffix: &str) -> (usize, usize) {
+    let mut off = 0;
+    while off + 512 <= ova.len() && ova[off] != 0 {
+        let h = &ova[off..off + 512];
+        let name = String::from_utf8_lossy(&h[..100])
+            .trim_end_matches('\0')
+            .to_owned();
+        let size_field = String::from_utf8_lossy(&h[124..136]);
+        let size =
+            usize::from_str_radix(size_field.trim_matches(|c| c == '\0' || c == ' '), 8).unwrap();
+        if name.ends_with(suffix) {
+            return (off + 512, size);
+        }
+        off += 512 + size.div_ceil(512) * 512;
+    }
+    panic!("no entry ending with {suffix}");
+}
+
+#[test]
+fn transfer_refuses_a_corrupted_export_and_leaves_nothing_behind() {
+    // A disk big enough that the OVA needs a multipart upload (more than one 8 MiB part).
+    let s = Servers::start(80);
+    let (code, report, stderr) = s.pipeline(&["run", "--to", "prepare"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ova_path = report["outputs"]["prepare"]["output"]["ova"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let good = std::fs::read(&ova_path).unwrap();
+    assert!(
+        good.len() > 9 << 20,
+        "OVA of {} bytes is too small",
+        good.len()
+    );
+
+    // Serve a good and a corrupted copy from the S3 server (anonymous GET, like an export URL).
+    let bucket_dir = s.s3_root().join("ovakit-demo");
+    std::fs::create_dir_all(bucket_dir.join("src")).unwrap();
+    std::fs::write(bucket_dir.join("src/good.ova"), &good).unwrap();
+    let mut bad = good.clone();
+    let (off, size) = entry(&bad, ".vmdk");
+    // One byte near the end of the last entry: the mismatch is only known after every part but
+    // the last has been uploaded.
+    bad[off + size - 100] ^= 0x01;
+    std::fs::write(bucket_dir.join("src/bad.ova"), &bad).unwrap();
+    let base = format!("{}/ovakit-demo/src", s.s3_endpoint());
+
+    // Control: the intact export goes through, in more than one part.
+    let url = format!("{base}/good.ova");
+    let (code, report, stderr) = s.pipeline(&[
+        "step",
+        "transfer",
+        "--export-url",
+        &url,
+        "--transfer-key",
+        "exports/good.ova",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read(bucket_dir.join("exports/good.ova")).unwrap(),
+        good
+    );
+    let details: Vec<String> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["detail"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        details.iter().any(|d| d.contains("in 2 parts")),
+        "{details:?}"
+    );
+
+    // The corrupted export: exit 1, the mismatch named, no object, no open upload.
+    let url = format!("{base}/bad.ova");
+    let (code, report, stderr) = s.pipeline(&[
+        "step",
+        "transfer",
+        "--export-url",
+        &url,
+        "--transfer-key",
+        "exports/bad.ova",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let row = &report["steps"][0];
+    assert_eq!(row["status"], "failed");
+    let error = row["error"].as_str().unwrap();
+    assert!(error.contains("digest mismatch"), "{error}");
+    assert!(error.contains(".vmdk"), "{error}");
+    assert!(
+        row["hint"]
+            .as_str()
+            .unwrap()
+            .contains("no object was written"),
+        "{row}"
+    );
+    assert!(!bucket_dir.join("exports/bad.ova").exists());
+    assert_eq!(incomplete_uploads(&s.s3_root()), Vec::<PathBuf>::new());
+    // The state does not record the failed transfer.
+    assert!(report["outputs"]["transfer"].is_null());
+}
