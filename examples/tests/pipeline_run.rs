@@ -342,3 +342,48 @@ fn transfer_refuses_a_corrupted_export_and_leaves_nothing_behind() {
     // The state does not record the failed transfer.
     assert!(report["outputs"]["transfer"].is_null());
 }
+
+#[test]
+fn prepare_repacks_an_existing_ova_with_edits_and_no_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk.raw");
+    std::fs::write(&disk, vec![7u8; 1 << 20]).unwrap();
+    let source = dir.path().join("source.ova");
+    let options = ova_core::build::BuildOptions::builder("web")
+        .build()
+        .unwrap();
+    ova_core::build::build_ova(&disk, &source, &options).unwrap();
+
+    let config = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &config,
+        "name = \"web\"\n[prepare]\nsource_ova = \"source.ova\"\noutput = \"out/web-vmx07.ova\"\n\
+         set_virtual_system_type = \"vmx-07\"\nmanifest = \"none\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--to", "prepare", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(statuses(&report), pairs(&[("prepare", "done")]));
+
+    let repacked = ova_core::package::Ova::open(dir.path().join("out/web-vmx07.ova")).unwrap();
+    let descriptor = String::from_utf8(repacked.descriptor_bytes().unwrap()).unwrap();
+    assert!(descriptor.contains(">vmx-07<"), "{descriptor}");
+    assert!(repacked.manifest().unwrap().is_none());
+    let original = ova_core::package::Ova::open(&source).unwrap();
+    assert!(original.manifest().unwrap().is_some());
+    // The state file sits beside the config and records the output and its digest.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("pipeline-state.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        state["prepare"]["output"]["sha256"].as_str().unwrap().len(),
+        64
+    );
+    assert!(state["publish"].is_null());
+}
