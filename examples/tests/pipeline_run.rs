@@ -341,6 +341,23 @@ fn transfer_refuses_a_corrupted_export_and_leaves_nothing_behind() {
     assert_eq!(incomplete_uploads(&s.s3_root()), Vec::<PathBuf>::new());
     // The state does not record the failed transfer.
     assert!(report["outputs"]["transfer"].is_null());
+
+    // Something that is not an OVA at all is refused the same way.
+    std::fs::write(bucket_dir.join("src/junk.ova"), vec![b'x'; 3 << 20]).unwrap();
+    let url = format!("{base}/junk.ova");
+    let (code, report, stderr) = s.pipeline(&[
+        "step",
+        "transfer",
+        "--export-url",
+        &url,
+        "--transfer-key",
+        "exports/junk.ova",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let error = report["steps"][0]["error"].as_str().unwrap();
+    assert!(error.contains("not a readable OVA"), "{error}");
+    assert!(!bucket_dir.join("exports/junk.ova").exists());
+    assert_eq!(incomplete_uploads(&s.s3_root()), Vec::<PathBuf>::new());
 }
 
 #[test]

@@ -19,7 +19,7 @@ pub(crate) enum Hint {
     AclNotSupported,
     /// The export URL's TLS certificate did not verify.
     SourceTls,
-    /// The export's bytes did not match its manifest.
+    /// The export is not an OVA or its bytes did not match its manifest.
     ExportCorrupt,
     /// A CloudStack job or template wait ran out of time.
     Timeout,
@@ -57,8 +57,9 @@ impl Hint {
                  --source-insecure to skip verification of the source only (the object store is \
                  still verified)"
                 .to_owned(),
-            Hint::ExportCorrupt => "the export does not match its own manifest; the upload was \
-                 aborted and no object was written. Extract again with `pipeline run --from export`"
+            Hint::ExportCorrupt => "the export failed the on-the-fly check (not an OVA, or bytes \
+                 that do not match its manifest); the upload was aborted and no object was written. \
+                 Extract again with `pipeline run --from export`"
                 .to_owned(),
             Hint::Timeout => "the wait ran out of time: raise [cloudstack] timeout_seconds (or \
                  --timeout-seconds) and rerun `pipeline run` to resume"

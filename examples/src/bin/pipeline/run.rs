@@ -107,7 +107,10 @@ pub(crate) async fn run(
                     .unwrap_or_default();
                 out.record(&mut st, now, seconds, fps.get(step).to_owned());
                 if let Err(e) = state::save(&path, &st) {
-                    failure = Some(e.into());
+                    // A failure outside the step itself: say so now, the row shows the step ok.
+                    let e = PipelineError::from(e);
+                    printer.line(&format!("error: {}", e.chain()));
+                    failure = Some(e);
                 }
                 StepRow {
                     step,
@@ -138,12 +141,6 @@ pub(crate) async fn run(
         None if !all_passed => 1,
         None => 0,
     };
-    if let Some(e) = &failure
-        && !rows.iter().any(|r| Some(r.step) == e.step())
-    {
-        // A failure outside any step (saving the state).
-        printer.line(&format!("error: {}", e.chain()));
-    }
     report.ok = report.exit_code == 0;
     report.steps = rows;
     report.checks = checks;

@@ -228,10 +228,10 @@ pub(crate) async fn transfer(
         .await
         .map_err(|e| PipelineError::failed(step, "the verifier task stopped", e))?;
     if let Err(why) = &verdict {
-        ctx.check("export matches its manifest", false, why.clone());
+        ctx.check("export verified in flight", false, why.clone());
         return Err(PipelineError::Check {
             step,
-            what: format!("the export does not match its manifest, upload aborted: {why}"),
+            what: format!("the export failed verification, upload aborted: {why}"),
             hint: Some(Hint::ExportCorrupt),
         });
     }
@@ -244,7 +244,7 @@ pub(crate) async fn transfer(
     })?;
     let verified = verdict.unwrap_or_default();
     ctx.check(
-        "export matches its manifest",
+        "export verified in flight",
         true,
         match verified {
             Some(n) => format!("{n} entries verified in flight"),
