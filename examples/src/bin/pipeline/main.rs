@@ -117,7 +117,29 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Ctrl-C: a running upload is cancelled (and aborted, so no incomplete upload is left) and the
+/// step fails; otherwise, or on a second Ctrl-C, exit at once with 130. The state file is only
+/// ever replaced atomically, so stopping anywhere is safe to resume.
+fn handle_ctrl_c() {
+    tokio::spawn(async {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if steps::interrupt() {
+                eprintln!("interrupted: aborting the upload (Ctrl-C again to quit at once)");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            } else {
+                eprintln!("interrupted");
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
 async fn dispatch(command: Command) -> i32 {
+    if !matches!(&command, Command::Demo(d) if d.serve) {
+        handle_ctrl_c();
+    }
     match command {
         Command::Run(args) => run_from_args(args, None).await,
         Command::Step { step, args } => run_from_args(args, Some(step)).await,

@@ -5,7 +5,7 @@ use std::io;
 use futures::StreamExt;
 use ova_core::manifest::{Algorithm, VerifyReport};
 use s3_stream::Credentials;
-use s3_stream::{AddressingStyle, Client, CopyOptions, Source};
+use s3_stream::{AddressingStyle, CancelToken, Client, CopyOptions, Source};
 
 use crate::config::{Config, S3Settings};
 use crate::error::PipelineError;
@@ -55,6 +55,48 @@ pub(crate) fn s3_error(step: Step, context: &str, e: s3_stream::Error) -> Pipeli
     }
 }
 
+/// The copy in progress, cancelled by [`interrupt`].
+static ACTIVE: std::sync::Mutex<Option<CancelToken>> = std::sync::Mutex::new(None);
+
+/// Registers a copy's cancel token for Ctrl-C while it lives.
+struct CtrlC {
+    token: CancelToken,
+}
+
+impl CtrlC {
+    fn new() -> Self {
+        let token = CancelToken::new();
+        *ACTIVE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.clone());
+        Self { token }
+    }
+}
+
+impl Drop for CtrlC {
+    fn drop(&mut self) {
+        *ACTIVE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+}
+
+/// Ctrl-C: cancel the running upload (s3-stream then aborts it, so nothing is left behind) and
+/// report whether there was one.
+pub(crate) fn interrupt() -> bool {
+    match ACTIVE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+    {
+        Some(t) => {
+            t.cancel();
+            true
+        }
+        None => false,
+    }
+}
+
 /// The URL CloudStack fetches: `public_url`, or the object's path-style (or virtual-hosted) URL.
 pub(crate) fn object_url(cfg: &Config, s: &S3Settings, key: &str) -> String {
     if let Some(u) = &cfg.s3.public_url {
@@ -79,22 +121,23 @@ pub(crate) async fn publish(
     let cfg = ctx.cfg;
     let (client, s) = client(cfg, step)?;
     let key = cfg.publish_key();
+    let ctrl_c = CtrlC::new();
     let opts = CopyOptions {
         acl: cfg.s3.acl.clone(),
         content_type: Some("application/x-tar".into()),
         sha256: true,
+        cancel: Some(ctrl_c.token.clone()),
         ..CopyOptions::default()
     };
-    let report = client
-        .copy(Source::file(ova), &s.bucket, &key, &opts)
-        .await
-        .map_err(|e| {
-            s3_error(
-                step,
-                &format!("cannot upload {ova} to s3://{}/{key}", s.bucket),
-                e,
-            )
-        })?;
+    let copied = client.copy(Source::file(ova), &s.bucket, &key, &opts).await;
+    drop(ctrl_c);
+    let report = copied.map_err(|e| {
+        s3_error(
+            step,
+            &format!("cannot upload {ova} to s3://{}/{key}", s.bucket),
+            e,
+        )
+    })?;
     if let (Some(prep), Some(sent)) = (&state.prepare, &report.sha256)
         && prep.output.ova == ova
     {
@@ -211,9 +254,11 @@ pub(crate) async fn transfer(
             Err(e) => Err(format!("the export is not a readable OVA: {e}")),
         }
     });
+    let ctrl_c = CtrlC::new();
     let opts = CopyOptions {
         expected_size: length,
         content_type: Some("application/x-tar".into()),
+        cancel: Some(ctrl_c.token.clone()),
         ..CopyOptions::default()
     };
     let copied = client
