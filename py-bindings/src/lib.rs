@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 
+mod cloudstack;
 mod conv;
 mod errors;
 mod ova;
@@ -19,5 +20,6 @@ fn _ovakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     ova::register(m)?;
     vmdk::register(m)?;
+    cloudstack::register(m)?;
     Ok(())
 }
