@@ -40,6 +40,13 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+fn cot() -> PathBuf {
+    std::env::var_os("OVAKIT_PYTHON")
+        .map(|p| PathBuf::from(p).with_file_name("cot"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("cot"))
+}
+
 fn raw_disk(dir: &Path) -> (PathBuf, Vec<u8>) {
     let mut raw = vec![0u8; 6 * 1024 * 1024 + 512];
     for (i, b) in raw[..2 * 1024 * 1024].iter_mut().enumerate() {
@@ -148,11 +155,9 @@ fn built_package_reads_everywhere() {
             .arg(x.join("appliance-disk1.vmdk")));
     }
 
-    // COT reads the package
-    let cot = std::env::var_os("OVAKIT_PYTHON")
-        .map(|p| PathBuf::from(p).with_file_name("cot"))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from("cot"));
+    // COT reads the package (COT 2.2.1 assumes SHA-1 for OVF 1.x and logs the SHA-256 lines as
+    // mismatches; the SHA-1 package in the next test reads without any error)
+    let cot = cot();
     if tool(cot.to_str().unwrap(), "--version") {
         let out = run(Command::new(&cot).args(["info", "--verbose"]).arg(&ova));
         assert!(out.contains("appliance-disk1.vmdk"), "{out}");

@@ -27,9 +27,6 @@ pub(crate) enum Error {
     /// From `ova-core`.
     #[error(transparent)]
     Ova(#[from] ova_core::Error),
-    /// From `cloudstack-client`.
-    #[error(transparent)]
-    CloudStack(#[from] cloudstack_client::Error),
     /// Already a Python exception (a callback raised, Ctrl-C, a bad argument type).
     #[error(transparent)]
     Python(#[from] PyErr),
@@ -102,55 +99,10 @@ fn ova_to_py(err: &ova_core::Error) -> PyErr {
     }
 }
 
-fn cloudstack_to_py(err: &cloudstack_client::Error) -> PyErr {
-    use cloudstack_client::Error as E;
-    let msg = message(err);
-    let none = None::<String>;
-    match err {
-        E::Api {
-            command,
-            errorcode,
-            errortext,
-            ..
-        } => CloudStackError::new_err((msg, command.clone(), *errorcode, errortext.clone())),
-        E::Unauthorized { command, errortext } => {
-            CloudStackError::new_err((msg, command.clone(), 401, errortext.clone()))
-        }
-        E::Throttled {
-            command, errortext, ..
-        } => CloudStackError::new_err((msg, command.clone(), 429, errortext.clone())),
-        E::JobFailed {
-            job_id,
-            command,
-            errorcode,
-            errortext,
-            ..
-        } => AsyncJobError::new_err((
-            msg,
-            command.clone(),
-            *errorcode,
-            errortext.clone(),
-            job_id.clone(),
-        )),
-        E::JobTimeout {
-            job_id, command, ..
-        } => JobTimeoutError::new_err((msg, command.clone(), none.clone(), none, job_id.clone())),
-        E::Http { command, .. } | E::Decode { command, .. } | E::InvalidRequest { command, .. } => {
-            CloudStackError::new_err((msg, command.clone()))
-        }
-        E::Config { key, .. } => ConfigError::new_err((msg, key.clone())),
-        E::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
-            NotFoundError::new_err((msg, path.clone()))
-        }
-        _ => CloudStackError::new_err(msg),
-    }
-}
-
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
         match err {
             Error::Ova(e) => ova_to_py(&e),
-            Error::CloudStack(e) => cloudstack_to_py(&e),
             Error::Python(e) => e,
         }
     }

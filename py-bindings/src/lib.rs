@@ -6,7 +6,6 @@
 
 use pyo3::prelude::*;
 
-mod cloudstack;
 mod conv;
 mod errors;
 mod ova;
@@ -20,6 +19,5 @@ fn _ovakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     ova::register(m)?;
     vmdk::register(m)?;
-    cloudstack::register(m)?;
     Ok(())
 }

@@ -81,12 +81,12 @@ impl Interrupt {
 }
 
 /// How a running call is stopped when Ctrl-C arrives or a callback raises.
+#[allow(dead_code, reason = "used by the cloudstack and s3 bindings")]
 pub(crate) enum Stop<'a> {
     /// Drop the future: the crate cleans up in `Drop` (or has nothing to clean up).
     Drop,
     /// Ask the crate to stop (e.g. trigger its cancel token), then drive the future to its end so
     /// it can clean up (abort a multipart upload, remove a temp file) before the error is raised.
-    #[allow(dead_code, reason = "used by the s3 binding")]
     Graceful(&'a (dyn Fn() + Sync)),
 }
 
@@ -96,6 +96,7 @@ pub(crate) enum Stop<'a> {
 /// The future runs on the calling thread (tasks it spawns run on the worker threads). The
 /// exception that stopped the call is the one returned, even when the crate reports its own
 /// "cancelled" error.
+#[allow(dead_code, reason = "used by the cloudstack and s3 bindings")]
 pub(crate) fn run<F, T>(py: Python<'_>, interrupt: &Interrupt, stop: Stop<'_>, fut: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send,
@@ -127,6 +128,7 @@ where
 }
 
 /// [`run`] for a call without callbacks that is stopped by dropping it.
+#[allow(dead_code, reason = "used by the cloudstack and s3 bindings")]
 pub(crate) fn run_simple<F, T>(py: Python<'_>, fut: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send,
@@ -220,11 +222,6 @@ impl Callback {
     /// Wrap an optional callable (None: calls do nothing).
     pub(crate) fn new(func: Option<Py<PyAny>>, interrupt: Arc<Interrupt>) -> Self {
         Self { func, interrupt }
-    }
-
-    /// Record an exception raised while preparing a call's arguments.
-    pub(crate) fn raise(&self, err: PyErr) {
-        self.interrupt.raise(err);
     }
 
     /// Call it with `args` unless an exception was already recorded.

@@ -5,7 +5,7 @@ import pathlib
 
 import pytest
 
-from ovakit_helpers import FileServer, build_ova, missing
+from ovakit_helpers import build_ova, missing
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -36,14 +36,3 @@ def small_ova(tmp_path, descriptor) -> pathlib.Path:
 def big_ova(tmp_path, descriptor) -> pathlib.Path:
     """An OVA whose disk is large enough for many progress callbacks (1 MiB each)."""
     return build_ova(tmp_path / "big.ova", descriptor, {"disk1.vmdk": os.urandom(48 << 20)})
-
-
-@pytest.fixture
-def file_server(tmp_path):
-    """An HTTP server on loopback serving `tmp_path / "www"`."""
-    www = tmp_path / "www"
-    www.mkdir()
-    server = FileServer(www)
-    server.root = www
-    yield server
-    server.close()

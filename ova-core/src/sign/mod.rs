@@ -34,6 +34,9 @@ use openssl::x509::{X509, X509NameRef, X509StoreContext};
 use crate::manifest::Algorithm;
 use crate::{Error, Result};
 
+mod package;
+pub use package::{PackageVerification, SignReport, sign_package, verify_package};
+
 fn crypto(op: &'static str) -> impl FnOnce(openssl::error::ErrorStack) -> Error {
     move |e| Error::Crypto {
         op,

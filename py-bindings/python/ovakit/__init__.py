@@ -3,13 +3,12 @@
 Submodules:
 
 * :mod:`ovakit.ova` -- OVA packages: entries, manifests, verification.
-* :mod:`ovakit.cloudstack` -- CloudStack client, job waiting, pagination, simulator.
 * :mod:`ovakit.exceptions` -- the exception hierarchy, rooted at :class:`OvakitError`.
 
 Long calls release the GIL and can be interrupted with Ctrl-C.
 """
 
-from ovakit import cloudstack, ova
+from ovakit import ova
 from ovakit._ovakit import __version__
 from ovakit.exceptions import (
     AsyncJobError,
@@ -28,7 +27,6 @@ from ovakit.exceptions import (
 __all__ = [
     "__version__",
     "ova",
-    "cloudstack",
     "OvakitError",
     "NotFoundError",
     "ConfigError",

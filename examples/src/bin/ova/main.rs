@@ -3,9 +3,13 @@
 //! Exit codes: 0 success, 1 the check failed (validation errors, manifest mismatch), 2 usage
 //! or I/O error (the file cannot be read or written).
 
+mod build;
 mod common;
 mod inspect;
 mod rewrite;
+mod sign;
+mod verify;
+mod vmdk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +95,14 @@ enum Command {
     /// Manifest operations.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Sign an OVA's manifest (adds the .cert entry; key and certificate in one or two PEMs).
+    Sign(sign::SignArgs),
+    /// Verify an OVA's signature, certificate and every manifest digest (exit 0 good, 1 not).
+    Verify(verify::VerifyArgs),
+    /// Build a complete OVA from a raw disk image (or a stream-optimized VMDK).
+    Build(build::BuildArgs),
+    /// Stream-optimized VMDK: info, and convert raw <-> VMDK.
+    Vmdk(vmdk::VmdkArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +119,10 @@ enum ManifestCommand {
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
+        Command::Sign(a) => Ok(sign::run(a)?),
+        Command::Verify(a) => Ok(verify::run(a)?),
+        Command::Build(a) => Ok(build::run(a)?),
+        Command::Vmdk(a) => Ok(vmdk::run(a)?),
         Command::Info { file, json } => inspect::info(&file, json),
         Command::Validate { file, json } => inspect::validate(&file, json),
         Command::Manifest(ManifestCommand::Verify { file, json }) => {

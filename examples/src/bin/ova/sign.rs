@@ -1,0 +1,58 @@
+//! `ova sign`: sign an OVA's manifest and add the `.cert` entry.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use ova_core::manifest::Algorithm;
+use ova_core::sign::sign_package;
+
+/// Arguments of `ova sign`.
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The OVA to sign.
+    input: PathBuf,
+    /// The signed OVA (may be IN: then updated in place when the certificate fits).
+    output: PathBuf,
+    /// Private key (PEM, PKCS#1 or PKCS#8; may also hold the certificate).
+    #[arg(long, value_name = "KEY.pem")]
+    key: PathBuf,
+    /// The signer's certificate (PEM), when not in the key file.
+    #[arg(long, value_name = "CERT.pem")]
+    cert: Option<PathBuf>,
+    /// Digest of the signature (and of the manifest, if one has to be written).
+    #[arg(long, default_value = "sha256")]
+    digest: Algorithm,
+    /// Name of an environment variable holding the key's passphrase.
+    #[arg(long, value_name = "VAR")]
+    passphrase_env: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `ova sign`.
+pub(crate) fn run(a: SignArgs) -> Result<ExitCode, ova_core::Error> {
+    let key = crate::build::load_key(&a.key, a.cert.as_deref(), a.passphrase_env.as_deref())?;
+    let report = sign_package(&a.input, &a.output, &key, a.digest)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_else(|_| "null".into())
+        );
+    } else {
+        eprintln!(
+            "{}: signed {} by {}{}{}",
+            a.output.display(),
+            report.manifest,
+            report.subject,
+            if report.manifest_regenerated {
+                " (manifest regenerated)"
+            } else {
+                ""
+            },
+            if report.in_place { " (in place)" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
