@@ -404,3 +404,122 @@ fn prepare_repacks_an_existing_ova_with_edits_and_no_manifest() {
     );
     assert!(state["publish"].is_null());
 }
+
+/// The moto server the test script starts (ACLs, unlike s3s-fs); skip without it, fail under CI.
+fn moto_endpoint() -> Option<String> {
+    match std::env::var("OVAKIT_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ if std::env::var_os("CI").is_some() => panic!("OVAKIT_MOTO_ENDPOINT is not set under CI"),
+        _ => {
+            eprintln!("skipped: OVAKIT_MOTO_ENDPOINT is not set (scripts/test.sh starts moto)");
+            None
+        }
+    }
+}
+
+#[test]
+fn publish_with_a_canned_acl_to_moto_then_verify_the_public_url() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk.raw");
+    std::fs::write(&disk, vec![3u8; 1 << 20]).unwrap();
+    let source = dir.path().join("source.ova");
+    let options = ova_core::build::BuildOptions::builder("acl")
+        .build()
+        .unwrap();
+    ova_core::build::build_ova(&disk, &source, &options).unwrap();
+    let bucket = format!(
+        "pipeline-acl-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        s3_stream::Client::builder()
+            .with_endpoint(endpoint.clone())
+            .with_region("us-east-1")
+            .with_credentials(s3_stream::Credentials::new("testing", "testing"))
+            .build()
+            .unwrap()
+            .create_bucket(&bucket)
+            .await
+            .unwrap();
+    });
+    let config = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "name = \"acl\"\n[prepare]\nsource_ova = \"source.ova\"\n[s3]\nendpoint = {endpoint:?}\n\
+             bucket = {bucket:?}\naccess_key = \"testing\"\nsecret_key = \"testing\"\n\
+             acl = \"public-read\"\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--json")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            out.status.code().unwrap(),
+            report,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, report, stderr) = run(&["run", "--to", "publish"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["outputs"]["publish"]["output"]["acl"], "public-read");
+    let url = report["outputs"]["publish"]["output"]["url"]
+        .as_str()
+        .unwrap();
+    assert_eq!(url, format!("{endpoint}/{bucket}/acl.ova"));
+    // verify: HEAD through the API and an anonymous GET of the URL CloudStack would fetch.
+    let (code, report, stderr) = run(&["step", "verify"]);
+    assert_eq!(code, 0, "{stderr}");
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"object URL serves an OVA"), "{names:?}");
+
+    // Control: the same object without the ACL is private, and verify says so (exit 1).
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("acl = \"public-read\"\n", "key = \"private.ova\"\n")
+            .replace(
+                "name = \"acl\"",
+                "name = \"acl\"\nstate_file = \"private-state.json\"",
+            ),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["run", "--to", "publish"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, report, _) = run(&["step", "verify"]);
+    assert_eq!(code, 1);
+    let failed: Vec<String> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| format!("{}: {}", c["name"], c["detail"]))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].contains("object URL serves an OVA") && failed[0].contains("403"),
+        "{failed:?}"
+    );
+}

@@ -284,14 +284,14 @@ pub fn apply(path: &Path, plan: &Plan) -> Result<()> {
     {
         let mut j = File::create(&jp).map_err(io(&jp))?;
         j.write_all(&encode_journal(&originals))
-            .and_then(|()| j.sync_all())
+            .and_then(|()| j.sync_data())
             .map_err(io(&jp))?;
     }
     sync_dir(&jp);
     for p in &plan.patches {
         f.write_all_at(&p.bytes, p.offset).map_err(io(path))?;
     }
-    f.sync_all().map_err(io(path))?;
+    f.sync_data().map_err(io(path))?;
     fs::remove_file(&jp).map_err(io(&jp))?;
     sync_dir(&jp);
     Ok(())

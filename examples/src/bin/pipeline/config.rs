@@ -736,6 +736,22 @@ source_insecure = true
     }
 
     #[test]
+    fn the_example_file_parses() {
+        let cfg = Config::parse(include_str!("pipeline.example.toml")).unwrap();
+        assert_eq!(cfg.name(), "web-appliance");
+        assert_eq!(cfg.s3.acl.as_deref(), Some("public-read"));
+        assert!(cfg.prepare().is_ok());
+        // Credentials come from the environment or flags, so the S3 settings are incomplete here.
+        assert!(matches!(
+            cfg.s3(Step::Publish),
+            Err(ConfigError::Missing {
+                key: "s3.access_key",
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_their_name() {
         let err = Config::parse("[s3]\nbukket = \"x\"\n").unwrap_err();
         assert!(err.to_string().contains("bukket"), "{err}");

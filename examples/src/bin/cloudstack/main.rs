@@ -1,0 +1,174 @@
+//! `cloudstack`: call any Apache CloudStack API command, waiting for async jobs; or run the
+//! built-in simulator.
+//!
+//! ```text
+//! cloudstack [--profile P] [--json] [--no-wait] COMMAND [key=value ...]
+//! cloudstack simulator [--port N] [--api-key K --secret-key S] [--state-dir DIR]
+//! ```
+//!
+//! Exit codes: 0 success, 1 API or job error (message shown), 2 usage or configuration error.
+
+mod output;
+mod sim;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use cloudstack_client::{Client, ClientBuilder, Error, Params};
+use serde_json::Value;
+
+/// Call an Apache CloudStack API command, signed with the keys of a `cs`-style profile.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cloudstack",
+    version,
+    after_help = "Configuration: CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and CLOUDSTACK_SECRET, or ~/.cloudstack.ini \
+(./cloudstack.ini, $CLOUDSTACK_CONFIG) with one [section] per profile holding endpoint, key and secret; \
+the section is --profile, else $CLOUDSTACK_REGION, else [cloudstack].\n\n\
+Examples:\n  cloudstack listZones\n  cloudstack --json listTemplates templatefilter=self\n  \
+cloudstack deployVirtualMachine zoneid=Z templateid=T serviceofferingid=S\n  \
+cloudstack --no-wait extractTemplate id=T mode=HTTP_DOWNLOAD\n  \
+cloudstack simulator --port 8080   (run `cloudstack simulator --help` for its options)\n\n\
+Exit status: 0 success, 1 API or job error, 2 usage or configuration error."
+)]
+struct Cli {
+    /// Profile (ini section) to use.
+    #[arg(long, short = 'p', env = "CLOUDSTACK_REGION")]
+    profile: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Do not wait for async jobs: print the job id and return.
+    #[arg(long)]
+    no_wait: bool,
+    /// Give up waiting for a job after this many seconds (default 1800).
+    #[arg(long, value_name = "SECS")]
+    job_timeout: Option<u64>,
+    /// Send as POST (form body) instead of GET.
+    #[arg(long)]
+    post: bool,
+    /// The API command, e.g. listZones, deployVirtualMachine; or `simulator`.
+    #[arg(value_name = "COMMAND")]
+    command: String,
+    /// Parameters as key=value.
+    #[arg(
+        value_name = "KEY=VALUE",
+        allow_hyphen_values = true,
+        trailing_var_arg = true
+    )]
+    params: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if cli.command == "simulator" {
+        return sim::run(&cli.params, cli.json);
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(&Error::Io {
+                path: "tokio runtime".into(),
+                source: e,
+            });
+        }
+    };
+    match rt.block_on(run(&cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    let mut msg = format!("cloudstack: error: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    eprintln!("{msg}");
+    let usage = matches!(
+        e,
+        Error::Config { .. } | Error::InvalidRequest { .. } | Error::Io { .. }
+    );
+    ExitCode::from(if usage { 2 } else { 1 })
+}
+
+async fn run(cli: &Cli) -> cloudstack_client::Result<()> {
+    let params = Params::from_kv_args(&cli.params).map_err(|word| Error::InvalidRequest {
+        command: cli.command.clone(),
+        reason: format!("expected key=value, got {word:?}"),
+    })?;
+    let mut builder = ClientBuilder::from_env_profile(cli.profile.as_deref())?;
+    if let Some(t) = cli.job_timeout {
+        builder = builder.with_config(cloudstack_client::ConfigKey::JobTimeout, t.to_string());
+    }
+    if cli.post {
+        builder = builder.with_method(cloudstack_client::command::MethodPolicy::Post);
+    }
+    let client = builder.build()?;
+    let command = cli.command.as_str();
+    let paginate = command.to_ascii_lowercase().starts_with("list")
+        && !command.eq_ignore_ascii_case("listApis")
+        && params.get("page").is_none();
+    if paginate {
+        let items = client.list_all_vec(command, params).await?;
+        output::print_list(&items, cli.json);
+        return Ok(());
+    }
+    let answer = client.request(command, &params).await?;
+    let job_id =
+        cloudstack_client::response::lenient_string(answer.get("jobid").unwrap_or(&Value::Null));
+    match job_id {
+        Some(job_id) if answer.get("count").is_none() && !cli.no_wait => {
+            let result = wait(&client, &job_id, command).await?;
+            output::print_value(&result, cli.json);
+        }
+        _ => output::print_value(&answer, cli.json),
+    }
+    Ok(())
+}
+
+async fn wait(client: &Client, job_id: &str, command: &str) -> cloudstack_client::Result<Value> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb.set_message(format!("{command}: waiting for job {job_id}"));
+        pb
+    });
+    let mut on_progress = |p: &cloudstack_client::job::JobProgress| {
+        if let Some(pb) = &bar {
+            pb.set_message(format!(
+                "{}: job {} pending, {:.0?} elapsed, {} polls",
+                p.command, p.job_id, p.elapsed, p.polls
+            ));
+        }
+    };
+    let outcome = client
+        .wait_job_with(job_id, command, &mut on_progress)
+        .await;
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    Ok(outcome?
+        .raw
+        .get("jobresult")
+        .cloned()
+        .unwrap_or(Value::Null))
+}

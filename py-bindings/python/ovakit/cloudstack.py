@@ -1,0 +1,20 @@
+"""Apache CloudStack: a signed API client, async-job waiting, pagination, and a simulator.
+
+>>> from ovakit.cloudstack import Client
+>>> cs = Client.from_env()                                  # doctest: +SKIP
+>>> zones = cs.list_zones(available=True)                   # doctest: +SKIP
+>>> vm = cs.deploy_virtual_machine(zoneid=zones[0]["id"], templateid=t, serviceofferingid=o)  # doctest: +SKIP
+>>> for vm in cs.list_all("listVirtualMachines"):           # doctest: +SKIP
+...     print(vm["name"], vm["state"])
+
+For your own tests, ``Simulator`` runs a CloudStack API on loopback::
+
+    with Simulator() as sim:
+        cs = sim.client()
+
+Everything here is implemented in Rust (``cloudstack-client``); this module only re-exports it.
+"""
+
+from ovakit._ovakit import Client, ListIter, Simulator
+
+__all__ = ["Client", "ListIter", "Simulator"]
