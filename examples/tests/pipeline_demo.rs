@@ -4,10 +4,32 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
 
+/// The binary, with the environment variables it reads removed so that a developer's own
+/// credentials cannot override the test's configuration.
+fn pipeline_cmd() -> Command {
+    let mut cmd = Command::new(BIN);
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "CLOUDSTACK_ENDPOINT",
+        "CLOUDSTACK_KEY",
+        "CLOUDSTACK_SECRET",
+        "PIPELINE_CONFIG",
+        "PIPELINE_NAME",
+        "PIPELINE_STATE_FILE",
+        "PIPELINE_BUCKET",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 #[test]
 fn demo_runs_every_step_and_passes_every_check() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
+    let out = pipeline_cmd()
         .args(["demo", "--json", "--dir"])
         .arg(dir.path())
         .output()
@@ -68,7 +90,7 @@ fn demo_runs_every_step_and_passes_every_check() {
 
 #[test]
 fn demo_text_output_shows_steps_timings_and_summary() {
-    let out = Command::new(BIN).arg("demo").output().unwrap();
+    let out = pipeline_cmd().arg("demo").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     for needle in [
@@ -88,12 +110,12 @@ fn demo_text_output_shows_steps_timings_and_summary() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = Command::new(BIN)
+    let out = pipeline_cmd()
         .args(["run", "--only", "nosuchstep"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let out = pipeline_cmd().arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("demo"));
 }

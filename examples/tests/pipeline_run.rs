@@ -8,6 +8,28 @@ use std::process::{Child, Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
 
+/// The binary, with the environment variables it reads removed so that a developer's own
+/// credentials cannot override the test's configuration.
+fn pipeline_cmd() -> Command {
+    let mut cmd = Command::new(BIN);
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "CLOUDSTACK_ENDPOINT",
+        "CLOUDSTACK_KEY",
+        "CLOUDSTACK_SECRET",
+        "PIPELINE_CONFIG",
+        "PIPELINE_NAME",
+        "PIPELINE_STATE_FILE",
+        "PIPELINE_BUCKET",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// `pipeline demo --serve`, stopped (stdin closed, then killed) on drop.
 struct Servers {
     child: Child,
@@ -19,7 +41,7 @@ struct Servers {
 impl Servers {
     fn start(disk_mib: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(BIN)
+        let mut child = pipeline_cmd()
             .args([
                 "demo",
                 "--serve",
@@ -79,7 +101,7 @@ impl Servers {
     }
 
     fn pipeline(&self, args: &[&str]) -> (i32, serde_json::Value, String) {
-        let out = Command::new(BIN)
+        let out = pipeline_cmd()
             .args(args)
             .arg("--config")
             .arg(&self.config)
@@ -378,7 +400,7 @@ fn prepare_repacks_an_existing_ova_with_edits_and_no_manifest() {
          set_virtual_system_type = \"vmx-07\"\nmanifest = \"none\"\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
+    let out = pipeline_cmd()
         .args(["run", "--to", "prepare", "--json", "--config"])
         .arg(&config)
         .output()
@@ -463,7 +485,7 @@ fn publish_with_a_canned_acl_to_moto_then_verify_the_public_url() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(BIN)
+        let out = pipeline_cmd()
             .args(args)
             .arg("--json")
             .arg("--config")
@@ -521,5 +543,36 @@ fn publish_with_a_canned_acl_to_moto_then_verify_the_public_url() {
     assert!(
         failed[0].contains("object URL serves an OVA") && failed[0].contains("403"),
         "{failed:?}"
+    );
+}
+
+#[test]
+fn wrong_keys_get_advice_about_keys_and_clock() {
+    let s = Servers::start(1);
+    // CloudStack: the simulator checks signatures like the server and answers 401.
+    let (code, report, _) = s.pipeline(&[
+        "step",
+        "register",
+        "--object-url",
+        "http://127.0.0.1:9/x.ova",
+        "--cs-secret",
+        "not-the-secret",
+    ]);
+    assert_eq!(code, 2);
+    let hint = report["steps"][0]["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("CloudStack answered 401") && hint.contains("clock"),
+        "{hint}"
+    );
+
+    // S3: s3s-fs verifies SigV4 and refuses the wrong secret.
+    let (code, report, _) = s.pipeline(&["run", "--to", "publish", "--secret-key", "wrong"]);
+    assert_eq!(code, 2);
+    let row = &report["steps"][1];
+    assert_eq!(row["step"], "publish");
+    let hint = row["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("rejected the request signature") && hint.contains("clock"),
+        "{row}"
     );
 }

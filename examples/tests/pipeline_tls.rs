@@ -11,6 +11,28 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
 
+/// The binary, with the environment variables it reads removed so that a developer's own
+/// credentials cannot override the test's configuration.
+fn pipeline_cmd() -> Command {
+    let mut cmd = Command::new(BIN);
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "CLOUDSTACK_ENDPOINT",
+        "CLOUDSTACK_KEY",
+        "CLOUDSTACK_SECRET",
+        "PIPELINE_CONFIG",
+        "PIPELINE_NAME",
+        "PIPELINE_STATE_FILE",
+        "PIPELINE_BUCKET",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 fn have_openssl() -> bool {
     let ok = Command::new("openssl")
         .arg("version")
@@ -156,7 +178,7 @@ fn demo_servers(
     PathBuf,
     std::io::Lines<BufReader<std::process::ChildStdout>>,
 ) {
-    let mut child = Command::new(BIN)
+    let mut child = pipeline_cmd()
         .args(["demo", "--serve", "--disk-mib", "2", "--dir"])
         .arg(dir)
         .stdin(Stdio::piped())
@@ -173,7 +195,7 @@ fn demo_servers(
 }
 
 fn transfer(config: &Path, url: &str, key: &str, extra: &[&str]) -> (i32, serde_json::Value) {
-    let out = Command::new(BIN)
+    let out = pipeline_cmd()
         .args([
             "step",
             "transfer",
@@ -204,7 +226,7 @@ fn export_url_with_a_private_ca_needs_source_ca_or_source_insecure() {
     let work = tempfile::tempdir().unwrap();
     let (_servers, config, _stdout) = demo_servers(work.path());
     // An OVA to serve: prepare it with the demo configuration.
-    let out = Command::new(BIN)
+    let out = pipeline_cmd()
         .args(["run", "--to", "prepare", "--json", "--config"])
         .arg(&config)
         .output()
