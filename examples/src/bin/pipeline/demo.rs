@@ -237,7 +237,15 @@ pub(crate) async fn main(args: DemoArgs) -> i32 {
         eprintln!("error: cannot write the demo disk: {e}");
         return 2;
     }
-    printer.line(&format!("demo folder:          {}", dir.display()));
+    printer.line(&format!(
+        "demo folder:          {}{}",
+        dir.display(),
+        if args.dir.is_none() {
+            " (removed at exit; --dir DIR keeps it)"
+        } else {
+            ""
+        }
+    ));
     printer.line(&format!(
         "local S3 (s3s-fs):    {} bucket {BUCKET}",
         s3.endpoint
