@@ -1,0 +1,274 @@
+//! `s3copy`: stream an HTTP(S) URL, a file or stdin into S3-compatible storage, or copy
+//! server-side between S3 objects; set ACLs; list and abort incomplete multipart uploads.
+//!
+//! Exit codes: 0 success, 1 an integrity check failed, 2 usage, I/O or server error.
+
+mod args;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use s3_stream::{
+    AddressingStyle, Client, ClientBuilder, CopyOptions, Error, HttpSource, PartChecksum,
+    SignatureVersion, Source,
+};
+
+use args::{Cli, Cmd, S3Url, parse_age};
+
+fn builder(cli: &Cli) -> ClientBuilder {
+    let mut b = ClientBuilder::from_env();
+    if let Some(p) = &cli.profile {
+        b = b.with_profile(p);
+    }
+    if let Some(e) = &cli.endpoint {
+        b = b.with_endpoint(e);
+    }
+    if let Some(r) = &cli.region {
+        b = b.with_region(r);
+    }
+    if cli.path_style {
+        b = b.with_addressing_style(AddressingStyle::Path);
+    }
+    if cli.virtual_hosted {
+        b = b.with_addressing_style(AddressingStyle::VirtualHosted);
+    }
+    if cli.sigv2 {
+        b = b.with_signature_version(SignatureVersion::V2);
+    }
+    b.with_insecure_tls(cli.insecure)
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Integrity { .. } | Error::Truncated { .. } | Error::TooLong { .. } => 1,
+        _ => 2,
+    }
+}
+
+fn print_error(e: &Error) {
+    let mut msg = format!("s3copy: {e}");
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = cur {
+        msg.push_str(&format!(": {s}"));
+        cur = s.source();
+    }
+    eprintln!("{msg}");
+}
+
+fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(0);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {bytes}/{total_bytes} {binary_bytes_per_sec} parts {msg} {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(pb)
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let client = builder(&cli).build()?;
+    match &cli.cmd {
+        Some(Cmd::SetAcl { target, acl }) => {
+            let t = S3Url::parse(target)?;
+            client.put_object_acl(&t.bucket, &t.key, acl).await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"bucket": t.bucket, "key": t.key, "acl": acl})
+                );
+            } else {
+                println!("s3://{}/{}: acl {acl}", t.bucket, t.key);
+            }
+            Ok(())
+        }
+        Some(Cmd::Uploads {
+            bucket,
+            abort,
+            older_than,
+        }) => {
+            let b = S3Url::parse(bucket)?;
+            let age = older_than.as_deref().map(parse_age).transpose()?;
+            let now = s3_stream::Timestamp::now().unix();
+            let list = if *abort {
+                client.abort_incomplete_uploads(&b.bucket, age).await?
+            } else {
+                let all = client
+                    .list_multipart_uploads(
+                        &b.bucket,
+                        (!b.key.is_empty()).then_some(b.key.as_str()),
+                    )
+                    .await?;
+                all.into_iter()
+                    .filter(|u| match (age, u.initiated) {
+                        (None, _) => true,
+                        (Some(a), Some(t)) => now - t.unix() >= a.as_secs() as i64,
+                        (Some(_), None) => false,
+                    })
+                    .collect()
+            };
+            if cli.json {
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|u| {
+                        serde_json::json!({"key": u.key, "upload_id": u.upload_id,
+                            "initiated": u.initiated.map(|t| t.amz_date()), "aborted": abort})
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::from(items));
+            } else {
+                for u in &list {
+                    let when = u
+                        .initiated
+                        .map(|t| t.amz_date())
+                        .unwrap_or_else(|| "-".into());
+                    let verb = if *abort { "aborted " } else { "" };
+                    println!("{verb}{when}  {}  {}", u.upload_id, u.key);
+                }
+            }
+            Ok(())
+        }
+        None => copy(&cli, &client).await,
+    }
+}
+
+async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
+    let (Some(src), Some(dest)) = (&cli.src, &cli.dest) else {
+        return Err(Error::Config {
+            key: "arguments".into(),
+            reason: "usage: s3copy SRC s3://bucket/key".into(),
+        });
+    };
+    let dest = S3Url::parse(dest)?;
+    if dest.key.is_empty() || dest.key.ends_with('/') {
+        return Err(Error::Config {
+            key: "destination".into(),
+            reason: "give a full object key: s3://bucket/key".into(),
+        });
+    }
+    let pb = progress_bar(!cli.json && !cli.quiet);
+    let mut opts = CopyOptions {
+        part_size: cli.part_size,
+        concurrency: cli.concurrency,
+        expected_size: cli.expected_size,
+        acl: cli.acl.clone(),
+        content_type: cli.content_type.clone(),
+        md5: cli.md5,
+        sha256: cli.sha256,
+        part_checksum: if cli.crc32c_parts {
+            PartChecksum::Crc32c
+        } else {
+            PartChecksum::ContentMd5
+        },
+        verify_etag: !cli.no_etag_check,
+        ..Default::default()
+    };
+    if let Some(pb) = &pb {
+        let pb = pb.clone();
+        opts.progress = Some(Arc::new(move |p: &s3_stream::Progress| {
+            if let Some(t) = p.parts_total {
+                pb.set_message(format!("{}/{t}", p.parts_done));
+            } else {
+                pb.set_message(p.parts_done.to_string());
+            }
+            pb.set_position(p.bytes_uploaded);
+            if pb.length() == Some(0) && p.parts_total.is_some() {
+                pb.set_length(p.bytes_read.max(p.bytes_uploaded));
+            }
+        }));
+    }
+    let cancel = s3_stream::CancelToken::new();
+    opts.cancel = Some(cancel.clone());
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+    let report = if let Some(s) = src.strip_prefix("s3://") {
+        let s = S3Url::parse(&format!("s3://{s}"))?;
+        client
+            .copy_object(&s.bucket, &s.key, &dest.bucket, &dest.key, &opts)
+            .await?
+    } else {
+        let source = if src == "-" {
+            Source::stdin()
+        } else if src.starts_with("http://") || src.starts_with("https://") {
+            let mut h = HttpSource::new(src).with_insecure_tls(cli.source_insecure);
+            if let Some(ca) = &cli.source_ca {
+                let pem = std::fs::read(ca).map_err(|e| Error::Io {
+                    path: ca.clone(),
+                    source: e,
+                })?;
+                h = h.with_extra_ca_pem(pem);
+            }
+            Source::Http(h)
+        } else {
+            Source::file(src)
+        };
+        client.copy(source, &dest.bucket, &dest.key, &opts).await?
+    };
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bucket": dest.bucket, "key": dest.key,
+                "bytes": report.bytes, "parts": report.parts, "multipart": report.multipart,
+                "part_size": report.part_size,
+                "seconds": report.elapsed.as_secs_f64(), "mb_per_s": report.mb_per_sec(),
+                "etag": report.etag, "crc32c": report.crc32c, "md5": report.md5, "sha256": report.sha256,
+                "upload_id": report.upload_id, "source_resumes": report.source_resumes,
+            })
+        );
+    } else if !cli.quiet {
+        eprintln!(
+            "s3://{}/{}: {} bytes, {} part(s), {:.1} s, {:.1} MB/s, crc32c {}{}{}",
+            dest.bucket,
+            dest.key,
+            report.bytes,
+            report.parts,
+            report.elapsed.as_secs_f64(),
+            report.mb_per_sec(),
+            report.crc32c.as_deref().unwrap_or("-"),
+            report
+                .md5
+                .as_deref()
+                .map(|m| format!(", md5 {m}"))
+                .unwrap_or_default(),
+            report
+                .sha256
+                .as_deref()
+                .map(|m| format!(", sha256 {m}"))
+                .unwrap_or_default(),
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("s3copy: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
