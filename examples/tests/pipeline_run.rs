@@ -582,4 +582,26 @@ fn wrong_keys_get_advice_about_keys_and_clock() {
         hint.contains("rejected the request signature") && hint.contains("clock"),
         "{row}"
     );
+
+    // A transfer whose upload is refused is an S3 problem, not a corrupt export, even though the
+    // verifier then sees a cut-off stream.
+    let (code, report, stderr) = s.pipeline(&["run", "--to", "publish"]);
+    assert_eq!(code, 0, "{stderr}");
+    let url = report["outputs"]["publish"]["output"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, report, _) = s.pipeline(&[
+        "step",
+        "transfer",
+        "--export-url",
+        &url,
+        "--secret-key",
+        "wrong",
+    ]);
+    assert_eq!(code, 2);
+    let row = &report["steps"][0];
+    let hint = row["hint"].as_str().unwrap();
+    assert!(hint.contains("rejected the request signature"), "{row}");
+    assert!(incomplete_uploads(&s.s3_root()).is_empty());
 }

@@ -190,6 +190,18 @@ fn source_http(cfg: &Config) -> Result<reqwest::Client, PipelineError> {
         .map_err(|e| PipelineError::failed(step, "cannot configure the HTTP client", e))
 }
 
+/// An error and its causes, joined.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
 /// Describe a failed manifest verification.
 fn mismatch_text(r: &VerifyReport) -> String {
     let mut parts = Vec::new();
@@ -272,7 +284,19 @@ pub(crate) async fn transfer(
     let (verdict, passed) = verifier
         .await
         .map_err(|e| PipelineError::failed(step, "the verifier task stopped", e))?;
-    if let Err(why) = &verdict {
+    // The upload can stop first (an S3 error): the verifier then sees a cut-off stream and fails
+    // too. Blame the export only when the verifier saw every byte or its verdict is what stopped
+    // the upload.
+    let upload_stopped_first = match (&copied, &verdict) {
+        (Err(e), Err(why)) => {
+            let saw_everything = length.is_some_and(|n| passed.bytes >= n);
+            !saw_everything && !error_chain(e).contains(why.as_str())
+        }
+        _ => false,
+    };
+    if let Err(why) = &verdict
+        && !upload_stopped_first
+    {
         ctx.check("export verified in flight", false, why.clone());
         return Err(PipelineError::Check {
             step,
