@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# HTTP source (nginx, sendfile on) -> S3 server, side by side, on loopback:
+#   s3copy  vs  rclone copyurl  vs  curl | aws s3 cp -  vs  curl | s3cmd put -
+# against two servers: s3s-fs (real store, burns a core itself) and s3sink (answers the
+# multipart protocol, checks signatures and Content-MD5, discards the bytes: each client's ceiling).
+# Each run reports wall time, client CPU seconds (user+sys of the client processes), peak RSS
+# (/usr/bin/time -v: the largest single process of the pipeline) and whether the object's digest matched
+# (s3s-fs: sha256 of the stored file; sink: its md5-of-md5s ETag of what it received, which must
+# equal the file's for 16 MiB parts; sizes below one part are not meaningful there).
+# Same part size (16 MiB) and concurrency (4) for every tool.
+#
+#   cargo build --release -p examples --bin s3copy -p benches --bin s3sink --bin s3s_server
+#   bash benches/scripts/s3_compare.sh [SIZE_MIB]        # default 2048
+#
+# Needs: nginx, rclone, curl, /usr/bin/time (Debian: nginx rclone curl time), python3 for a bench
+# virtualenv with awscli and s3cmd (created under the work directory).
+# Environment: S3_BENCH_DIR (work directory), S3COPY_BIN, S3SINK_BIN, S3S_BIN.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+rel="${CARGO_TARGET_DIR:-$root/target}/release"
+s3copy="${S3COPY_BIN:-$rel/s3copy}"
+sink="${S3SINK_BIN:-$rel/s3sink}"
+s3s="${S3S_BIN:-$rel/s3s_server}"
+size_mib="${1:-2048}"
+part_mib=16
+conc=4
+for b in "$s3copy" "$sink" "$s3s"; do
+    [ -x "$b" ] || { echo "missing $b (see the build line at the top)" >&2; exit 2; }
+done
+for c in nginx rclone curl /usr/bin/time python3 xxd split; do
+    command -v "$c" >/dev/null || { echo "missing $c: apt-get install -y nginx rclone curl time" >&2; exit 2; }
+done
+work="${S3_BENCH_DIR:-$(mktemp -d)}"
+mkdir -p "$work"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+venv="$work/venv"
+if [ ! -x "$venv/bin/aws" ] || [ ! -x "$venv/bin/s3cmd" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q awscli s3cmd
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ak=BENCHKEY; sk=benchsecret
+export AWS_CONFIG_FILE="$work/aws-config" AWS_SHARED_CREDENTIALS_FILE="$work/aws-credentials"
+export AWS_ACCESS_KEY_ID=$ak AWS_SECRET_ACCESS_KEY=$sk AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+
+echo "==> ${size_mib} MiB source file"
+mkdir -p "$work/www"
+[ -f "$work/www/disk.img" ] && [ "$(stat -c %s "$work/www/disk.img")" = $((size_mib << 20)) ] \
+    || head -c $((size_mib << 20)) /dev/urandom > "$work/www/disk.img"
+want_sha=$(sha256sum "$work/www/disk.img" | cut -d' ' -f1)
+# md5-of-md5s ETag of 16 MiB parts: what the sink reports when every byte arrived in the same parts
+want_etag="$(split -b ${part_mib}M --filter='md5sum | cut -c1-32' "$work/www/disk.img" | xxd -r -p | md5sum | cut -c1-32)-$(( (size_mib + part_mib - 1) / part_mib ))"
+
+http_port=$(free_port)
+cat > "$work/nginx.conf" <<NGX
+daemon off; worker_processes 1; pid $work/nginx.pid; error_log $work/nginx.err;
+events { worker_connections 64; }
+http { access_log off; sendfile on; tcp_nopush on;
+  server { listen 127.0.0.1:$http_port; root $work/www; } }
+NGX
+nginx -c "$work/nginx.conf" & pids+=($!)
+url="http://127.0.0.1:$http_port/disk.img"
+
+start_server() { # NAME -> sets endpoint
+    local port; port=$(free_port)
+    if [ "$1" = s3s-fs ]; then
+        rm -rf "$work/s3data"; mkdir -p "$work/s3data/bench"
+        "$s3s" "$port" "$ak" "$sk" "$work/s3data" 2>/dev/null & pids+=($!)
+    else
+        "$sink" "$port" "$ak" "$sk" 2>/dev/null & pids+=($!)
+    fi
+    endpoint="http://127.0.0.1:$port"
+    for _ in $(seq 50); do curl -s -o /dev/null "$endpoint/" && break; sleep 0.1; done
+}
+
+cat > "$work/rclone.conf" <<RC
+[dst]
+type = s3
+provider = Other
+access_key_id = $ak
+secret_access_key = $sk
+region = us-east-1
+force_path_style = true
+RC
+printf '[default]\naccess_key = %s\nsecret_key = %s\nsignature_v2 = False\nuse_https = False\n' "$ak" "$sk" > "$work/s3cfg"
+
+# run LABEL SERVER KEY CMD : /usr/bin/time -v around a bash -c pipeline; records wall, cpu, rss
+printf '\n%-10s %-14s %9s %8s %9s %9s %s\n' server tool "wall s" "MB/s" "cpu s" "rss MiB" digest
+run() {
+    local server="$1" tool="$2" key="$3" cmd="$4"
+    local log="$work/time.$tool.$server"
+    /usr/bin/time -v -o "$log" bash -c "$cmd" >/dev/null 2>"$work/err.$tool.$server" || {
+        printf '%-10s %-14s failed: %s\n' "$server" "$tool" "$(tail -1 "$work/err.$tool.$server")"; return; }
+    local wall user sys rss
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$log")
+    user=$(awk -F': ' '/User time/ {print $2}' "$log"); sys=$(awk -F': ' '/System time/ {print $2}' "$log")
+    rss=$(awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$log")
+    local ok=no
+    if [ "$server" = s3s-fs ]; then
+        [ "$(sha256sum "$work/s3data/bench/$key" 2>/dev/null | cut -d' ' -f1)" = "$want_sha" ] && ok=yes
+    else
+        got=$(curl -sI "$endpoint/bench/$key" | awk -F': ' 'tolower($1)=="etag" {print $2}' | tr -d '\r"')
+        [ "$got" = "$want_etag" ] && ok=yes
+    fi
+    # time -v covers bash and its children: user+sys of the whole pipeline, incl. curl for the pipes
+    printf '%-10s %-14s %9.2f %8.1f %9.2f %9s %s\n' "$server" "$tool" "$wall" \
+        "$(awk -v s="$wall" -v m="$size_mib" 'BEGIN{print m*1.048576/s}')" \
+        "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" "$rss" "$ok"
+}
+
+for server in sink s3s-fs; do
+    start_server "$server"
+    run "$server" s3copy s3copy.img \
+        "'$s3copy' '$url' s3://bench/s3copy.img --endpoint $endpoint --part-size ${part_mib}M --concurrency $conc -q"
+    run "$server" rclone rclone.img \
+        "rclone --config '$work/rclone.conf' --s3-endpoint $endpoint --s3-chunk-size ${part_mib}M --s3-upload-concurrency $conc copyurl '$url' dst:bench/rclone.img"
+    run "$server" aws-cli aws.img \
+        "aws configure set default.s3.multipart_chunksize ${part_mib}MB; aws configure set default.s3.max_concurrent_requests $conc; curl -s '$url' | '$venv/bin/aws' --endpoint-url $endpoint s3 cp - s3://bench/aws.img"
+    run "$server" s3cmd s3cmd.img \
+        "curl -s '$url' | '$venv/bin/s3cmd' -c '$work/s3cfg' --host=${endpoint#http://} --host-bucket=${endpoint#http://} --multipart-chunk-size-mb=$part_mib put - s3://bench/s3cmd.img"
+    kill "${pids[-1]}" 2>/dev/null || true
+done

@@ -1,0 +1,326 @@
+//! `s3sink`: an S3 endpoint that answers the multipart protocol correctly, checks SigV4/SigV2
+//! signatures (and signed payload hashes) and `Content-MD5`, and discards the bytes. It keeps per
+//! part only the size, MD5 and CRC32C, so `HEAD` can report the object's size, the md5-of-md5s
+//! ETag and the whole-object CRC32C (`x-amz-meta-sink-crc32c`) for the benchmark's digest check.
+//!
+//! ```text
+//! s3sink PORT ACCESS_KEY SECRET_KEY
+//! ```
+//! Decodes `aws-chunked` bodies (the default of recent AWS CLIs). Single-threaded accounting, no
+//! persistence: a benchmark tool, not a store.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use md5::{Digest, Md5};
+use s3_stream::sigv4::{self, Signer};
+use s3_stream::{Credentials, Timestamp, sigv2};
+
+#[derive(Clone)]
+struct Part {
+    size: u64,
+    md5: [u8; 16],
+    crc: u32,
+}
+
+#[derive(Default)]
+struct State {
+    uploads: HashMap<String, HashMap<u32, Part>>,
+    objects: HashMap<String, (u64, String, u32)>,
+    next: u64,
+}
+
+fn resp(status: u16, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .body(Full::new(body.into()))
+        .unwrap_or_default()
+}
+
+fn err(status: u16, code: &str) -> Response<Full<Bytes>> {
+    resp(
+        status,
+        format!("<Error><Code>{code}</Code><Message>{code}</Message></Error>"),
+    )
+}
+
+/// Decodes an `aws-chunked` body (`hex-size[;chunk-signature=…]\r\n data \r\n … 0\r\n trailers`).
+fn decode_chunked(b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    loop {
+        let eol = b[i..].windows(2).position(|w| w == b"\r\n")? + i;
+        let line = std::str::from_utf8(&b[i..eol]).ok()?;
+        let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
+        i = eol + 2;
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(b.get(i..i + size)?);
+        i += size + 2;
+    }
+}
+
+fn check_auth(
+    req_method: &str,
+    path: &str,
+    query: &str,
+    headers: &hyper::HeaderMap,
+    creds: &Credentials,
+    body: &[u8],
+) -> bool {
+    let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let hv = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    if let Some(rest) = auth.strip_prefix("AWS4-HMAC-SHA256 ") {
+        let field = |name: &str| {
+            rest.split(',')
+                .map(str::trim)
+                .find_map(|p| p.strip_prefix(name))
+                .unwrap_or("")
+                .to_owned()
+        };
+        let cred = field("Credential=");
+        let signed = field("SignedHeaders=");
+        let sig = field("Signature=");
+        let scope: Vec<&str> = cred.split('/').collect();
+        if scope.len() != 5 || scope[0] != creds.access_key_id() {
+            return false;
+        }
+        let Some(time) = Timestamp::parse_iso8601(&hv("x-amz-date")) else {
+            return false;
+        };
+        let payload = hv("x-amz-content-sha256");
+        if payload.len() == 64 && payload != hex::encode(sha2::Sha256::digest(body)) {
+            return false;
+        }
+        let hs: Vec<(String, String)> = signed
+            .split(';')
+            .map(|n| {
+                let vals: Vec<&str> = headers
+                    .get_all(n)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                (n.to_owned(), vals.join(","))
+            })
+            .collect();
+        let signer = Signer {
+            credentials: creds,
+            region: scope[2],
+            service: scope[3],
+            time,
+        };
+        let r = sigv4::Request {
+            method: req_method,
+            path,
+            query,
+            headers: &hs,
+        };
+        let auth2 = signer.authorization(&r, &payload);
+        return auth2.ends_with(&format!("Signature={sig}"));
+    }
+    if let Some(rest) = auth.strip_prefix("AWS ") {
+        let hs: Vec<(String, String)> = headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let res = sigv2::canonical_resource(None, path, query);
+        let sts = sigv2::string_to_sign(req_method, &hs, &res, None);
+        return rest
+            == format!(
+                "{}:{}",
+                creds.access_key_id(),
+                sigv2::signature(creds, &sts)
+            );
+    }
+    false
+}
+
+async fn handle(
+    req: Request<hyper::body::Incoming>,
+    st: Arc<Mutex<State>>,
+    creds: Arc<Credentials>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let headers = req.headers().clone();
+    let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
+        return Ok(err(400, "IncompleteBody"));
+    };
+    if !check_auth(&method, &path, &query, &headers, &creds, &body) {
+        return Ok(err(403, "SignatureDoesNotMatch"));
+    }
+    let chunked = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("STREAMING-"));
+    let data: Vec<u8> = if chunked {
+        match decode_chunked(&body) {
+            Some(d) => d,
+            None => return Ok(err(400, "InvalidChunkedEncoding")),
+        }
+    } else {
+        body.to_vec()
+    };
+    let md5: [u8; 16] = Md5::digest(&data).into();
+    if let Some(m) = headers.get("content-md5").and_then(|v| v.to_str().ok())
+        && m != base64::engine::general_purpose::STANDARD.encode(md5)
+    {
+        return Ok(err(400, "BadDigest"));
+    }
+    let q: HashMap<&str, &str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .collect();
+    let key = path.clone();
+    let mut s = st.lock().unwrap_or_else(|e| e.into_inner());
+    let etag = |m: &[u8]| format!("\"{}\"", hex::encode(m));
+    let r = match (
+        method.as_str(),
+        q.contains_key("uploads"),
+        q.get("uploadId"),
+    ) {
+        ("POST", true, _) => {
+            s.next += 1;
+            let id = format!("sink{}", s.next);
+            s.uploads.insert(id.clone(), HashMap::new());
+            resp(
+                200,
+                format!(
+                    "<InitiateMultipartUploadResult><Key>{key}</Key><UploadId>{id}</UploadId></InitiateMultipartUploadResult>"
+                ),
+            )
+        }
+        ("PUT", _, Some(id)) => {
+            let n: u32 = q
+                .get("partNumber")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let Some(u) = s.uploads.get_mut(*id) else {
+                return Ok(err(404, "NoSuchUpload"));
+            };
+            u.insert(
+                n,
+                Part {
+                    size: data.len() as u64,
+                    md5,
+                    crc: crc32c::crc32c(&data),
+                },
+            );
+            Response::builder()
+                .status(200)
+                .header("etag", etag(&md5))
+                .body(Full::new(Bytes::new()))
+                .unwrap_or_default()
+        }
+        ("POST", _, Some(id)) => {
+            let Some(parts) = s.uploads.remove(*id) else {
+                return Ok(err(404, "NoSuchUpload"));
+            };
+            let text = String::from_utf8_lossy(&data).replace("&quot;", "\"");
+            let mut listed: Vec<u32> = text
+                .split("<PartNumber>")
+                .skip(1)
+                .filter_map(|t| t.split('<').next()?.trim().parse().ok())
+                .collect();
+            listed.sort_unstable();
+            let (mut size, mut crc, mut md5s) = (0u64, 0u32, Md5::new());
+            for n in &listed {
+                let Some(p) = parts.get(n) else {
+                    return Ok(err(400, "InvalidPart"));
+                };
+                if !text.contains(&etag(&p.md5)) && !text.contains(&hex::encode(p.md5)) {
+                    return Ok(err(400, "InvalidPart"));
+                }
+                size += p.size;
+                crc = crc32c::crc32c_combine(crc, p.crc, p.size as usize);
+                md5s.update(p.md5);
+            }
+            let e = format!("\"{}-{}\"", hex::encode(md5s.finalize()), listed.len());
+            s.objects.insert(key.clone(), (size, e.clone(), crc));
+            resp(
+                200,
+                format!(
+                    "<CompleteMultipartUploadResult><Key>{key}</Key><ETag>{}</ETag></CompleteMultipartUploadResult>",
+                    e.replace('"', "&quot;")
+                ),
+            )
+        }
+        ("DELETE", _, Some(id)) => {
+            s.uploads.remove(*id);
+            resp(204, Bytes::new())
+        }
+        ("GET", true, _) => resp(
+            200,
+            "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>",
+        ),
+        ("PUT", _, None) if q.contains_key("acl") => resp(200, Bytes::new()),
+        ("PUT", _, None) => {
+            s.objects
+                .insert(key, (data.len() as u64, etag(&md5), crc32c::crc32c(&data)));
+            Response::builder()
+                .status(200)
+                .header("etag", etag(&md5))
+                .body(Full::new(Bytes::new()))
+                .unwrap_or_default()
+        }
+        ("HEAD", _, _) | ("GET", _, _) => match s.objects.get(&key) {
+            Some((size, e, crc)) => Response::builder()
+                .status(200)
+                .header("content-length", *size)
+                .header("etag", e.as_str())
+                .header("x-amz-meta-sink-crc32c", format!("{crc:08x}"))
+                .body(Full::new(Bytes::new()))
+                .unwrap_or_default(),
+            None if path.trim_matches('/').contains('/') => err(404, "NoSuchKey"),
+            None => resp(
+                200,
+                "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>",
+            ),
+        },
+        _ => err(501, "NotImplemented"),
+    };
+    Ok(r)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 4 {
+        eprintln!("usage: s3sink PORT ACCESS_KEY SECRET_KEY");
+        std::process::exit(2);
+    }
+    let creds = Arc::new(Credentials::new(&args[2], &args[3]));
+    let listener =
+        tokio::net::TcpListener::bind(("127.0.0.1", args[1].parse::<u16>().unwrap_or(0))).await?;
+    eprintln!("s3sink on http://{}", listener.local_addr()?);
+    let st = Arc::new(Mutex::new(State::default()));
+    loop {
+        let (sock, _) = listener.accept().await?;
+        let (st, creds) = (st.clone(), creds.clone());
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| handle(req, st.clone(), creds.clone()));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(sock), svc)
+                .await;
+        });
+    }
+}
