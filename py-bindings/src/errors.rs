@@ -27,6 +27,12 @@ pub(crate) enum Error {
     /// From `ova-core`.
     #[error(transparent)]
     Ova(#[from] ova_core::Error),
+    /// From `cloudstack-client`.
+    #[error(transparent)]
+    CloudStack(#[from] cloudstack_client::Error),
+    /// From `s3-stream`.
+    #[error(transparent)]
+    S3(#[from] s3_stream::Error),
     /// Already a Python exception (a callback raised, Ctrl-C, a bad argument type).
     #[error(transparent)]
     Python(#[from] PyErr),
@@ -99,10 +105,81 @@ fn ova_to_py(err: &ova_core::Error) -> PyErr {
     }
 }
 
+fn cloudstack_to_py(err: &cloudstack_client::Error) -> PyErr {
+    use cloudstack_client::Error as E;
+    let msg = message(err);
+    let none = None::<String>;
+    match err {
+        E::Api {
+            command,
+            errorcode,
+            errortext,
+            ..
+        } => CloudStackError::new_err((msg, command.clone(), *errorcode, errortext.clone())),
+        E::Unauthorized { command, errortext } => {
+            CloudStackError::new_err((msg, command.clone(), 401, errortext.clone()))
+        }
+        E::Throttled {
+            command, errortext, ..
+        } => CloudStackError::new_err((msg, command.clone(), 429, errortext.clone())),
+        E::JobFailed {
+            job_id,
+            command,
+            errorcode,
+            errortext,
+            ..
+        } => AsyncJobError::new_err((
+            msg,
+            command.clone(),
+            *errorcode,
+            errortext.clone(),
+            job_id.clone(),
+        )),
+        E::JobTimeout {
+            job_id, command, ..
+        } => JobTimeoutError::new_err((msg, command.clone(), none.clone(), none, job_id.clone())),
+        E::Http { command, .. } | E::Decode { command, .. } | E::InvalidRequest { command, .. } => {
+            CloudStackError::new_err((msg, command.clone()))
+        }
+        E::Config { key, .. } => ConfigError::new_err((msg, key.clone())),
+        E::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            NotFoundError::new_err((msg, path.clone()))
+        }
+        _ => CloudStackError::new_err(msg),
+    }
+}
+
+fn s3_to_py(err: &s3_stream::Error) -> PyErr {
+    use s3_stream::Error as E;
+    let msg = message(err);
+    let none = None::<String>;
+    match err {
+        E::S3 { context, .. } => S3Error::new_err((
+            msg,
+            context.status,
+            context.code.clone(),
+            context.upload_id.clone(),
+        )),
+        E::UploadLeftOpen { upload_id, .. } => {
+            S3Error::new_err((msg, None::<u16>, none, upload_id.clone()))
+        }
+        E::Config { key, .. } => ConfigError::new_err((msg, key.clone())),
+        E::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            NotFoundError::new_err((msg, path.display().to_string()))
+        }
+        _ => match io_cause(err) {
+            Some(io) if io.kind() == std::io::ErrorKind::NotFound => NotFoundError::new_err(msg),
+            _ => S3Error::new_err(msg),
+        },
+    }
+}
+
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
         match err {
             Error::Ova(e) => ova_to_py(&e),
+            Error::CloudStack(e) => cloudstack_to_py(&e),
+            Error::S3(e) => s3_to_py(&e),
             Error::Python(e) => e,
         }
     }

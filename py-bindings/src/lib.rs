@@ -6,11 +6,13 @@
 
 use pyo3::prelude::*;
 
+mod cloudstack;
 mod conv;
 mod errors;
 mod ova;
 mod ovf;
 mod runtime;
+mod s3;
 mod vmdk;
 
 /// The native module; import `ovakit` instead.
@@ -19,5 +21,7 @@ fn _ovakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     ova::register(m)?;
     vmdk::register(m)?;
+    cloudstack::register(m)?;
+    s3::register(m)?;
     Ok(())
 }

@@ -81,7 +81,6 @@ impl Interrupt {
 }
 
 /// How a running call is stopped when Ctrl-C arrives or a callback raises.
-#[allow(dead_code, reason = "used by the cloudstack and s3 bindings")]
 pub(crate) enum Stop<'a> {
     /// Drop the future: the crate cleans up in `Drop` (or has nothing to clean up).
     Drop,
@@ -96,7 +95,6 @@ pub(crate) enum Stop<'a> {
 /// The future runs on the calling thread (tasks it spawns run on the worker threads). The
 /// exception that stopped the call is the one returned, even when the crate reports its own
 /// "cancelled" error.
-#[allow(dead_code, reason = "used by the cloudstack and s3 bindings")]
 pub(crate) fn run<F, T>(py: Python<'_>, interrupt: &Interrupt, stop: Stop<'_>, fut: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send,
@@ -128,7 +126,6 @@ where
 }
 
 /// [`run`] for a call without callbacks that is stopped by dropping it.
-#[allow(dead_code, reason = "used by the cloudstack and s3 bindings")]
 pub(crate) fn run_simple<F, T>(py: Python<'_>, fut: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send,
@@ -222,6 +219,16 @@ impl Callback {
     /// Wrap an optional callable (None: calls do nothing).
     pub(crate) fn new(func: Option<Py<PyAny>>, interrupt: Arc<Interrupt>) -> Self {
         Self { func, interrupt }
+    }
+
+    /// Whether an exception has been recorded.
+    pub(crate) fn raised(&self) -> bool {
+        self.interrupt.is_raised()
+    }
+
+    /// Record an exception raised while preparing a call's arguments.
+    pub(crate) fn raise(&self, err: PyErr) {
+        self.interrupt.raise(err);
     }
 
     /// Call it with `args` unless an exception was already recorded.

@@ -53,3 +53,52 @@ def build_ova(
         for name in names[1:]:
             add_bytes(tar, name, files[name])
     return path
+
+
+class FileServer:
+    """A real HTTP server on loopback serving one directory (Python's http.server)."""
+
+    def __init__(self, directory: pathlib.Path) -> None:
+        import functools
+        import http.server
+        import threading
+
+        handler = functools.partial(_QuietHandler, directory=str(directory))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, name: str) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/{name}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+def _quiet_handler_base():
+    import http.server
+
+    return http.server.SimpleHTTPRequestHandler
+
+
+class _QuietHandler(_quiet_handler_base()):
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        pass
+
+
+def register_ova(cs, url: str, name: str = "appliance") -> dict:
+    """Register an OVA template from `url` and wait until it is ready."""
+    t = cs.register_template(
+        name=name,
+        displaytext=name,
+        url=url,
+        zoneid=cs.list_zones()[0]["id"],
+        ostypeid=cs.list_os_types()[0]["id"],
+        format="OVA",
+        hypervisor="VMware",
+        isextractable=True,
+    )
+    return cs.wait_template_ready(t["id"])

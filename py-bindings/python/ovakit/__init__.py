@@ -3,12 +3,14 @@
 Submodules:
 
 * :mod:`ovakit.ova` -- OVA packages: entries, manifests, verification.
+* :mod:`ovakit.cloudstack` -- CloudStack client, job waiting, pagination, simulator.
+* :mod:`ovakit.s3` -- streaming copies into S3, ACLs, multipart housekeeping.
 * :mod:`ovakit.exceptions` -- the exception hierarchy, rooted at :class:`OvakitError`.
 
 Long calls release the GIL and can be interrupted with Ctrl-C.
 """
 
-from ovakit import ova
+from ovakit import cloudstack, ova, s3
 from ovakit._ovakit import __version__
 from ovakit.exceptions import (
     AsyncJobError,
@@ -27,6 +29,8 @@ from ovakit.exceptions import (
 __all__ = [
     "__version__",
     "ova",
+    "cloudstack",
+    "s3",
     "OvakitError",
     "NotFoundError",
     "ConfigError",

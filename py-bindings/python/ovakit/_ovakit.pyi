@@ -298,3 +298,179 @@ def raw_to_vmdk(
 
 def vmdk_to_raw(vmdk_path: StrPath, raw: StrPath) -> dict[str, Any]:
     """Convert a stream-optimized VMDK into a raw image (temp file, renamed on success)."""
+
+# ---- ovakit.cloudstack --------------------------------------------------------------------
+
+JobProgress = Callable[[dict[str, Any]], Any]
+
+@final
+class Client:
+    """A CloudStack API client: exact request signing, retries, async-job waiting, pagination.
+
+    Options are the ``cs`` ini keys (``timeout``, ``method``, ``expiration``,
+    ``signature_algorithm``, ``verify``, ``dangerous_no_tls_verify``, ``job_timeout``).
+    Calls release the GIL; Ctrl-C interrupts them. Errors are ``CloudStackError`` subclasses.
+    """
+
+    def __init__(self, endpoint: str, api_key: str, secret_key: str, **options: Any) -> None: ...
+    @staticmethod
+    def from_env(**options: Any) -> Client:
+        """From ``CLOUDSTACK_*`` variables and ``cs``-style ini files. Raises ``ConfigError``."""
+    @staticmethod
+    def from_config(profile: Optional[str] = None, **options: Any) -> Client:
+        """Like ``from_env`` with an explicit ini profile (section)."""
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    def request(self, command: str, /, **params: Any) -> dict[str, Any]:
+        """Send one API command; returns the response object (wrapper removed)."""
+    def call_and_wait(
+        self, command: str, /, *, progress: Optional[JobProgress] = None, **params: Any
+    ) -> Any:
+        """Send an async command and wait for its job; returns the job result.
+
+        Raises ``AsyncJobError`` on failure, ``JobTimeoutError`` past the job timeout.
+        """
+    def wait_job(
+        self,
+        job_id: str,
+        command: str = "queryAsyncJobResult",
+        *,
+        progress: Optional[JobProgress] = None,
+    ) -> dict[str, Any]:
+        """Wait for a job; returns ``{"job_id", "status", "result", "raw"}``."""
+    def wait_template_ready(self, template_id: str) -> dict[str, Any]:
+        """Poll until the template is ready; raises ``CloudStackError`` if its download fails."""
+    def list_all(self, command: str, /, **params: Any) -> ListIter:
+        """Iterate over every item of a ``list*`` command, fetching pages lazily."""
+    def list_zones(self, **params: Any) -> list[dict[str, Any]]: ...
+    def list_os_types(self, **params: Any) -> list[dict[str, Any]]: ...
+    def list_service_offerings(self, **params: Any) -> list[dict[str, Any]]: ...
+    def list_templates(self, **params: Any) -> list[dict[str, Any]]: ...
+    def register_template(self, **params: Any) -> dict[str, Any]: ...
+    def delete_template(self, id: str, **params: Any) -> None: ...
+    def extract_template(self, id: str, **params: Any) -> dict[str, Any]:
+        """Extract and wait; the dict has ``url`` and the usable ``download_url``."""
+    def deploy_virtual_machine(self, **params: Any) -> dict[str, Any]: ...
+    def list_virtual_machines(self, **params: Any) -> list[dict[str, Any]]: ...
+    def start_virtual_machine(self, id: str) -> dict[str, Any]: ...
+    def stop_virtual_machine(self, id: str, forced: bool = False) -> dict[str, Any]: ...
+    def destroy_virtual_machine(self, id: str, expunge: bool = False) -> dict[str, Any]: ...
+    def query_async_job_result(self, job_id: str) -> dict[str, Any]: ...
+    def list_async_jobs(self, **params: Any) -> list[dict[str, Any]]: ...
+    def list_apis(self, **params: Any) -> list[dict[str, Any]]: ...
+
+class ListIter:
+    """Iterator over the items of a paginated ``list*`` command."""
+
+    def __iter__(self) -> ListIter: ...
+    def __next__(self) -> dict[str, Any]: ...
+
+@final
+class Simulator:
+    """An in-process CloudStack API simulator on 127.0.0.1, for tests. A context manager."""
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        api_key: Optional[str] = None,
+        secret_key: Optional[str] = None,
+        pending_polls: int = 2,
+        state_dir: Optional[StrPath] = None,
+    ) -> None: ...
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def secret_key(self) -> str: ...
+    @property
+    def request_count(self) -> int: ...
+    @property
+    def running(self) -> bool: ...
+    def client(self, **options: Any) -> Client:
+        """A ``Client`` for this simulator."""
+    def set_pending_polls(self, n: int) -> None: ...
+    def set_job_duration(self, seconds: Optional[float]) -> None: ...
+    def fail_next_job(self, errorcode: int, errortext: str) -> None: ...
+    def cancel_next_job(self) -> None: ...
+    def throttle_next(self, n: int, retry_after_ms: int) -> None: ...
+    def fail_next(self, n: int, status: int) -> None: ...
+    def stop(self) -> None:
+        """Stop the server (idempotent)."""
+    def __enter__(self) -> Simulator: ...
+    def __exit__(self, *args: Any) -> bool: ...
+
+# ---- ovakit.s3 ----------------------------------------------------------------------------
+
+CopyProgress = Callable[[dict[str, Any]], Any]
+
+@final
+class S3Client:
+    """An S3 client for one endpoint (exported as ``ovakit.s3.Client``).
+
+    Starts from the environment (``AWS_*``, ``~/.aws``; ``profile=``) and overrides what is
+    given. Options: ``session_token``, ``addressing_style``, ``signature_version``,
+    ``insecure_tls``, ``payload_signing``. Errors are ``S3Error`` (``.status``, ``.code``,
+    ``.upload_id``).
+    """
+
+    def __init__(
+        self,
+        endpoint: Optional[str] = None,
+        region: Optional[str] = None,
+        access_key_id: Optional[str] = None,
+        secret_access_key: Optional[str] = None,
+        *,
+        profile: Optional[str] = None,
+        **options: Any,
+    ) -> None: ...
+    def copy(
+        self,
+        source: Any,
+        bucket: str,
+        key: str,
+        *,
+        progress: Optional[CopyProgress] = None,
+        acl: Optional[str] = None,
+        content_type: Optional[str] = None,
+        metadata: Optional[Sequence[tuple[str, str]]] = None,
+        part_size: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        expected_size: Optional[int] = None,
+        md5: bool = False,
+        sha256: bool = False,
+    ) -> dict[str, Any]:
+        """Stream an ``http(s)://`` URL, a path or a binary file object into ``s3://bucket/key``.
+
+        Raising from ``progress`` or Ctrl-C cancels and aborts the multipart upload first.
+        """
+    def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        *,
+        progress: Optional[CopyProgress] = None,
+        acl: Optional[str] = None,
+        content_type: Optional[str] = None,
+        metadata: Optional[Sequence[tuple[str, str]]] = None,
+        part_size: Optional[int] = None,
+        concurrency: Optional[int] = None,
+    ) -> dict[str, Any]:
+        """Server-side copy (UploadPartCopy for large objects)."""
+    def put_object_acl(self, bucket: str, key: str, acl: str) -> None: ...
+    def list_multipart_uploads(
+        self, bucket: str, prefix: Optional[str] = None
+    ) -> list[dict[str, Any]]: ...
+    def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None: ...
+    def abort_incomplete_uploads(
+        self, bucket: str, older_than: Optional[float] = None
+    ) -> list[dict[str, Any]]: ...
+    def create_bucket(self, bucket: str) -> None: ...
+    def head_object(self, bucket: str, key: str) -> dict[str, Any]: ...
+    def get_object(self, bucket: str, key: str) -> bytes: ...
+    def delete_object(self, bucket: str, key: str) -> None: ...
