@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 
+mod build;
 mod cloudstack;
 mod conv;
 mod errors;

@@ -629,6 +629,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ovf::Descriptor>()?;
     m.add_class::<ovf::Finding>()?;
     m.add_function(wrap_pyfunction!(ovf::validate_descriptor, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::build::build_ova, m)?)?;
     m.add_function(wrap_pyfunction!(verify_manifest, m)?)?;
     m.add_function(wrap_pyfunction!(parse_manifest, m)?)?;
     m.add_function(wrap_pyfunction!(format_manifest, m)?)?;

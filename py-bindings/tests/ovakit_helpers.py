@@ -6,6 +6,8 @@ import pathlib
 
 import pytest
 
+REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+
 
 def missing(reason: str) -> None:
     """Skip the test, or fail it when running under CI (where nothing may be missing)."""

@@ -275,6 +275,32 @@ def format_manifest(
 ) -> str:
     """A canonical manifest (``ALG(name)= hex`` lines) for ``(name, digest)`` pairs."""
 
+def build_ova(
+    disk: StrPath,
+    output: StrPath,
+    name: str,
+    *,
+    os_type: Optional[str] = None,
+    cpus: Optional[int] = None,
+    memory_mb: Optional[int] = None,
+    network: Optional[str] = None,
+    virtual_system_type: Optional[str] = None,
+    disk_controller: Optional[str] = None,
+    product: Optional[str] = None,
+    version: Optional[str] = None,
+    vendor: Optional[str] = None,
+    properties: Optional[dict[str, str]] = None,
+    manifest: Optional[str] = "sha256",
+    signing_key: Optional[StrPath] = None,
+    certificate: Optional[StrPath] = None,
+    passphrase: Optional[bytes] = None,
+    compression_level: Optional[int] = None,
+    mtime: Optional[int] = None,
+) -> dict[str, Any]:
+    """Build a complete OVA (descriptor, manifest, optional signature, disk) from a raw disk
+    or a stream-optimized VMDK; written under a temporary name and renamed on success.
+    Raises ``SignatureError`` for an unusable key, ``OvaError`` for an unusable disk."""
+
 def validate_descriptor(data: bytes) -> list[Finding]:
     """Descriptor-only validation of raw bytes (unparseable XML yields one finding)."""
 
