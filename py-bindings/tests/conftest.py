@@ -5,7 +5,7 @@ import pathlib
 
 import pytest
 
-from ovakit_helpers import FileServer, build_ova, missing
+from .ovakit_helpers import FileServer, build_ova, missing
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent

@@ -7,7 +7,7 @@ import pytest
 import ovakit
 from ovakit.cloudstack import Client, Simulator
 
-from ovakit_helpers import register_ova
+from .ovakit_helpers import register_ova
 
 
 @pytest.fixture

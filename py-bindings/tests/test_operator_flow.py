@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 
-from ovakit_helpers import REPO, missing
+from .ovakit_helpers import REPO, missing
 
 
 def test_operator_flow_example(moto_endpoint, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 import ovakit
 from ovakit.ova import Ova, format_manifest, parse_manifest, verify_manifest
 
-from ovakit_helpers import build_ova
+from .ovakit_helpers import build_ova
 
 
 def test_open_lists_entries_like_tarfile(small_ova):

@@ -19,7 +19,7 @@ from ovakit.ova import (
     vmdk_to_raw,
 )
 
-from ovakit_helpers import build_ova
+from .ovakit_helpers import build_ova
 
 OVF = "{http://schemas.dmtf.org/ovf/envelope/1}"
 
