@@ -11,7 +11,8 @@
 #   2. VMDK → raw: `ova vmdk convert` vs `qemu-img convert -O raw`;
 #   3. raw → complete OVA: `ova build` vs qemu-img convert + descriptor + manifest
 #      (sha256sum) + `tar --format=ustar`.
-# Work files go to a temporary directory (BENCH_DIR to override), removed at the end.
+# Work files go to a temporary directory (BENCH_DIR to override), removed at the end;
+# OVA_BIN=path skips the release build and uses that binary.
 set -euo pipefail
 
 size_mib="${1:-2048}"
@@ -20,9 +21,13 @@ work="${BENCH_DIR:-$(mktemp -d)}"
 trap 'rm -rf "$work"' EXIT
 python="${OVAKIT_PYTHON:-python3}"
 
-echo "==> building ova (release)"
-(cd "$root" && cargo build --release --quiet -p examples --bin ova)
-ova="${CARGO_TARGET_DIR:-$root/target}/release/ova"
+if [ -n "${OVA_BIN:-}" ]; then
+    ova="$OVA_BIN"   # a prebuilt release `ova` binary
+else
+    echo "==> building ova (release)"
+    (cd "$root" && cargo build --release --quiet -p examples --bin ova)
+    ova="${CARGO_TARGET_DIR:-$root/target}/release/ova"
+fi
 
 echo "==> generating a ${size_mib} MiB raw image"
 "$python" - "$work/disk.raw" "$size_mib" <<'PY'
