@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use ova_core::archive::{EntryInfo, IndexedArchive};
 use ova_core::manifest::{self, Algorithm};
+use ova_core::package;
+use ova_core::write::ManifestChoice;
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -326,12 +328,23 @@ fn verify_path(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<VerifyReport> {
     let shown = path.display().to_string();
-    match check_path(py, path, fallback, progress)? {
+    let out = check_path(py, path, fallback, progress)?;
+    raise_unless_ok(py, &shown, out.map(|(_, r)| r))
+}
+
+/// The report, or the exception for a missing manifest or any mismatch.
+fn raise_unless_ok(
+    py: Python<'_>,
+    shown: &str,
+    report: Option<manifest::VerifyReport>,
+) -> PyResult<VerifyReport> {
+    let shown = shown.to_owned();
+    match report {
         None => Err(errors::OvaError::new_err((
             format!("{shown}: the package has no manifest"),
             shown,
         ))),
-        Some((_, report)) => {
+        Some(report) => {
             let report = VerifyReport::from_core(py, &report)?;
             if report.ok {
                 Ok(report)
@@ -347,12 +360,34 @@ fn verify_path(
 /// Open with ``Ova.open(path)``. Entry data is read on demand.
 #[pyclass(module = "ovakit.ova", frozen)]
 pub(crate) struct Ova {
-    archive: IndexedArchive,
+    inner: package::Ova,
 }
 
 impl Ova {
+    fn archive(&self) -> &IndexedArchive {
+        self.inner.archive()
+    }
+
+    fn check(
+        &self,
+        py: Python<'_>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Option<manifest::VerifyReport>> {
+        let interrupt = Interrupt::new();
+        let callback = Callback::new(progress, Arc::clone(&interrupt));
+        let total = self.archive().index().len;
+        Ok(run_blocking(py, &interrupt, || {
+            let mut done = 0u64;
+            let out = self.inner.verify_manifest(&mut |n| {
+                done += n;
+                callback.call((done, Some(total)));
+            })?;
+            Ok(out.map(|(_, r)| r))
+        })?)
+    }
+
     fn entry_info(&self, name: &str) -> PyResult<&EntryInfo> {
-        self.archive
+        self.archive()
             .index()
             .get(name)
             .ok_or_else(|| PyKeyError::new_err(name.to_owned()))
@@ -367,28 +402,28 @@ impl Ova {
     /// readable tar archive.
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let archive = py
-            .detach(|| IndexedArchive::open(&path))
+        let inner = py
+            .detach(|| package::Ova::open(&path))
             .map_err(errors::Error::from)?;
-        Ok(Self { archive })
+        Ok(Self { inner })
     }
 
     /// The archive's path.
     #[getter]
     fn path(&self) -> PathBuf {
-        self.archive.path().to_path_buf()
+        self.archive().path().to_path_buf()
     }
 
     /// Total size of the archive file in bytes.
     #[getter]
     fn size(&self) -> u64 {
-        self.archive.index().len
+        self.archive().index().len
     }
 
     /// Every entry, in archive order.
     #[getter]
     fn entries(&self, py: Python<'_>) -> PyResult<Vec<Entry>> {
-        self.archive
+        self.archive()
             .index()
             .entries
             .iter()
@@ -399,7 +434,7 @@ impl Ova {
     /// The entry names, in archive order.
     #[getter]
     fn names(&self) -> Vec<String> {
-        self.archive
+        self.archive()
             .index()
             .entries
             .iter()
@@ -410,7 +445,7 @@ impl Ova {
     /// The first ``.ovf`` descriptor entry, or None.
     #[getter]
     fn descriptor_entry(&self, py: Python<'_>) -> PyResult<Option<Entry>> {
-        self.archive
+        self.archive()
             .index()
             .descriptor()
             .map(|e| Entry::from_info(py, e))
@@ -420,7 +455,7 @@ impl Ova {
     /// The first ``.mf`` manifest entry, or None.
     #[getter]
     fn manifest_entry(&self, py: Python<'_>) -> PyResult<Option<Entry>> {
-        self.archive
+        self.archive()
             .index()
             .manifest()
             .map(|e| Entry::from_info(py, e))
@@ -430,7 +465,7 @@ impl Ova {
     /// The first ``.cert`` certificate entry, or None.
     #[getter]
     fn certificate_entry(&self, py: Python<'_>) -> PyResult<Option<Entry>> {
-        self.archive
+        self.archive()
             .index()
             .certificate()
             .map(|e| Entry::from_info(py, e))
@@ -440,14 +475,14 @@ impl Ova {
     /// Whether the archive starts with the descriptor's own header, as VMware requires.
     #[getter]
     fn descriptor_first(&self) -> bool {
-        self.archive.index().descriptor_is_first_block()
+        self.archive().index().descriptor_is_first_block()
     }
 
     /// How the archive ends: a dict with "data_end", "zero_blocks", "missing_end_marker" and
     /// "truncated".
     #[getter]
     fn end(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py(py, &self.archive.index().end)
+        to_py(py, &self.archive().index().end)
     }
 
     /// The parsed OVF descriptor (the first ``.ovf`` entry).
@@ -455,17 +490,17 @@ impl Ova {
     /// Raises ``OvaError`` when the package has none and ``OvfError`` when it does not parse.
     #[getter]
     fn descriptor(&self, py: Python<'_>) -> PyResult<ovf::Descriptor> {
-        let Some(info) = self.archive.index().descriptor() else {
+        let Some(info) = self.archive().index().descriptor() else {
             return Err(errors::OvaError::new_err((
                 format!(
                     "no ovf descriptor found in {}",
-                    self.archive.path().display()
+                    self.archive().path().display()
                 ),
-                self.archive.path().display().to_string(),
+                self.archive().path().display().to_string(),
             )));
         };
         let bytes = py
-            .detach(|| self.archive.read_entry(info, 16 << 20))
+            .detach(|| self.archive().read_entry(info, 16 << 20))
             .map_err(errors::Error::from)?;
         ovf::Descriptor::parse_bytes(bytes)
     }
@@ -491,11 +526,11 @@ impl Ova {
     /// The parsed manifest, or None when the package has none.
     #[getter]
     fn manifest(&self, py: Python<'_>) -> PyResult<Option<Manifest>> {
-        let Some(info) = self.archive.index().manifest() else {
+        let Some(info) = self.archive().index().manifest() else {
             return Ok(None);
         };
         let text = py
-            .detach(|| self.archive.read_entry(info, 16 << 20))
+            .detach(|| self.archive().read_entry(info, 16 << 20))
             .map_err(errors::Error::from)?;
         Ok(Some(Manifest::from_core(py, &manifest::parse(&text))?))
     }
@@ -513,61 +548,204 @@ impl Ova {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let info = self.entry_info(name)?;
         let data = py
-            .detach(|| self.archive.read_entry(info, max_size))
+            .detach(|| self.archive().read_entry(info, max_size))
             .map_err(errors::Error::from)?;
         Ok(PyBytes::new(py, &data))
     }
 
-    /// Hash every entry in one streaming pass and compare with the manifest; raise on failure.
+    /// Hash every entry and compare with the manifest, using the manifest's own algorithms;
+    /// raise on failure.
     ///
     /// ``progress(done, total)`` is called with the bytes hashed so far and the archive size; an
-    /// exception it raises stops the check and propagates. ``fallback`` names the algorithms used
-    /// for entries placed before the manifest (default ``["sha256"]``).
+    /// exception it raises is re-raised when the check ends (for a check that stops at once,
+    /// and works on pipes, use the module-level ``verify_manifest(path)``).
     ///
     /// Returns the ``VerifyReport`` when everything matches. Raises ``ManifestMismatchError``
     /// listing every problem (``.mismatches``, ``.report``), or ``OvaError`` when there is no
     /// manifest.
-    #[pyo3(signature = (*, progress = None, fallback = None))]
+    #[pyo3(signature = (*, progress = None))]
     fn verify_manifest(
         &self,
         py: Python<'_>,
         progress: Option<Py<PyAny>>,
-        fallback: Option<Vec<String>>,
     ) -> PyResult<VerifyReport> {
-        verify_path(
-            py,
-            self.archive.path().to_path_buf(),
-            parse_algorithms(fallback)?,
-            progress,
-        )
+        let report = self.check(py, progress)?;
+        raise_unless_ok(py, &self.archive().path().display().to_string(), report)
     }
 
     /// Like ``verify_manifest`` but returns the report (or None without a manifest) instead of
     /// raising on mismatches.
-    #[pyo3(signature = (*, progress = None, fallback = None))]
+    #[pyo3(signature = (*, progress = None))]
     fn check_manifest(
         &self,
         py: Python<'_>,
         progress: Option<Py<PyAny>>,
-        fallback: Option<Vec<String>>,
     ) -> PyResult<Option<VerifyReport>> {
-        let out = check_path(
-            py,
-            self.archive.path().to_path_buf(),
-            parse_algorithms(fallback)?,
-            progress,
-        )?;
-        out.map(|(_, r)| VerifyReport::from_core(py, &r))
+        self.check(py, progress)?
+            .map(|r| VerifyReport::from_core(py, &r))
             .transpose()
+    }
+
+    /// Validate the whole package (archive layout, descriptor rules, manifest coverage and
+    /// digests); returns the findings, empty for a clean package.
+    ///
+    /// ``progress(done)`` gets the bytes hashed so far; an exception it raises is re-raised when
+    /// the check ends (the crate offers no way to stop it early).
+    #[pyo3(signature = (*, progress = None))]
+    fn validate(&self, py: Python<'_>, progress: Option<Py<PyAny>>) -> PyResult<Vec<ovf::Finding>> {
+        let interrupt = Interrupt::new();
+        let callback = Callback::new(progress, Arc::clone(&interrupt));
+        let findings = run_blocking(py, &interrupt, || {
+            let mut done = 0u64;
+            Ok(self.inner.validate(&mut |n| {
+                done += n;
+                callback.call((done,));
+            })?)
+        })?;
+        Ok(ovf::Finding::list(&findings))
+    }
+
+    /// Write a clean copy to ``output``: descriptor first (with the edits applied), a fresh
+    /// manifest (``manifest="sha256"``, ``"sha1"``, ``"sha512"`` or None), then the files in
+    /// References order. Signatures and junk entries are dropped (listed in the report).
+    /// Written under a temporary name, renamed on success. Edits as for ``Descriptor.edit``.
+    #[pyo3(signature = (output, *, manifest = Some("sha256"), name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None, progress = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn repack(
+        &self,
+        py: Python<'_>,
+        output: PathBuf,
+        manifest: Option<&str>,
+        name: Option<String>,
+        cpus: Option<u64>,
+        memory_mb: Option<u64>,
+        virtual_system_type: Option<String>,
+        properties: Option<std::collections::BTreeMap<String, String>>,
+        system: Option<String>,
+        configuration: Option<String>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let edits = ovf::edits(
+            name,
+            cpus,
+            memory_mb,
+            virtual_system_type,
+            properties,
+            system,
+            configuration,
+        );
+        let options = package::RepackOptions::new()
+            .with_manifest(manifest_choice(manifest)?)
+            .with_edits(edits);
+        let interrupt = Interrupt::new();
+        let callback = Callback::new(progress, Arc::clone(&interrupt));
+        let report = run_blocking(py, &interrupt, || {
+            let mut done = 0u64;
+            Ok(self.inner.repack(&output, &options, &mut |n| {
+                done += n;
+                callback.call((done,));
+            })?)
+        })?;
+        to_py(py, &report)
+    }
+
+    /// Extract every regular entry into directory ``dest``; returns the paths written. Refuses
+    /// (writing nothing) when an entry is unsafe (absolute, ``..``, link, device).
+    #[pyo3(signature = (dest, *, progress = None))]
+    fn extract(
+        &self,
+        py: Python<'_>,
+        dest: PathBuf,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Vec<PathBuf>> {
+        let interrupt = Interrupt::new();
+        let callback = Callback::new(progress, Arc::clone(&interrupt));
+        Ok(run_blocking(py, &interrupt, || {
+            let mut done = 0u64;
+            Ok(self.inner.extract(&dest, &mut |n| {
+                done += n;
+                callback.call((done,));
+            })?)
+        })?)
+    }
+
+    /// Edit the descriptor inside the archive at ``path`` without rewriting the disks (the
+    /// manifest's descriptor digest is updated; crash-safe). Raises ``OvaError`` when the edit
+    /// cannot be done in place (then use ``repack``). Returns a report dict.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn edit_in_place(
+        py: Python<'_>,
+        path: PathBuf,
+        name: Option<String>,
+        cpus: Option<u64>,
+        memory_mb: Option<u64>,
+        virtual_system_type: Option<String>,
+        properties: Option<std::collections::BTreeMap<String, String>>,
+        system: Option<String>,
+        configuration: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let edits = ovf::edits(
+            name,
+            cpus,
+            memory_mb,
+            virtual_system_type,
+            properties,
+            system,
+            configuration,
+        );
+        let report = py
+            .detach(|| package::Ova::edit_in_place(&path, &edits))
+            .map_err(errors::Error::from)?;
+        to_py(py, &report)
     }
 
     fn __repr__(&self) -> String {
         format!(
             "Ova({:?}, {} entries)",
-            self.archive.path().display().to_string(),
-            self.archive.index().entries.len()
+            self.archive().path().display().to_string(),
+            self.archive().index().entries.len()
         )
     }
+}
+
+fn manifest_choice(manifest: Option<&str>) -> PyResult<ManifestChoice> {
+    Ok(match manifest {
+        None => ManifestChoice::None,
+        Some(m) => ManifestChoice::Fresh(m.parse::<Algorithm>().map_err(PyValueError::new_err)?),
+    })
+}
+
+/// Pack the directory ``src`` (one ``.ovf`` and the files it references) into the OVA
+/// ``output``: descriptor first, fresh manifest, files in References order. Written under a
+/// temporary name, renamed on success. Returns a report dict.
+#[pyfunction]
+#[pyo3(signature = (src, output, *, manifest = Some("sha256"), progress = None))]
+fn pack(
+    py: Python<'_>,
+    src: PathBuf,
+    output: PathBuf,
+    manifest: Option<&str>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let choice = manifest_choice(manifest)?;
+    let interrupt = Interrupt::new();
+    let callback = Callback::new(progress, Arc::clone(&interrupt));
+    let report = run_blocking(py, &interrupt, || {
+        let mut done = 0u64;
+        Ok(package::Ova::pack(
+            &src,
+            &output,
+            choice,
+            Default::default(),
+            &mut |n| {
+                done += n;
+                callback.call((done,));
+            },
+        )?)
+    })?;
+    to_py(py, &report)
 }
 
 /// Verify the OVA at ``path`` against its manifest in one streaming pass; see
@@ -631,6 +809,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ovf::validate_descriptor, m)?)?;
     m.add_function(wrap_pyfunction!(crate::build::build_ova, m)?)?;
     m.add_function(wrap_pyfunction!(verify_manifest, m)?)?;
+    m.add_function(wrap_pyfunction!(pack, m)?)?;
     m.add_function(wrap_pyfunction!(parse_manifest, m)?)?;
     m.add_function(wrap_pyfunction!(format_manifest, m)?)?;
     Ok(())

@@ -234,26 +234,53 @@ class Ova:
 
         Raises ``KeyError`` for an unknown name, ``OvaError`` when too large or cut short.
         """
-    def verify_manifest(
-        self,
-        *,
-        progress: Optional[ByteProgress] = None,
-        fallback: Optional[Sequence[str]] = None,
-    ) -> VerifyReport:
-        """Hash every entry in one streaming pass and compare with the manifest.
+    def verify_manifest(self, *, progress: Optional[ByteProgress] = None) -> VerifyReport:
+        """Hash every entry and compare with the manifest, with the manifest's algorithms.
 
-        ``progress(done, total)`` gets the bytes hashed so far and the archive size; raising
-        from it stops the check and the exception propagates. Ctrl-C also stops it.
+        ``progress(done, total)`` gets the bytes hashed so far and the archive size; an
+        exception it raises is re-raised when the check ends. For a check that stops at once
+        on an exception or Ctrl-C (and reads pipes), use the module-level ``verify_manifest``.
 
         Raises ``ManifestMismatchError`` listing every problem (``.mismatches``, ``.report``) or
         ``OvaError`` when the package has no manifest.
         """
-    def check_manifest(
+    def validate(self, *, progress: Optional[Callable[[int], Any]] = None) -> list[Finding]:
+        """Validate the whole package (layout, descriptor, manifest coverage and digests).
+
+        An exception raised by ``progress`` is re-raised when the check ends."""
+    def repack(
         self,
+        output: StrPath,
         *,
-        progress: Optional[ByteProgress] = None,
-        fallback: Optional[Sequence[str]] = None,
-    ) -> Optional[VerifyReport]:
+        manifest: Optional[str] = "sha256",
+        name: Optional[str] = None,
+        cpus: Optional[int] = None,
+        memory_mb: Optional[int] = None,
+        virtual_system_type: Optional[str] = None,
+        properties: Optional[dict[str, str]] = None,
+        system: Optional[str] = None,
+        configuration: Optional[str] = None,
+        progress: Optional[Callable[[int], Any]] = None,
+    ) -> dict[str, Any]:
+        """Write a clean copy (descriptor first, edits applied, fresh manifest)."""
+    def extract(
+        self, dest: StrPath, *, progress: Optional[Callable[[int], Any]] = None
+    ) -> list[str]:
+        """Extract every regular entry into ``dest``; refuses unsafe entries."""
+    @staticmethod
+    def edit_in_place(
+        path: StrPath,
+        *,
+        name: Optional[str] = None,
+        cpus: Optional[int] = None,
+        memory_mb: Optional[int] = None,
+        virtual_system_type: Optional[str] = None,
+        properties: Optional[dict[str, str]] = None,
+        system: Optional[str] = None,
+        configuration: Optional[str] = None,
+    ) -> dict[str, Any]:
+        """Edit the descriptor inside the archive without rewriting the disks."""
+    def check_manifest(self, *, progress: Optional[ByteProgress] = None) -> Optional[VerifyReport]:
         """Like ``verify_manifest`` but return the report (None without a manifest)."""
 
 def verify_manifest(
@@ -266,6 +293,15 @@ def verify_manifest(
 
     ``path`` may be a pipe: the archive is read once, front to back.
     """
+
+def pack(
+    src: StrPath,
+    output: StrPath,
+    *,
+    manifest: Optional[str] = "sha256",
+    progress: Optional[Callable[[int], Any]] = None,
+) -> dict[str, Any]:
+    """Pack a directory (one ``.ovf`` and its files) into an OVA."""
 
 def parse_manifest(data: bytes) -> Manifest:
     """Parse manifest text leniently; lines it cannot read are in ``bad_lines``."""
