@@ -118,7 +118,7 @@ for server in sink s3s-fs; do
     run "$server" s3copy s3copy.img \
         "'$s3copy' '$url' s3://bench/s3copy.img --endpoint $endpoint --part-size ${part_mib}M --concurrency $conc -q"
     run "$server" rclone rclone.img \
-        "rclone --config '$work/rclone.conf' --s3-endpoint $endpoint --s3-chunk-size ${part_mib}M --s3-upload-concurrency $conc copyurl '$url' dst:bench/rclone.img"
+        "env -u AWS_CA_BUNDLE rclone --config '$work/rclone.conf' --s3-endpoint $endpoint --s3-chunk-size ${part_mib}M --s3-upload-concurrency $conc copyurl '$url' dst:bench/rclone.img"
     run "$server" aws-cli aws.img \
         "aws configure set default.s3.multipart_chunksize ${part_mib}MB; aws configure set default.s3.max_concurrent_requests $conc; curl -s '$url' | '$venv/bin/aws' --endpoint-url $endpoint s3 cp - s3://bench/aws.img"
     run "$server" s3cmd s3cmd.img \

@@ -108,11 +108,18 @@ impl CancelToken {
 
 /// Options of one copy. `Default` gives: part size from the plan, concurrency 4, Content-MD5 per
 /// part, whole-stream CRC32C only, ETag check on.
+///
+/// # Memory
+///
+/// A permit is taken **before** the next part is read, so at most `concurrency + 1` part buffers
+/// exist at once: peak memory is about `(concurrency + 1) × part_size` plus a small constant
+/// (HTTP client buffers, a few KiB per connection). For a stream with the defaults (16 MiB parts,
+/// concurrency 4) that is 80 MiB; a smaller part size or concurrency uses less.
 #[derive(Clone)]
 pub struct CopyOptions {
     /// Part size (default: 8 MiB for known lengths, raised to fit 10,000 parts; 16 MiB for streams).
     pub part_size: Option<u64>,
-    /// Parallel part uploads (default 4).
+    /// Parallel part uploads (default 4). Peak memory ≈ `(concurrency + 1) × part_size`.
     pub concurrency: usize,
     /// Length of a stream that does not announce one (stdin); also checked against the source.
     pub expected_size: Option<u64>,

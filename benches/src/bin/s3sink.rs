@@ -1,7 +1,8 @@
 //! `s3sink`: an S3 endpoint that answers the multipart protocol correctly, checks SigV4/SigV2
 //! signatures (and signed payload hashes) and `Content-MD5`, and discards the bytes. It keeps per
 //! part only the size, MD5 and CRC32C, so `HEAD` can report the object's size, the md5-of-md5s
-//! ETag and the whole-object CRC32C (`x-amz-meta-sink-crc32c`) for the benchmark's digest check.
+//! ETag and the whole-object CRC32C (`x-amz-meta-sink-crc32c`) for the benchmark's digest check
+//! (HEAD is also answered without a signature, for curl).
 //!
 //! ```text
 //! s3sink PORT ACCESS_KEY SECRET_KEY
@@ -164,7 +165,9 @@ async fn handle(
     let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
         return Ok(err(400, "IncompleteBody"));
     };
-    if !check_auth(&method, &path, &query, &headers, &creds, &body) {
+    // Unsigned HEAD is allowed so a benchmark script can read the result with curl.
+    let anonymous_head = method == "HEAD" && !headers.contains_key("authorization");
+    if !anonymous_head && !check_auth(&method, &path, &query, &headers, &creds, &body) {
         return Ok(err(403, "SignatureDoesNotMatch"));
     }
     let chunked = headers
