@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ova_core::archive::EntryProblem;
+use ova_core::manifest::Algorithm;
 use ova_core::package::Ova;
 use ova_core::validate::{Severity, has_errors};
 use serde_json::json;
@@ -153,10 +154,27 @@ pub(crate) fn validate(file: &Path, json: bool) -> Result<ExitCode, Failure> {
 }
 
 pub(crate) fn verify_manifest(file: &Path, json: bool) -> Result<ExitCode, Failure> {
-    let ova = Ova::open(file)?;
-    let bar = progress(data_bytes(&ova), "hashing");
-    let result = ova.verify_manifest(&mut |n| bar.inc(n))?;
-    bar.finish_and_clear();
+    let result = if file == Path::new("-") {
+        // A pipe or an HTTP body: one streaming pass. Entries before the manifest are hashed
+        // with SHA-256 and SHA-1 (the manifest's algorithm is not known yet).
+        let bar = progress(0, "hashing");
+        let r = ova_core::manifest::verify_stream(
+            std::io::stdin().lock(),
+            &[Algorithm::Sha256, Algorithm::Sha1],
+            |n| {
+                bar.inc_length(n);
+                bar.inc(n);
+            },
+        )?;
+        bar.finish_and_clear();
+        r
+    } else {
+        let ova = Ova::open(file)?;
+        let bar = progress(data_bytes(&ova), "hashing");
+        let r = ova.verify_manifest(&mut |n| bar.inc(n))?;
+        bar.finish_and_clear();
+        r
+    };
     let Some((manifest, report)) = result else {
         if json {
             print_json(

@@ -109,7 +109,7 @@ enum Command {
 enum ManifestCommand {
     /// Verify every manifest digest in one pass. Exit 1 on any mismatch, missing or unlisted file.
     Verify {
-        /// The OVA file.
+        /// The OVA file, or `-` to read the archive from standard input (a pipe).
         file: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]
