@@ -605,6 +605,59 @@ impl Ova {
         Ok(ovf::Finding::list(&findings))
     }
 
+    /// Verify the package's signature (``.cert``) over its manifest: the signature with the
+    /// certificate's key, the certificate's dates and, with ``trust`` (a PEM file of trusted
+    /// certificates), the chain. Returns a report dict (``signature_valid``, ``subject``,
+    /// ``expired``, ``chain_trusted``...).
+    ///
+    /// Raises ``SignatureError`` when the package is unsigned, the ``.cert`` is malformed, or the
+    /// signature does not verify. Check the digests themselves with ``verify_manifest``.
+    #[pyo3(signature = (*, trust = None))]
+    fn verify_signature(&self, py: Python<'_>, trust: Option<PathBuf>) -> PyResult<Py<PyAny>> {
+        let index = self.archive().index();
+        let shown = self.archive().path().display().to_string();
+        let (Some(cert), Some(mf)) = (index.certificate(), index.manifest()) else {
+            return Err(errors::SignatureError::new_err((
+                format!("{shown}: the package is not signed (no .cert and .mf entries)"),
+                shown,
+            )));
+        };
+        let report = py.detach(|| -> errors::Result<_> {
+            let store = match &trust {
+                Some(path) => {
+                    let pem = std::fs::read(path).map_err(|source| ova_core::Error::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    Some(ova_core::sign::TrustStore::from_pem(
+                        &path.display().to_string(),
+                        &pem,
+                    )?)
+                }
+                None => None,
+            };
+            let cert_bytes = self.archive().read_entry(cert, 1 << 20)?;
+            let mf_bytes = self.archive().read_entry(mf, 16 << 20)?;
+            Ok(ova_core::sign::verify_manifest_signature(
+                &cert_bytes,
+                &mf.name,
+                &mf_bytes,
+                store.as_ref(),
+            )?)
+        })?;
+        if !report.signature_valid {
+            return Err(errors::SignatureError::new_err((
+                format!(
+                    "{shown}: the signature in {} does not match {}",
+                    cert.name, mf.name
+                ),
+                shown,
+                cert.name.clone(),
+            )));
+        }
+        to_py(py, &report)
+    }
+
     /// Write a clean copy to ``output``: descriptor first (with the edits applied), a fresh
     /// manifest (``manifest="sha256"``, ``"sha1"``, ``"sha512"`` or None), then the files in
     /// References order. Signatures and junk entries are dropped (listed in the report).

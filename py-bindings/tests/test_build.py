@@ -70,4 +70,25 @@ def test_build_signed(disk, tmp_path):
     out = tmp_path / "signed.ova"
     report = build_ova(disk, out, "signed", signing_key=key, certificate=cert)
     assert "ovakit test" in report["signed_by"]
-    assert Ova.open(out).certificate_entry.name == "signed.cert"
+    ova = Ova.open(out)
+    assert ova.certificate_entry.name == "signed.cert"
+    report = ova.verify_signature(trust=cert)
+    assert report["signature_valid"] and report["chain_trusted"] and "ovakit test" in report["subject"]
+    # cross-check with the openssl CLI: the .cert signs the manifest with SHA256
+    with tarfile.open(out) as tar:
+        mf = tar.extractfile("signed.mf").read()
+        line = tar.extractfile("signed.cert").read().decode().splitlines()[0]
+    sig = bytes.fromhex(line.split("= ")[1].strip())
+    (tmp_path / "sig").write_bytes(sig)
+    (tmp_path / "mf").write_bytes(mf)
+    pub = subprocess.run(["openssl", "x509", "-in", str(cert), "-pubkey", "-noout"],
+                         check=True, capture_output=True).stdout
+    (tmp_path / "pub.pem").write_bytes(pub)
+    check = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(tmp_path / "pub.pem"),
+                            "-signature", str(tmp_path / "sig"), str(tmp_path / "mf")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    # a repack drops the signature: verifying it then is a SignatureError
+    ova.repack(tmp_path / "unsigned.ova")
+    with pytest.raises(ovakit.SignatureError, match="not signed"):
+        Ova.open(tmp_path / "unsigned.ova").verify_signature()

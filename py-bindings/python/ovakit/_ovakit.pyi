@@ -244,6 +244,9 @@ class Ova:
         Raises ``ManifestMismatchError`` listing every problem (``.mismatches``, ``.report``) or
         ``OvaError`` when the package has no manifest.
         """
+    def verify_signature(self, *, trust: Optional[StrPath] = None) -> dict[str, Any]:
+        """Verify the ``.cert`` signature over the manifest (and the chain, with ``trust``).
+        Raises ``SignatureError`` when unsigned, malformed or not matching."""
     def validate(self, *, progress: Optional[Callable[[int], Any]] = None) -> list[Finding]:
         """Validate the whole package (layout, descriptor, manifest coverage and digests).
 
