@@ -325,8 +325,8 @@ impl Shared {
     fn report(&self) {
         if let Some(p) = &self.progress {
             p(&Progress {
-                bytes_read: self.read.load(Ordering::Relaxed),
-                bytes_uploaded: self.uploaded.load(Ordering::Relaxed),
+                bytes_read: self.read.load(Ordering::SeqCst),
+                bytes_uploaded: self.uploaded.load(Ordering::SeqCst),
                 parts_done: self.parts_done.load(Ordering::Relaxed) as u32,
                 parts_total: self.parts_total,
                 elapsed: self.start.elapsed(),
@@ -412,10 +412,12 @@ async fn upload_part(
             actual: etag,
         });
     }
-    drop(permit);
-    sh.uploaded.fetch_add(size, Ordering::Relaxed);
-    sh.parts_done.fetch_add(1, Ordering::Relaxed);
+    // Count the part as uploaded before its memory permit is released, so "read − uploaded"
+    // never exceeds the permits in use.
+    sh.uploaded.fetch_add(size, Ordering::SeqCst);
+    sh.parts_done.fetch_add(1, Ordering::SeqCst);
     sh.report();
+    drop(permit);
     Ok(PartRecord {
         number: n,
         size,
@@ -822,7 +824,7 @@ impl Client {
                 PartData::File { len, .. } => *len as u64,
             };
             read_total += len;
-            shared.read.fetch_add(len, Ordering::Relaxed);
+            shared.read.fetch_add(len, Ordering::SeqCst);
             n = number;
             let sh = shared.clone();
             tasks.spawn(upload_part(sh, number, data, permit));
