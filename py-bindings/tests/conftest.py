@@ -105,3 +105,14 @@ def bucket(s3, request):
     name = "ovakit-" + uuid.uuid4().hex[:12]
     s3.create_bucket(name)
     return name
+
+
+@pytest.fixture
+def sigint_raises():
+    """Make SIGINT raise KeyboardInterrupt for the test, even when the test run was started
+    with SIGINT ignored (as non-interactive shells do for background jobs)."""
+    import signal
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)

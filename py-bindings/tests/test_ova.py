@@ -203,7 +203,7 @@ def test_gil_is_released_during_verify(big_ova, tmp_path):
     assert len(set(ticks)) > 1
 
 
-def test_keyboard_interrupt_stops_verify(big_ova, tmp_path):
+def test_keyboard_interrupt_stops_verify(big_ova, tmp_path, sigint_raises):
     """Ctrl-C while the Rust code runs (no Python code in between) raises KeyboardInterrupt.
 
     A writer thread feeds the package through a named pipe; after the first megabyte it sends

@@ -185,7 +185,7 @@ def test_gil_released_during_copy(s3, bucket):
     assert s3.get_object(bucket, "big.bin") == data
 
 
-def test_keyboard_interrupt_aborts_the_upload(s3, bucket):
+def test_keyboard_interrupt_aborts_the_upload(s3, bucket, sigint_raises):
     """Ctrl-C during a copy raises KeyboardInterrupt after the multipart upload is aborted.
 
     The Python server sends the interrupt once 11 MiB are out, then keeps trickling; the
