@@ -153,7 +153,7 @@ pub struct BuildOptionsBuilder {
 impl BuildOptions {
     /// Starts options for a virtual machine called `name` (also the base of the file names in
     /// the package). Defaults: `otherGuest64`, 2 CPUs, 2048 MiB, network `VM Network`,
-    /// `vmx-13`, SCSI, a SHA-256 manifest, no signature, compression level 6.
+    /// `vmx-13`, SCSI, a SHA-256 manifest, no signature, compression level 5.
     pub fn builder(name: impl Into<String>) -> BuildOptionsBuilder {
         BuildOptionsBuilder {
             inner: Self {

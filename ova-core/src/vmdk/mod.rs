@@ -1,6 +1,6 @@
 //! Stream-optimized VMDK: read any of the layouts in use, write VMware's.
 //!
-//! - [`VmdkWriter`] turns raw disk bytes from any [`Read`](std::io::Read) into a
+//! - [`VmdkWriter`] turns raw disk bytes from any [`Read`] into a
 //!   stream-optimized VMDK exactly as VMware lays it out, compressing grains on every core while
 //!   keeping their order, and hashing the output as it goes.
 //! - [`StreamReader`] turns a stream-optimized VMDK (VMware/VirtualBox with the directory at

@@ -64,7 +64,7 @@ pub(crate) struct BuildArgs {
     #[arg(long, value_name = "VAR", requires = "sign")]
     passphrase_env: Option<String>,
     /// Deflate level of the disk conversion, 1 (fastest) to 12 (smallest).
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = ova_core::vmdk::VmdkWriter::DEFAULT_LEVEL)]
     level: i32,
     /// Print the report as JSON.
     #[arg(long)]
