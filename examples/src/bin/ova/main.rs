@@ -60,6 +60,8 @@ enum Command {
         manifest: ova_core::write::ManifestChoice,
         #[command(flatten)]
         edits: EditFlags,
+        #[command(flatten)]
+        signing: sign::SignFlags,
     },
     /// Edit the descriptor of an OVA in place (milliseconds, disks untouched); falls back to a
     /// repack when the edit does not fit.
@@ -91,6 +93,8 @@ enum Command {
         /// Manifest to write: none, sha1, sha256 or sha512.
         #[arg(long, default_value = "sha256")]
         manifest: ova_core::write::ManifestChoice,
+        #[command(flatten)]
+        signing: sign::SignFlags,
     },
     /// Manifest operations.
     #[command(subcommand)]
@@ -133,7 +137,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             output,
             manifest,
             edits,
-        } => rewrite::repack(&input, &output, manifest, &edits),
+            signing,
+        } => rewrite::repack(&input, &output, manifest, &edits)
+            .and_then(|code| Ok(sign::sign_after(&signing, &output, manifest, code)?)),
         Command::Edit {
             file,
             in_place: _,
@@ -145,7 +151,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             src,
             output,
             manifest,
-        } => rewrite::pack(&src, &output, manifest),
+            signing,
+        } => rewrite::pack(&src, &output, manifest)
+            .and_then(|code| Ok(sign::sign_after(&signing, &output, manifest, code)?)),
     }
 }
 

@@ -56,3 +56,47 @@ pub(crate) fn run(a: SignArgs) -> Result<ExitCode, ova_core::Error> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `--sign KEY [--cert CERT] [--passphrase-env VAR]` for commands that write a package
+/// (`repack`, `pack`): the written package is signed afterwards.
+#[derive(Debug, Args, Default)]
+pub(crate) struct SignFlags {
+    /// Sign the written package with this private key (PEM; may also hold the certificate).
+    #[arg(long = "sign", value_name = "KEY.pem")]
+    sign_key: Option<PathBuf>,
+    /// The signer's certificate (PEM), when not in the key file.
+    #[arg(long = "cert", value_name = "CERT.pem", requires = "sign_key")]
+    sign_cert: Option<PathBuf>,
+    /// Name of an environment variable holding the key's passphrase.
+    #[arg(long = "passphrase-env", value_name = "VAR", requires = "sign_key")]
+    sign_passphrase_env: Option<String>,
+}
+
+/// Signs `output` (in place) when `--sign` was given and the command succeeded.
+pub(crate) fn sign_after(
+    flags: &SignFlags,
+    output: &std::path::Path,
+    manifest: ova_core::write::ManifestChoice,
+    code: ExitCode,
+) -> Result<ExitCode, ova_core::Error> {
+    let Some(key_path) = &flags.sign_key else {
+        return Ok(code);
+    };
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    let key = crate::build::load_key(
+        key_path,
+        flags.sign_cert.as_deref(),
+        flags.sign_passphrase_env.as_deref(),
+    )?;
+    let alg = manifest.algorithm().unwrap_or(Algorithm::Sha256);
+    let report = sign_package(output, output, &key, alg)?;
+    eprintln!(
+        "{}: signed {} by {}",
+        output.display(),
+        report.manifest,
+        report.subject
+    );
+    Ok(code)
+}
