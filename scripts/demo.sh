@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# The main job, with no input: build the tools, write a small OVF descriptor and disk from
-# scratch, pack them into an OVA, then inspect, validate, verify and edit it in place.
+# The main job, with no input and no accounts:
+#   1. build the tools;
+#   2. generate a small raw disk image, build a complete OVA from it (stream-optimized VMDK,
+#      OVF descriptor, SHA-256 manifest, signature with a throw-away self-signed certificate),
+#      then inspect, validate, verify, edit in place and repack it for an older hypervisor;
+#   3. run the operator's whole flow (`pipeline demo`): publish to a local S3 server, register as a
+#      template in the CloudStack simulator, deploy, export, stream the export back into S3 while
+#      verifying its manifest, and check everything.
+# Exits non-zero if any step or check fails.
 #
 #   bash scripts/demo.sh            (work directory: a fresh temporary directory)
 #   OVAKIT_DEMO_DIR=out bash scripts/demo.sh
@@ -9,88 +16,77 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 target="${CARGO_TARGET_DIR:-$root/target}"
-echo "==> building the ova tool"
-cargo build --quiet -p examples --bin ova
+step() { printf '\n==> %s\n' "$*"; }
+
+step "building the tools (ova, pipeline)"
+cargo build --quiet -p examples --bin ova --bin pipeline
 ova="$target/debug/ova"
+pipeline="$target/debug/pipeline"
 
 work="${OVAKIT_DEMO_DIR:-$(mktemp -d)}"
-mkdir -p "$work/src"
-echo "==> writing a sample package in $work/src"
-# A 4 MiB disk image with some content (a real VMDK comes with `ova build` later).
-head -c 4194304 /dev/zero > "$work/src/disk1.img"
-printf 'ovakit demo disk\n' | dd of="$work/src/disk1.img" conv=notrunc status=none
-disk_size=$(stat -c %s "$work/src/disk1.img")
-cat > "$work/src/demo.ovf" <<OVF
-<?xml version="1.0" encoding="UTF-8"?>
-<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
-  <References>
-    <File ovf:href="disk1.img" ovf:id="file1" ovf:size="$disk_size"/>
-  </References>
-  <DiskSection>
-    <Info>Virtual disk information</Info>
-    <Disk ovf:capacity="4" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#monolithicFlat"/>
-  </DiskSection>
-  <VirtualSystem ovf:id="demo">
-    <Info>A demo virtual machine</Info>
-    <Name>demo</Name>
-    <VirtualHardwareSection>
-      <Info>Virtual hardware requirements</Info>
-      <System>
-        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>
-        <vssd:InstanceID>0</vssd:InstanceID>
-        <vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType>
-      </System>
-      <Item>
-        <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>
-        <rasd:ElementName>2 virtual CPU(s)</rasd:ElementName>
-        <rasd:InstanceID>1</rasd:InstanceID>
-        <rasd:ResourceType>3</rasd:ResourceType>
-        <rasd:VirtualQuantity>2</rasd:VirtualQuantity>
-      </Item>
-      <Item>
-        <rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits>
-        <rasd:ElementName>1024MB of memory</rasd:ElementName>
-        <rasd:InstanceID>2</rasd:InstanceID>
-        <rasd:ResourceType>4</rasd:ResourceType>
-        <rasd:VirtualQuantity>1024</rasd:VirtualQuantity>
-      </Item>
-      <Item>
-        <rasd:Address>0</rasd:Address>
-        <rasd:ElementName>SCSI Controller 0</rasd:ElementName>
-        <rasd:InstanceID>3</rasd:InstanceID>
-        <rasd:ResourceSubType>lsilogic</rasd:ResourceSubType>
-        <rasd:ResourceType>6</rasd:ResourceType>
-      </Item>
-      <Item>
-        <rasd:AddressOnParent>0</rasd:AddressOnParent>
-        <rasd:ElementName>Hard Disk 1</rasd:ElementName>
-        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource>
-        <rasd:InstanceID>4</rasd:InstanceID>
-        <rasd:Parent>3</rasd:Parent>
-        <rasd:ResourceType>17</rasd:ResourceType>
-      </Item>
-    </VirtualHardwareSection>
-  </VirtualSystem>
-</Envelope>
-OVF
+mkdir -p "$work"
 
-echo; echo "==> ova pack"
-"$ova" pack "$work/src" "$work/demo.ova" --manifest sha256
-echo; echo "==> ova info"
-"$ova" info "$work/demo.ova"
-echo; echo "==> ova validate"
-"$ova" validate "$work/demo.ova"
-echo; echo "==> ova manifest verify"
-"$ova" manifest verify "$work/demo.ova"
-echo; echo "==> ova edit --in-place --set-virtual-system-type vmx-07 --cpus 1"
-"$ova" edit "$work/demo.ova" --in-place --set-virtual-system-type vmx-07 --cpus 1
-"$ova" validate "$work/demo.ova"
-"$ova" manifest verify "$work/demo.ova" >/dev/null
-echo; echo "==> ova repack --manifest sha1"
-"$ova" repack "$work/demo.ova" "$work/demo-sha1.ova" --manifest sha1
-"$ova" validate "$work/demo-sha1.ova"
-if command -v tar >/dev/null; then
-    echo; echo "==> tar -tvf (GNU tar reads it; the descriptor is first)"
-    tar -tvf "$work/demo-sha1.ova"
+step "generating a 16 MiB raw disk image with some data and some zeros in $work"
+python3 - "$work/disk.raw" <<'PY'
+import random, sys
+rng = random.Random(42)
+with open(sys.argv[1], "wb") as f:
+    for i in range(16):                      # 16 extents of 1 MiB
+        if i % 3 == 2:
+            f.write(bytes(1 << 20))          # a zero region (skipped by the VMDK writer)
+        elif i % 3 == 1:
+            f.write((("ovakit demo disk %02d " % i).encode() * 65536)[: 1 << 20])  # text
+        else:
+            f.write(rng.randbytes(1 << 20))  # incompressible data
+PY
+
+if command -v openssl >/dev/null; then
+    step "making a throw-away signing key and self-signed certificate (openssl)"
+    openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=ovakit demo" -days 7 \
+        -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+    sign=(--sign "$work/key.pem" --cert "$work/cert.pem")
+else
+    sign=()
 fi
-echo; echo "demo OK: $work/demo.ova"
+
+step "ova build: raw disk → complete OVA"
+"$ova" build --disk "$work/disk.raw" --name demo --os-type ubuntu64Guest --cpus 2 --memory-mb 1024 \
+    --product "ovakit demo appliance" --version 1.0 --property hostname=demo \
+    --manifest sha256 "${sign[@]}" -o "$work/demo.ova"
+
+step "ova info"
+"$ova" info "$work/demo.ova"
+
+step "ova validate"
+"$ova" validate "$work/demo.ova"
+
+step "ova manifest verify"
+"$ova" manifest verify "$work/demo.ova"
+
+if [ ${#sign[@]} -gt 0 ]; then
+    step "ova verify (signature, certificate and every digest)"
+    "$ova" verify "$work/demo.ova"
+fi
+
+step "ova vmdk info (the disk inside, after extraction)"
+"$ova" extract "$work/demo.ova" "$work/extracted"
+"$ova" vmdk info "$work/extracted"/*.vmdk
+
+step "ova repack for an older hypervisor: vmx-07, SHA1 manifest"
+"$ova" repack "$work/demo.ova" "$work/demo-vmx07.ova" --set-virtual-system-type vmx-07 --manifest sha1
+"$ova" validate "$work/demo-vmx07.ova"
+
+step "ova edit --in-place --property hostname=demo-01 (only the descriptor and manifest line change)"
+"$ova" edit "$work/demo-vmx07.ova" --in-place --property hostname=demo-01
+"$ova" manifest verify "$work/demo-vmx07.ova" >/dev/null
+"$ova" validate "$work/demo-vmx07.ova"
+
+if command -v tar >/dev/null; then
+    step "tar -tvf (GNU tar reads it; the descriptor is the first entry)"
+    tar -tvf "$work/demo-vmx07.ova"
+fi
+
+step "pipeline demo: publish → register → deploy → export → transfer → verify (local S3 + CloudStack simulator)"
+"$pipeline" demo --dir "$work/pipeline"
+
+printf '\ndemo OK: files in %s\n' "$work"

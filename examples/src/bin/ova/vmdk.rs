@@ -78,7 +78,7 @@ pub(crate) fn run(args: VmdkArgs) -> Result<ExitCode, ova_core::Error> {
                 for (k, v) in [
                     ("createType", &info.create_type),
                     ("adapterType", &info.adapter_type),
-                    ("virtualHWVersion", &info.hw_version),
+                    ("hwVersion", &info.hw_version),
                     ("toolsVersion", &info.tools_version),
                 ] {
                     println!("{:<15}{}", format!("{k}:"), v.as_deref().unwrap_or("-"));
