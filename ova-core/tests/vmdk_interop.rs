@@ -165,3 +165,107 @@ fn we_read_qemu_img_output_of_our_output() {
     vmdk::vmdk_to_raw(&theirs, &back).unwrap();
     assert!(std::fs::read(&back).unwrap() == raw);
 }
+
+/// Offsets of every marker of a stream-optimized VMDK, up to and including the
+/// end-of-stream marker (an independent walk over the on-disk format).
+fn marker_offsets(vmdk: &[u8]) -> Vec<usize> {
+    let u64_at = |at: usize| u64::from_le_bytes(vmdk[at..at + 8].try_into().unwrap());
+    let u32_at = |at: usize| u32::from_le_bytes(vmdk[at..at + 4].try_into().unwrap());
+    let mut at = (u64_at(64) * 512) as usize; // header.overhead
+    let mut offsets = Vec::new();
+    while at + 512 <= vmdk.len() {
+        offsets.push(at);
+        let (value, size) = (u64_at(at), u32_at(at + 8));
+        if size > 0 {
+            at += (12 + size as usize).div_ceil(512) * 512;
+            continue;
+        }
+        if u32_at(at + 12) == 0 {
+            return offsets; // end-of-stream
+        }
+        at += 512 + value as usize * 512;
+    }
+    panic!("no end-of-stream marker in the walk");
+}
+
+/// Truncating the stream exactly at any marker boundary gives a typed truncation error,
+/// never a disk read as zeros.
+fn assert_truncations_fail(vmdk: &[u8], raw: &[u8]) {
+    let mut whole = Vec::new();
+    vmdk::StreamReader::new(vmdk)
+        .unwrap()
+        .copy_to(&mut whole)
+        .unwrap();
+    assert!(whole == raw);
+    let offsets = marker_offsets(vmdk);
+    assert!(offsets.len() > 3, "{offsets:?}");
+    let footer = offsets.len() >= 2 && {
+        // a footer is a metadata marker of type 3 just before the end-of-stream marker
+        let at = offsets[offsets.len() - 2];
+        vmdk[at + 8..at + 12] == [0; 4] && vmdk[at + 12..at + 16] == 3u32.to_le_bytes()
+    };
+    for &cut in &offsets {
+        if footer && cut == *offsets.last().unwrap() {
+            // the footer is written after every grain: only the end-of-stream marker is
+            // missing, the disk is complete (inspect flags it)
+            let mut out = Vec::new();
+            vmdk::StreamReader::new(&vmdk[..cut])
+                .unwrap()
+                .copy_to(&mut out)
+                .unwrap();
+            assert!(out == raw);
+            let info = vmdk::inspect(std::io::Cursor::new(&vmdk[..cut])).unwrap();
+            assert!(info.problems.contains(&VmdkProblem::NoEndOfStreamMarker));
+            continue;
+        }
+        let mut out = Vec::new();
+        let err = vmdk::StreamReader::new(&vmdk[..cut])
+            .and_then(|r| r.copy_to(&mut out))
+            .expect_err(&format!("truncated at {cut} read without error"));
+        assert!(
+            matches!(err, ova_core::Error::VmdkTruncated { .. }),
+            "cut at {cut}: {err:?}"
+        );
+        // through `Read`, too
+        let mut reader = vmdk::StreamReader::new(&vmdk[..cut]).unwrap();
+        let err = std::io::copy(&mut reader, &mut std::io::sink()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "cut at {cut}");
+    }
+}
+
+/// A 3.5 MiB raw disk with data in a few separate grains.
+fn small_raw(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let mut raw = vec![0u8; 3 * 1024 * 1024 + 512 * 1024];
+    for (i, b) in raw[..200_000].iter_mut().enumerate() {
+        *b = (i * 7 % 253) as u8;
+    }
+    for (i, b) in raw[2_000_000..2_100_000].iter_mut().enumerate() {
+        *b = (i * 13 % 241) as u8 | 1;
+    }
+    let path = dir.join("small.raw");
+    std::fs::write(&path, &raw).unwrap();
+    (path, raw)
+}
+
+#[test]
+fn truncated_qemu_img_stream_is_an_error_at_every_marker() {
+    let Some(qemu) = qemu_img() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (raw_path, raw) = small_raw(dir.path());
+    let theirs = dir.path().join("qemu.vmdk");
+    run(Command::new(&qemu)
+        .args(["convert", "-f", "raw", "-O", "vmdk"])
+        .args(["-o", "subformat=streamOptimized"])
+        .arg(&raw_path)
+        .arg(&theirs));
+    assert_truncations_fail(&std::fs::read(&theirs).unwrap(), &raw);
+}
+
+#[test]
+fn truncated_ovakit_stream_is_an_error_at_every_marker() {
+    let dir = tempfile::tempdir().unwrap();
+    let (raw_path, raw) = small_raw(dir.path());
+    let ours = dir.path().join("ours.vmdk");
+    vmdk::raw_to_vmdk(&raw_path, &ours, &VmdkWriter::new()).unwrap();
+    assert_truncations_fail(&std::fs::read(&ours).unwrap(), &raw);
+}

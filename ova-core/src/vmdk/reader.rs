@@ -358,6 +358,15 @@ impl<R: Read> StreamReader<R> {
             self.pos += n as u64;
             if n == 0 {
                 self.summary.logical_end = at;
+                if self.inflate && self.summary.footer.is_none() {
+                    // reading: without the end-of-stream marker (or a footer, which is written
+                    // after every grain), grains after this point may be missing, and reading
+                    // them as zeros would return a corrupt disk
+                    return Err(Error::VmdkTruncated {
+                        offset: at,
+                        inside: "stream (no end-of-stream marker)",
+                    });
+                }
                 return Ok(None);
             }
             if n < 512 {
@@ -484,11 +493,31 @@ impl<R: Read> StreamReader<R> {
     /// # Errors
     ///
     /// [`Error::VmdkCorrupt`], [`Error::VmdkTruncated`], [`Error::VmdkGrain`] or
-    /// [`Error::VmdkIo`] when the stream is damaged or cannot be read.
+    /// [`Error::VmdkIo`] when the stream is damaged or cannot be read. The input ending
+    /// before the end-of-stream marker (and before any footer) is [`Error::VmdkTruncated`],
+    /// also when it ends exactly between two markers: the disk is never completed with zeros.
+    /// Zeros after the end-of-stream marker (qemu-img's padding) are not read at all.
     pub fn read_raw(&mut self, out: &mut [u8]) -> Result<usize> {
         let grain_bytes = self.header.grain_bytes();
         loop {
-            if self.out_pos >= self.capacity || out.is_empty() {
+            if out.is_empty() {
+                return Ok(0);
+            }
+            if self.out_pos >= self.capacity {
+                // the disk is complete only when the stream ends properly: walk the markers
+                // that remain up to the end-of-stream marker
+                while !self.ended {
+                    let at = self.pos;
+                    match self.next_grain()? {
+                        Some(lba) => {
+                            return Err(Error::VmdkCorrupt {
+                                offset: at,
+                                reason: format!("grain lba {lba} after the whole disk was read"),
+                            });
+                        }
+                        None => self.ended = true,
+                    }
+                }
                 return Ok(0);
             }
             let limit = (self.capacity - self.out_pos).min(out.len() as u64);
