@@ -95,3 +95,106 @@ fn lists_waits_and_exit_codes() {
     let no_profile = cli(&sim, &["--profile", "nosuchprofile", "listZones"]);
     assert_eq!(no_profile.status.code(), Some(2), "config error");
 }
+
+/// The simulator behind a TLS proxy on `localhost:<port>` with a fresh self-signed certificate:
+/// returns the https endpoint, the certificate (PEM) and the runtime that serves it.
+fn https_proxy(sim: &Simulator) -> (String, String, tokio::runtime::Runtime) {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+    let backend = sim.addr();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let acc = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acc.accept(sock).await else {
+                    return;
+                };
+                let Ok(mut up) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    (
+        format!("https://localhost:{port}/client/api"),
+        ck.cert.pem(),
+        rt,
+    )
+}
+
+#[test]
+fn tls_verified_by_default_with_ca_file_and_insecure_options() {
+    let sim = Simulator::start(SimulatorConfig::default()).unwrap();
+    let (endpoint, ca_pem, _rt) = https_proxy(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &ca_pem).unwrap();
+    let ca = ca.to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cloudstack"))
+            .args(args)
+            .env_remove("CLOUDSTACK_REGION")
+            .env_remove("CLOUDSTACK_CONFIG")
+            .env("HOME", env!("CARGO_MANIFEST_DIR"))
+            .env("CLOUDSTACK_ENDPOINT", &endpoint)
+            .env("CLOUDSTACK_KEY", sim.api_key())
+            .env("CLOUDSTACK_SECRET", sim.secret_key())
+            .output()
+            .unwrap()
+    };
+
+    // refused by default: exit 1, the certificate named, no secret
+    let o = run(&["--json", "listZones"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("certificate"), "{err}");
+    assert!(!err.contains(sim.secret_key()), "{err}");
+    assert_eq!(sim.request_count(), 0);
+
+    // trusted with --ca-file, and with --insecure
+    assert_eq!(
+        json(&run(&["--json", "--ca-file", ca, "listZones"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        json(&run(&["--json", "--insecure", "listZones"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // an unreadable CA file is a usage error; both options at once are refused
+    let missing = dir.path().join("missing.pem");
+    let o = run(&["--ca-file", missing.to_str().unwrap(), "listZones"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.pem"));
+    let o = run(&["--ca-file", ca, "--insecure", "listZones"]);
+    assert_eq!(o.status.code(), Some(2));
+}

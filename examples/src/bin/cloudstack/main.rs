@@ -2,7 +2,7 @@
 //! built-in simulator.
 //!
 //! ```text
-//! cloudstack [--profile P] [--json] [--no-wait] COMMAND [key=value ...]
+//! cloudstack [--profile P] [--json] [--no-wait] [--ca-file PEM | --insecure] COMMAND [key=value ...]
 //! cloudstack simulator [--port N] [--api-key K --secret-key S] [--state-dir DIR]
 //! ```
 //!
@@ -27,6 +27,8 @@ use serde_json::Value;
     after_help = "Configuration: CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and CLOUDSTACK_SECRET, or ~/.cloudstack.ini \
 (./cloudstack.ini, $CLOUDSTACK_CONFIG) with one [section] per profile holding endpoint, key and secret; \
 the section is --profile, else $CLOUDSTACK_REGION, else [cloudstack].\n\n\
+TLS: certificates are verified against the system roots; --ca-file (or `verify = /path/ca.pem` in the \
+profile) trusts an extra CA, --insecure (or `verify = false`) disables verification.\n\n\
 Examples:\n  cloudstack listZones\n  cloudstack --json listTemplates templatefilter=self\n  \
 cloudstack deployVirtualMachine zoneid=Z templateid=T serviceofferingid=S\n  \
 cloudstack --no-wait extractTemplate id=T mode=HTTP_DOWNLOAD\n  \
@@ -49,6 +51,12 @@ struct Cli {
     /// Send as POST (form body) instead of GET.
     #[arg(long)]
     post: bool,
+    /// Also trust the CA certificate(s) in this PEM file (repeatable).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Vec<std::path::PathBuf>,
+    /// Do not verify the server's TLS certificate (dangerous).
+    #[arg(long, conflicts_with = "ca_file")]
+    insecure: bool,
     /// The API command, e.g. listZones, deployVirtualMachine; or `simulator`.
     #[arg(value_name = "COMMAND")]
     command: String,
@@ -117,6 +125,16 @@ async fn run(cli: &Cli) -> cloudstack_client::Result<()> {
     }
     if cli.post {
         builder = builder.with_method(cloudstack_client::command::MethodPolicy::Post);
+    }
+    for f in &cli.ca_file {
+        let pem = std::fs::read(f).map_err(|source| Error::Io {
+            path: f.display().to_string(),
+            source,
+        })?;
+        builder = builder.with_root_certificate_pem(pem);
+    }
+    if cli.insecure {
+        builder = builder.with_insecure_tls(true);
     }
     let client = builder.build()?;
     let command = cli.command.as_str();
