@@ -31,7 +31,7 @@ use crate::inplace;
 use crate::manifest::{self, Algorithm, Digests, Manifest, VerifyReport};
 use crate::ovf::{Descriptor, Edit};
 use crate::tar::{BLOCK, EntryType, LargeSize};
-use crate::validate::{self, Finding, ManifestFacts, PackageFacts};
+use crate::validate::{self, DiskFacts, Finding, ManifestFacts, PackageFacts};
 use crate::write::{self, FileSource, ManifestChoice, PackageSpec, PlannedFile, WriteReport};
 
 /// Largest descriptor or manifest read into memory (64 MiB).
@@ -278,11 +278,79 @@ impl Ova {
             }
             None => None,
         };
-        Ok(PackageFacts::new(
-            self.entries().to_vec(),
-            descriptor,
-            manifest,
-        ))
+        let disks = self.inspect_stream_disks(descriptor.as_deref())?;
+        Ok(PackageFacts::new(self.entries().to_vec(), descriptor, manifest).with_disks(disks))
+    }
+
+    /// Walks every stream-optimized VMDK in the package (entries starting with a stream
+    /// VMDK header, and entries the descriptor declares as streamOptimized disks) in place,
+    /// without extracting it.
+    fn inspect_stream_disks(&self, descriptor: Option<&[u8]>) -> Result<Vec<DiskFacts>> {
+        let declared: Vec<String> = descriptor
+            .and_then(|b| Descriptor::parse(b).ok())
+            .map(|d| {
+                d.disks()
+                    .iter()
+                    .filter(|disk| {
+                        disk.format
+                            .as_deref()
+                            .is_some_and(|f| f.to_ascii_lowercase().contains("streamoptimized"))
+                    })
+                    .filter_map(|disk| d.file(disk.file_ref.as_deref()?))
+                    .filter(|f| f.chunk_size.is_none())
+                    .map(|f| f.href.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let archive_len = self.index().len;
+        let mut disks = Vec::new();
+        for e in self.entries() {
+            if e.kind != EntryKind::File || !e.is_safe_regular() {
+                continue;
+            }
+            let len = e.size.min(archive_len.saturating_sub(e.data_offset));
+            let mut view = EntryView {
+                file: self.archive.file(),
+                start: e.data_offset,
+                len,
+                pos: 0,
+            };
+            let mut head = [0u8; 12];
+            let mut got = 0;
+            while got < head.len() {
+                match std::io::Read::read(&mut view, &mut head[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(source) => {
+                        return Err(Error::Io {
+                            path: self.archive.path().to_owned(),
+                            source,
+                        });
+                    }
+                }
+            }
+            // a sparse extent whose flags say compressed grains with markers
+            let stream = got == 12
+                && head.starts_with(b"KDMV")
+                && u32::from_le_bytes([head[8], head[9], head[10], head[11]]) & 0x30000 == 0x30000;
+            let inspection = if stream {
+                view.pos = 0;
+                match crate::vmdk::inspect(&mut view) {
+                    Ok(info) => Ok(info.problems),
+                    Err(e @ Error::Io { .. }) => return Err(e),
+                    Err(e) => Err(e.to_string()),
+                }
+            } else if declared.contains(&e.name) {
+                Err(String::from(
+                    "declared streamOptimized but has no stream-optimized sparse header",
+                ))
+            } else {
+                continue;
+            };
+            disks.push(DiskFacts::new(&e.name, stream, inspection));
+        }
+        Ok(disks)
     }
 
     /// Validate the package: archive layout, descriptor rules, manifest coverage and digests.
@@ -513,5 +581,44 @@ impl PlannedFile {
             source: FileSource::Path(path),
             size,
         }
+    }
+}
+
+/// A seekable view of one entry's data inside the archive file.
+struct EntryView<'a> {
+    file: &'a std::fs::File,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl std::io::Read for EntryView<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Seek;
+        let left = self.len.saturating_sub(self.pos);
+        let n = (buf.len() as u64).min(left) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let mut f = self.file;
+        f.seek(std::io::SeekFrom::Start(self.start + self.pos))?;
+        let got = f.read(&mut buf[..n])?;
+        self.pos += got as u64;
+        Ok(got)
+    }
+}
+
+impl std::io::Seek for EntryView<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            std::io::SeekFrom::Start(o) => Some(o),
+            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let target = target.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the entry")
+        })?;
+        self.pos = target;
+        Ok(target)
     }
 }

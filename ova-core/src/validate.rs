@@ -42,6 +42,12 @@
 //! | `entry-unknown-type`, `manifest-duplicate-entry` | error | an unknown tar type flag; a name listed twice in the manifest |
 //! | `entry-name-too-long`, `entry-name-not-ascii`, `entry-size-base256` | warning | headers VMware tools may not read |
 //! | `digest-not-checked` | warning | a manifest line whose algorithm was not computed |
+//! | `vmdk-unreadable` | error | a stream VMDK (an entry starting with a stream-optimized `KDMV` header) cannot be walked: bad header, truncated, corrupt marker |
+//! | `vmdk-not-stream` | warning | a disk declared streamOptimized does not start with a stream-optimized sparse header |
+//! | `vmdk-no-end-of-stream-marker` | error | a stream VMDK ends without its end-of-stream marker (truncated) |
+//! | `vmdk-grain-directory`, `vmdk-grain-table-mismatch`, `vmdk-descriptor-capacity` | error | the grain directory or tables do not match the grains; the embedded descriptor's extent size is not the capacity |
+//! | `vmdk-bytes-after-end` | warning (error when not all zero) | bytes after the end-of-stream marker (qemu-img's padding; VMware stops at the marker, so consumers report a digest mismatch) |
+//! | `vmdk-no-footer`, `vmdk-redundant-directory-flag`, `vmdk-version-not-3`, `vmdk-create-type`, `vmdk-missing-ddb`, `vmdk-grains-out-of-order`, `vmdk-unclean-shutdown` | warning | stream VMDK details VMware products may reject (see [`crate::vmdk::VmdkProblem`]) |
 
 use std::collections::{HashMap, HashSet};
 
@@ -52,6 +58,7 @@ use crate::error::Error;
 use crate::manifest::{Manifest, VerifyReport};
 use crate::ovf::compat::check_hardware;
 use crate::ovf::{Descriptor, HostResource, ProductSection, VirtualHardware};
+use crate::vmdk::VmdkProblem;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -158,6 +165,36 @@ pub struct PackageFacts {
     pub descriptor: Option<Vec<u8>>,
     /// The manifest, when there is one and it was read.
     pub manifest: Option<ManifestFacts>,
+    /// The stream-optimized VMDKs that were inspected (empty when none was).
+    pub disks: Vec<DiskFacts>,
+}
+
+/// What inspecting one stream-optimized VMDK entry found (see [`crate::vmdk::inspect`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DiskFacts {
+    /// The archive entry.
+    pub entry: String,
+    /// Whether the entry starts with a stream-optimized sparse header (when not, it was
+    /// only declared streamOptimized by the descriptor, and `inspection` says so).
+    pub has_header: bool,
+    /// The problems found, or why the disk could not be walked.
+    pub inspection: std::result::Result<Vec<VmdkProblem>, String>,
+}
+
+impl DiskFacts {
+    /// Facts for the entry `entry`.
+    pub fn new(
+        entry: impl Into<String>,
+        has_header: bool,
+        inspection: std::result::Result<Vec<VmdkProblem>, String>,
+    ) -> Self {
+        DiskFacts {
+            entry: entry.into(),
+            has_header,
+            inspection,
+        }
+    }
 }
 
 impl PackageFacts {
@@ -171,7 +208,15 @@ impl PackageFacts {
             entries,
             descriptor,
             manifest,
+            disks: Vec::new(),
         }
+    }
+
+    /// These facts with the inspected stream VMDKs.
+    #[must_use]
+    pub fn with_disks(mut self, disks: Vec<DiskFacts>) -> Self {
+        self.disks = disks;
+        self
     }
 }
 
@@ -579,6 +624,66 @@ fn entry_finding(name: &str, size: u64, problem: &EntryProblem) -> Option<Findin
 
 /// Applies every rule to a package.
 pub fn validate_package(facts: &PackageFacts) -> Vec<Finding> {
+    let mut out = package_rules(facts);
+    for disk in &facts.disks {
+        disk_findings(disk, &mut out);
+    }
+    out
+}
+
+/// The findings for one inspected stream-optimized VMDK.
+fn disk_findings(disk: &DiskFacts, out: &mut Vec<Finding>) {
+    let problems = match &disk.inspection {
+        Ok(problems) => problems,
+        Err(reason) if !disk.has_header => {
+            out.push(
+                Finding::warning(
+                    "vmdk-not-stream",
+                    format!("disk {:?}: {reason}", disk.entry),
+                )
+                .with_entry(&disk.entry),
+            );
+            return;
+        }
+        Err(reason) => {
+            out.push(
+                Finding::error(
+                    "vmdk-unreadable",
+                    format!("stream vmdk {:?} cannot be read: {reason}", disk.entry),
+                )
+                .with_entry(&disk.entry),
+            );
+            return;
+        }
+    };
+    for p in problems {
+        let (error, code) = match p {
+            VmdkProblem::NoEndOfStreamMarker => (true, "vmdk-no-end-of-stream-marker"),
+            VmdkProblem::NoFooter => (false, "vmdk-no-footer"),
+            VmdkProblem::BytesAfterEnd { nonzero, .. } => (*nonzero, "vmdk-bytes-after-end"),
+            VmdkProblem::RedundantGrainDirectoryFlag => (false, "vmdk-redundant-directory-flag"),
+            VmdkProblem::Version { .. } => (false, "vmdk-version-not-3"),
+            VmdkProblem::CreateType { .. } => (false, "vmdk-create-type"),
+            VmdkProblem::MissingDdb { .. } => (false, "vmdk-missing-ddb"),
+            VmdkProblem::DescriptorCapacity { .. } => (true, "vmdk-descriptor-capacity"),
+            VmdkProblem::GrainsOutOfOrder => (false, "vmdk-grains-out-of-order"),
+            VmdkProblem::UncleanShutdown => (false, "vmdk-unclean-shutdown"),
+            VmdkProblem::Directory { .. } => (true, "vmdk-grain-directory"),
+            VmdkProblem::GrainTableMismatch { .. } => (true, "vmdk-grain-table-mismatch"),
+            #[allow(unreachable_patterns)]
+            _ => (false, "vmdk-irregular"),
+        };
+        let message = format!("stream vmdk {:?}: {p}", disk.entry);
+        let f = if error {
+            Finding::error(code, message)
+        } else {
+            Finding::warning(code, message)
+        };
+        out.push(f.with_entry(&disk.entry));
+    }
+}
+
+fn package_rules(facts: &PackageFacts) -> Vec<Finding> {
     let mut out = Vec::new();
     let entries = &facts.entries;
 
@@ -1403,6 +1508,54 @@ mod tests {
         assert_eq!(
             facts(&[(1, 400), (0, 400), (2, 200)]),
             ["order-differs-from-references"]
+        );
+    }
+
+    #[test]
+    fn disk_rules() {
+        let codes_for = |disk: DiskFacts| {
+            let facts = good_facts().with_disks(vec![disk]);
+            validate_package(&facts)
+                .into_iter()
+                .map(|f| (f.code, f.severity, f.entry))
+                .collect::<Vec<_>>()
+        };
+        let e = Some("disk1.vmdk".to_owned());
+        assert_eq!(
+            codes_for(DiskFacts::new("disk1.vmdk", true, Ok(vec![]))),
+            vec![]
+        );
+        assert_eq!(
+            codes_for(DiskFacts::new(
+                "disk1.vmdk",
+                true,
+                Ok(vec![
+                    VmdkProblem::NoEndOfStreamMarker,
+                    VmdkProblem::BytesAfterEnd {
+                        bytes: 512,
+                        nonzero: false
+                    },
+                    VmdkProblem::BytesAfterEnd {
+                        bytes: 512,
+                        nonzero: true
+                    },
+                    VmdkProblem::NoFooter,
+                ])
+            )),
+            vec![
+                ("vmdk-no-end-of-stream-marker", Severity::Error, e.clone()),
+                ("vmdk-bytes-after-end", Severity::Warning, e.clone()),
+                ("vmdk-bytes-after-end", Severity::Error, e.clone()),
+                ("vmdk-no-footer", Severity::Warning, e.clone()),
+            ]
+        );
+        assert_eq!(
+            codes_for(DiskFacts::new("disk1.vmdk", true, Err("cut".into()))),
+            vec![("vmdk-unreadable", Severity::Error, e.clone())]
+        );
+        assert_eq!(
+            codes_for(DiskFacts::new("disk1.vmdk", false, Err("no".into()))),
+            vec![("vmdk-not-stream", Severity::Warning, e)]
         );
     }
 
