@@ -32,7 +32,9 @@ use crate::manifest::{self, Algorithm, Digests, Manifest, VerifyReport};
 use crate::ovf::{Descriptor, Edit};
 use crate::tar::{BLOCK, EntryType, LargeSize};
 use crate::validate::{self, DiskFacts, Finding, ManifestFacts, PackageFacts};
-use crate::write::{self, FileSource, ManifestChoice, PackageSpec, PlannedFile, WriteReport};
+use crate::write::{
+    self, Chunking, FileSource, ManifestChoice, PackageSpec, PlannedFile, WriteReport,
+};
 
 /// Largest descriptor or manifest read into memory (64 MiB).
 pub const MAX_TEXT_ENTRY: u64 = 64 << 20;
@@ -53,6 +55,66 @@ pub struct RepackOptions {
     pub edits: Vec<Edit>,
     /// How sizes ≥ 8 GiB are stored (default: GNU base-256).
     pub large: LargeSize,
+    /// Split large referenced files with OVF chunking instead (default: none, so `large`
+    /// applies).
+    pub chunking: Option<Chunking>,
+}
+
+/// Options for [`Ova::pack_with`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct PackOptions {
+    /// Manifest to write (default: fresh SHA-256).
+    pub manifest: ManifestChoice,
+    /// How sizes ≥ 8 GiB are stored (default: GNU base-256).
+    pub large: LargeSize,
+    /// Split large referenced files with OVF chunking instead (default: none).
+    pub chunking: Option<Chunking>,
+}
+
+impl PackOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Choose the manifest.
+    pub fn with_manifest(mut self, manifest: ManifestChoice) -> Self {
+        self.manifest = manifest;
+        self
+    }
+
+    /// Choose the large-size encoding.
+    pub fn with_large_size(mut self, large: LargeSize) -> Self {
+        self.large = large;
+        self
+    }
+
+    /// Split large referenced files into chunks (see [`Chunking`]).
+    pub fn with_chunking(mut self, chunking: Option<Chunking>) -> Self {
+        self.chunking = chunking;
+        self
+    }
+}
+
+/// Marks the planned files that `chunking` applies to and that the descriptor references
+/// under the same name, and returns the descriptor edits that declare their chunk size.
+fn plan_chunks(
+    descriptor: &Descriptor,
+    files: &mut [PlannedFile],
+    chunking: Option<Chunking>,
+) -> Vec<Edit> {
+    let Some(c) = chunking else {
+        return Vec::new();
+    };
+    let mut edits = Vec::new();
+    for f in files.iter_mut() {
+        if c.applies(f.size) && descriptor.references().iter().any(|r| r.href == f.name) {
+            f.chunk_size = Some(c.chunk_size);
+            edits.push(Edit::set_chunk_size(&f.name, c.chunk_size));
+        }
+    }
+    edits
 }
 
 impl RepackOptions {
@@ -76,6 +138,12 @@ impl RepackOptions {
     /// Choose the large-file encoding.
     pub fn with_large_size(mut self, large: LargeSize) -> Self {
         self.large = large;
+        self
+    }
+
+    /// Split large referenced files into chunks (see [`Chunking`]).
+    pub fn with_chunking(mut self, chunking: Option<Chunking>) -> Self {
+        self.chunking = chunking;
         self
     }
 }
@@ -401,7 +469,13 @@ impl Ova {
         progress: &mut dyn FnMut(u64),
     ) -> Result<WriteReport> {
         let (name, bytes, order) = self.edited(&options.edits)?;
-        let (files, dropped) = write::plan_repack(self.entries(), &order)?;
+        let (mut files, dropped) = write::plan_repack(self.entries(), &order)?;
+        let chunk_edits = plan_chunks(&Descriptor::parse(&bytes)?, &mut files, options.chunking);
+        let bytes = if chunk_edits.is_empty() {
+            bytes
+        } else {
+            Descriptor::parse(&bytes)?.apply(&chunk_edits)?
+        };
         let spec = PackageSpec::new(&name, &bytes, &files)
             .with_manifest(options.manifest)
             .with_large_size(options.large);
@@ -491,6 +565,23 @@ impl Ova {
         large: LargeSize,
         progress: &mut dyn FnMut(u64),
     ) -> Result<WriteReport> {
+        let options = PackOptions::new()
+            .with_manifest(manifest)
+            .with_large_size(large);
+        Self::pack_with(src, out, &options, progress)
+    }
+
+    /// [`pack`](Self::pack) with all options, including OVF chunking of large files.
+    ///
+    /// # Errors
+    ///
+    /// As [`pack`](Self::pack).
+    pub fn pack_with(
+        src: impl AsRef<Path>,
+        out: impl AsRef<Path>,
+        options: &PackOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<WriteReport> {
         let src = src.as_ref();
         let io = |p: &Path| {
             let p = p.to_path_buf();
@@ -566,9 +657,15 @@ impl Ova {
                 }
             }
         }
+        let chunk_edits = plan_chunks(&descriptor, &mut files, options.chunking);
+        let bytes = if chunk_edits.is_empty() {
+            bytes
+        } else {
+            descriptor.apply(&chunk_edits)?
+        };
         let spec = PackageSpec::new(&name, &bytes, &files)
-            .with_manifest(manifest)
-            .with_large_size(large);
+            .with_manifest(options.manifest)
+            .with_large_size(options.large);
         write::write_package(out.as_ref(), &spec, None, progress)
     }
 }
@@ -580,6 +677,7 @@ impl PlannedFile {
             name,
             source: FileSource::Path(path),
             size,
+            chunk_size: None,
         }
     }
 }

@@ -6,7 +6,9 @@
 //! bytes, mode is 0644 and uid/gid are 0. A file of 8 GiB or more gets a GNU base-256 size field by
 //! default ([`LargeSize::Base256`], which GNU tar, Python's `tarfile`, libarchive and vSphere read);
 //! [`LargeSize::Refuse`] makes the writer fail instead, for callers that chunk large files
-//! themselves (`ovf:chunkSize`, see [`OvaWriter::add_chunked`]).
+//! themselves (`ovf:chunkSize`, see [`OvaWriter::add_chunked`]). Repack and pack chunk large
+//! referenced files when given a [`Chunking`] (descriptor attribute and manifest lines
+//! included); the documented default stays base-256.
 //!
 //! Outputs go to a temporary file beside the target, are flushed to disk, and are renamed over the
 //! target only when complete, so a failed or interrupted run never leaves a half-written file at
@@ -576,6 +578,64 @@ pub struct PlannedFile {
     pub source: FileSource,
     /// Size in bytes.
     pub size: u64,
+    /// When set, the file is written as chunks of this many bytes named `name.000000000`,
+    /// `name.000000001`, ... (OVF chunking; the descriptor must carry `ovf:chunkSize`).
+    pub chunk_size: Option<u64>,
+}
+
+/// OVF chunking of large files on repack and pack: a file referenced by the descriptor whose
+/// size is at least `threshold` is split into `chunk_size` pieces named `href.000000000`, ...,
+/// its `File` element gets `ovf:chunkSize`, and the manifest lists every chunk (as DSP0243
+/// and ovftool do). Without chunking, such files get a GNU base-256 size field instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Chunking {
+    /// Bytes per chunk (1 byte to 8 GiB - 1).
+    pub chunk_size: u64,
+    /// Files of at least this many bytes are chunked (default 8 GiB, the ustar limit + 1).
+    pub threshold: u64,
+}
+
+impl Chunking {
+    /// The default chunk size: 4 GiB.
+    pub const DEFAULT_CHUNK_SIZE: u64 = 4 << 30;
+
+    /// Chunks of `chunk_size` bytes for files of 8 GiB or more.
+    pub fn new(chunk_size: u64) -> Self {
+        Chunking {
+            chunk_size,
+            threshold: tar::USTAR_MAX_SIZE + 1,
+        }
+    }
+
+    /// Chunk files of at least `threshold` bytes instead.
+    #[must_use]
+    pub fn with_threshold(mut self, threshold: u64) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// Whether a file of `size` bytes is chunked.
+    pub fn applies(&self, size: u64) -> bool {
+        size >= self.threshold
+    }
+}
+
+impl Default for Chunking {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_CHUNK_SIZE)
+    }
+}
+
+/// The archive names a planned file becomes.
+fn entry_names(f: &PlannedFile) -> Vec<String> {
+    match f.chunk_size {
+        Some(cs) if cs > 0 => {
+            let n = f.size.div_ceil(cs).max(1);
+            (0..n).map(|k| format!("{}.{k:09}", f.name)).collect()
+        }
+        _ => vec![f.name.clone()],
+    }
 }
 
 /// Where a planned file's bytes come from.
@@ -699,8 +759,9 @@ pub fn write_package(
         );
         let reserved = match alg {
             Some(a) => {
+                let chunked: Vec<String> = files.iter().flat_map(entry_names).collect();
                 let names =
-                    std::iter::once(descriptor_name).chain(files.iter().map(|f| f.name.as_str()));
+                    std::iter::once(descriptor_name).chain(chunked.iter().map(|n| n.as_str()));
                 let len = manifest::canonical_len(a, names);
                 let r = w.reserve(&mf_name, len)?;
                 report.written.push(mf_name.clone());
@@ -714,7 +775,7 @@ pub fn write_package(
             digests.push((descriptor_name.to_owned(), a.digest(descriptor)));
         }
         for f in files {
-            let d = match &f.source {
+            let mut src: Box<dyn Read + Send + '_> = match &f.source {
                 FileSource::Archive { offset } => {
                     let archive = archive.ok_or_else(|| Error::MissingEntry {
                         entry: f.name.clone(),
@@ -725,19 +786,25 @@ pub fn write_package(
                             path: archive.path().to_path_buf(),
                             source,
                         })?;
-                    w.add_file_progress(&f.name, f.size, src.take(f.size), &algs, progress)?
+                    Box::new(src.take(f.size))
                 }
-                FileSource::Path(p) => {
-                    let src = File::open(p).map_err(|source| Error::Io {
-                        path: p.clone(),
-                        source,
-                    })?;
-                    w.add_file_progress(&f.name, f.size, src, &algs, progress)?
-                }
+                FileSource::Path(p) => Box::new(File::open(p).map_err(|source| Error::Io {
+                    path: p.clone(),
+                    source,
+                })?),
             };
-            report.written.push(f.name.clone());
-            if let Some(a) = alg {
-                digests.push((f.name.clone(), d.get(&a).cloned().unwrap_or_default()));
+            let mut left = f.size;
+            for name in entry_names(f) {
+                let this = match f.chunk_size {
+                    Some(cs) if cs > 0 => left.min(cs),
+                    _ => left,
+                };
+                let d = w.add_file_progress(&name, this, (&mut src).take(this), &algs, progress)?;
+                left -= this;
+                report.written.push(name.clone());
+                if let Some(a) = alg {
+                    digests.push((name, d.get(&a).cloned().unwrap_or_default()));
+                }
             }
         }
         if let Some((a, r)) = reserved {
@@ -786,6 +853,7 @@ pub fn plan_repack(entries: &[EntryInfo], order: &[String]) -> Result<(Vec<Plann
                 offset: e.data_offset,
             },
             size: e.size,
+            chunk_size: None,
         });
     }
     let mut dropped = Vec::new();
@@ -820,6 +888,7 @@ pub fn plan_repack(entries: &[EntryInfo], order: &[String]) -> Result<(Vec<Plann
                     offset: e.data_offset,
                 },
                 size: e.size,
+                chunk_size: None,
             });
             None
         };

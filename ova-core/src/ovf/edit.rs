@@ -79,6 +79,14 @@ pub enum Edit {
         /// The new name.
         name: String,
     },
+    /// Set `ovf:chunkSize` on the `References/File` with this `ovf:href` (the attribute is
+    /// added when missing): the file is then stored as `href.000000000`, `href.000000001`, ...
+    SetChunkSize {
+        /// The file's `ovf:href`.
+        href: String,
+        /// Bytes per chunk (≥ 1).
+        chunk_size: u64,
+    },
 }
 
 impl Edit {
@@ -127,6 +135,14 @@ impl Edit {
         }
     }
 
+    /// [`Edit::SetChunkSize`] for the file with this `ovf:href`.
+    pub fn set_chunk_size(href: impl Into<String>, chunk_size: u64) -> Self {
+        Edit::SetChunkSize {
+            href: href.into(),
+            chunk_size,
+        }
+    }
+
     /// Addresses the edit to the system (or, for properties, system or collection) with this
     /// `ovf:id`.
     #[must_use]
@@ -138,6 +154,7 @@ impl Edit {
             | Edit::SetMemoryMib { system, .. }
             | Edit::SetProperty { system, .. }
             | Edit::SetName { system, .. } => *system = id,
+            Edit::SetChunkSize { .. } => {}
         }
         self
     }
@@ -176,6 +193,7 @@ impl Edit {
             | Edit::SetMemoryMib { system, .. }
             | Edit::SetProperty { system, .. }
             | Edit::SetName { system, .. } => system.as_deref(),
+            Edit::SetChunkSize { .. } => None,
         }
     }
 }
@@ -190,6 +208,9 @@ impl fmt::Display for Edit {
             Edit::SetMemoryMib { mib, .. } => write!(f, "set memory to {mib} MiB")?,
             Edit::SetProperty { key, value, .. } => write!(f, "set property {key} to {value:?}")?,
             Edit::SetName { name, .. } => write!(f, "set name to {name:?}")?,
+            Edit::SetChunkSize { href, chunk_size } => {
+                write!(f, "set chunk size of {href:?} to {chunk_size}")?
+            }
         }
         if let Edit::SetCpus {
             configuration: Some(c),
@@ -608,6 +629,58 @@ impl Ctx<'_> {
                     None => Err(self.absent(format!("Name element of system {:?}", s.id))),
                 }
             }
+            Edit::SetChunkSize { href, chunk_size } => {
+                if *chunk_size == 0 {
+                    return Err(self.invalid("the chunk size is zero"));
+                }
+                let ns = self.d.version().namespace();
+                let tree = self.d.tree();
+                let found: Vec<usize> = (0..tree.nodes.len())
+                    .filter(|&i| {
+                        let n = tree.node(i);
+                        kind_of(n, ns) == Some("File")
+                            && n.attr_ns(ns, "href").is_some_and(|a| a.value == *href)
+                    })
+                    .collect();
+                let i = match found.len() {
+                    0 => return Err(self.absent(format!("File with ovf:href {href:?}"))),
+                    1 => found[0],
+                    _ => {
+                        return Err(self.ambiguous(
+                            format!("File with ovf:href {href:?}"),
+                            vec![href.clone(); found.len()],
+                        ));
+                    }
+                };
+                let n = self.node(i);
+                let value = chunk_size.to_string();
+                if let Some(a) = n.attr_ns(ns, "chunkSize") {
+                    return Ok(vec![Splice {
+                        range: a.span.clone(),
+                        text: value.into_bytes(),
+                        edit: self.idx,
+                    }]);
+                }
+                // Add the attribute after the last one, with the prefix `ovf:href` uses.
+                let prefix = n
+                    .attr_ns(ns, "href")
+                    .map(|a| a.prefix.clone())
+                    .filter(|p| !p.is_empty());
+                let at = n
+                    .attrs
+                    .last()
+                    .map(|a| a.span.end + 1)
+                    .unwrap_or(n.start.start + 1 + n.qname().len());
+                let name = match prefix {
+                    Some(p) => format!("{p}:chunkSize"),
+                    None => "chunkSize".to_string(),
+                };
+                Ok(vec![Splice {
+                    range: at..at,
+                    text: format!(" {name}=\"{value}\"").into_bytes(),
+                    edit: self.idx,
+                }])
+            }
         }
     }
 }
@@ -818,6 +891,34 @@ mod tests {
             ])
             .unwrap_err();
         assert!(matches!(e, Error::OvfEditConflict { .. }), "{e}");
+    }
+
+    #[test]
+    fn chunk_size_is_added_or_replaced() {
+        let doc = r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References><File ovf:href="a.vmdk" ovf:id="f1" ovf:size="10"/><File ovf:href='b.iso' ovf:id="f2" ovf:chunkSize='5'/></References></Envelope>"#;
+        let d = Descriptor::parse(doc.as_bytes()).unwrap();
+        let out = d
+            .apply(&[
+                Edit::set_chunk_size("a.vmdk", 1048576),
+                Edit::set_chunk_size("b.iso", 7),
+            ])
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            doc.replace(
+                r#"ovf:size="10"/>"#,
+                r#"ovf:size="10" ovf:chunkSize="1048576"/>"#
+            )
+            .replace("ovf:chunkSize='5'", "ovf:chunkSize='7'")
+        );
+        let parsed = Descriptor::parse(out.as_bytes()).unwrap();
+        assert_eq!(parsed.references()[0].chunk_size, Some(1048576));
+        assert!(matches!(
+            d.apply(&[Edit::set_chunk_size("c", 1)]),
+            Err(Error::OvfEditTargetAbsent { .. })
+        ));
+        assert!(d.apply(&[Edit::set_chunk_size("a.vmdk", 0)]).is_err());
     }
 
     #[test]

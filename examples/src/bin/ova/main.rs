@@ -61,6 +61,8 @@ enum Command {
         #[command(flatten)]
         edits: EditFlags,
         #[command(flatten)]
+        large: rewrite::LargeFileFlags,
+        #[command(flatten)]
         signing: sign::SignFlags,
     },
     /// Edit the descriptor of an OVA in place (milliseconds, disks untouched); falls back to a
@@ -93,6 +95,8 @@ enum Command {
         /// Manifest to write: none, sha1, sha256 or sha512.
         #[arg(long, default_value = "sha256")]
         manifest: ova_core::write::ManifestChoice,
+        #[command(flatten)]
+        large: rewrite::LargeFileFlags,
         #[command(flatten)]
         signing: sign::SignFlags,
     },
@@ -137,8 +141,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             output,
             manifest,
             edits,
+            large,
             signing,
-        } => rewrite::repack(&input, &output, manifest, &edits)
+        } => rewrite::repack(&input, &output, manifest, &edits, &large)
             .and_then(|code| Ok(sign::sign_after(&signing, &output, manifest, code)?)),
         Command::Edit {
             file,
@@ -151,8 +156,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             src,
             output,
             manifest,
+            large,
             signing,
-        } => rewrite::pack(&src, &output, manifest)
+        } => rewrite::pack(&src, &output, manifest, &large)
             .and_then(|code| Ok(sign::sign_after(&signing, &output, manifest, code)?)),
     }
 }

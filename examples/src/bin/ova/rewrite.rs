@@ -4,10 +4,71 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ova_core::Error;
-use ova_core::package::{Ova, RepackOptions};
-use ova_core::write::{LargeSize, ManifestChoice, WriteReport};
+use ova_core::package::{Ova, PackOptions, RepackOptions};
+use ova_core::write::{Chunking, LargeSize, ManifestChoice, WriteReport};
 
 use crate::common::{EditFlags, Failure, progress};
+
+/// How files of 8 GiB or more are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LargeFiles {
+    /// One entry with a GNU base-256 size field (GNU tar, Python, libarchive, vSphere read it).
+    Gnu,
+    /// OVF chunking: `name.000000000`, `name.000000001`, ... and `ovf:chunkSize`.
+    Chunk,
+}
+
+/// `--large-files`, `--chunk-size`, `--chunk-threshold` of repack and pack.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct LargeFileFlags {
+    /// How files of 8 GiB or more are stored: gnu (a base-256 size field, the default) or
+    /// chunk (split with OVF chunking, `ovf:chunkSize`, one manifest line per chunk).
+    #[arg(long, value_enum, default_value = "gnu")]
+    large_files: LargeFiles,
+    /// Chunk size with --large-files chunk (bytes, or with a K, M or G suffix, 1024-based).
+    #[arg(long, value_parser = parse_chunk_size, default_value = "4G")]
+    chunk_size: u64,
+    /// Files of at least this size are chunked with --large-files chunk (default 8G).
+    #[arg(long, value_parser = parse_size, default_value = "8G")]
+    chunk_threshold: u64,
+}
+
+impl LargeFileFlags {
+    fn chunking(&self) -> Option<Chunking> {
+        (self.large_files == LargeFiles::Chunk)
+            .then(|| Chunking::new(self.chunk_size).with_threshold(self.chunk_threshold))
+    }
+}
+
+/// `123`, `64K`, `512M`, `4G` (1024-based) → bytes; a chunk size must be 1 byte to 8 GiB - 1.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (bytes, or a number with K, M or G)"))?;
+    let v = n
+        .checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))?;
+    if v == 0 || v > ova_core::tar::USTAR_MAX_SIZE + 1 {
+        return Err(format!("{s:?} must be between 1 byte and 8 GiB"));
+    }
+    Ok(v)
+}
+
+/// A size below the ustar limit (a chunk must fit a plain ustar entry).
+fn parse_chunk_size(s: &str) -> Result<u64, String> {
+    let v = parse_size(s)?;
+    if v > ova_core::tar::USTAR_MAX_SIZE {
+        return Err(format!("{s:?}: a chunk must be smaller than 8 GiB"));
+    }
+    Ok(v)
+}
 
 fn print_report(out: &Path, report: &WriteReport) {
     for (name, why) in report
@@ -30,6 +91,7 @@ pub(crate) fn repack(
     output: &Path,
     manifest: ManifestChoice,
     flags: &EditFlags,
+    large: &LargeFileFlags,
 ) -> Result<ExitCode, Failure> {
     let edits = flags.edits()?;
     let ova = Ova::open(input)?;
@@ -37,7 +99,8 @@ pub(crate) fn repack(
     let bar = progress(total, "repacking");
     let options = RepackOptions::new()
         .with_manifest(manifest)
-        .with_edits(edits);
+        .with_edits(edits)
+        .with_chunking(large.chunking());
     let report = ova.repack(output, &options, &mut |n| bar.inc(n))?;
     bar.finish_and_clear();
     print_report(output, &report);
@@ -106,13 +169,38 @@ pub(crate) fn pack(
     src: &Path,
     output: &Path,
     manifest: ManifestChoice,
+    large: &LargeFileFlags,
 ) -> Result<ExitCode, Failure> {
     let bar = progress(0, "packing");
-    let report = Ova::pack(src, output, manifest, LargeSize::Base256, &mut |n| {
+    let options = PackOptions::new()
+        .with_manifest(manifest)
+        .with_large_size(LargeSize::Base256)
+        .with_chunking(large.chunking());
+    let report = Ova::pack_with(src, output, &options, &mut |n| {
         bar.inc_length(n);
         bar.inc(n);
     })?;
     bar.finish_and_clear();
     print_report(output, &report);
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert!(parse_size("9G").is_err());
+        assert!(super::parse_chunk_size("8G").is_err());
+        assert_eq!(super::parse_chunk_size("7G"), Ok(7 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("").is_err());
+    }
 }
