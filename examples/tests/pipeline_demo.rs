@@ -1,30 +1,8 @@
 //! `pipeline demo`: the whole flow against an in-process S3 server and the CloudStack simulator.
 
-use std::process::Command;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
-
-/// The binary, with the environment variables it reads removed so that a developer's own
-/// credentials cannot override the test's configuration.
-fn pipeline_cmd() -> Command {
-    let mut cmd = Command::new(BIN);
-    for var in [
-        "AWS_ENDPOINT_URL",
-        "AWS_REGION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "CLOUDSTACK_ENDPOINT",
-        "CLOUDSTACK_KEY",
-        "CLOUDSTACK_SECRET",
-        "PIPELINE_CONFIG",
-        "PIPELINE_NAME",
-        "PIPELINE_STATE_FILE",
-        "PIPELINE_BUCKET",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+use common::pipeline_cmd;
 
 #[test]
 fn demo_runs_every_step_and_passes_every_check() {

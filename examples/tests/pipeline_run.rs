@@ -4,31 +4,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
+mod common;
 
-/// The binary, with the environment variables it reads removed so that a developer's own
-/// credentials cannot override the test's configuration.
-fn pipeline_cmd() -> Command {
-    let mut cmd = Command::new(BIN);
-    for var in [
-        "AWS_ENDPOINT_URL",
-        "AWS_REGION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "CLOUDSTACK_ENDPOINT",
-        "CLOUDSTACK_KEY",
-        "CLOUDSTACK_SECRET",
-        "PIPELINE_CONFIG",
-        "PIPELINE_NAME",
-        "PIPELINE_STATE_FILE",
-        "PIPELINE_BUCKET",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+use common::pipeline_cmd;
 
 /// `pipeline demo --serve`, stopped (stdin closed, then killed) on drop.
 struct Servers {
