@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ova_core::archive::{EntryInfo, IndexedArchive};
 use ova_core::manifest::{self, Algorithm};
 use ova_core::package;
+use ova_core::sign::SigningKey;
 use ova_core::write::ManifestChoice;
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
@@ -801,6 +802,47 @@ fn pack(
     to_py(py, &report)
 }
 
+/// Sign the OVA ``src`` and write the signed package to ``output`` (which may be ``src``:
+/// then it is signed in place). ``signing_key`` is a PEM file holding the private key (and the
+/// certificate, unless ``certificate`` names a PEM file with it and any intermediates);
+/// ``passphrase`` (``str`` or ``bytes``) unlocks an encrypted key. The manifest is kept when it
+/// uses ``digest`` (``"sha256"``, ``"sha1"`` or ``"sha512"``) and matches the data, otherwise
+/// a fresh one is written; the ``.cert`` follows it. Never leaves ``output`` half-written.
+/// Returns a report dict (``certificate``, ``manifest``, ``manifest_regenerated``,
+/// ``in_place``, ``subject``).
+///
+/// Raises ``SignatureError`` when the key cannot be read (no key, wrong or missing passphrase),
+/// the certificate is missing or does not belong to the key; ``NotFoundError`` for a missing
+/// file; ``ValueError`` for an unknown digest.
+#[pyfunction]
+#[pyo3(signature = (src, output, signing_key, *, certificate = None, digest = "sha256", passphrase = None))]
+fn sign(
+    py: Python<'_>,
+    src: PathBuf,
+    output: PathBuf,
+    signing_key: PathBuf,
+    certificate: Option<PathBuf>,
+    digest: &str,
+    passphrase: Option<Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let algorithm: Algorithm = digest.parse().map_err(PyValueError::new_err)?;
+    let passphrase = match passphrase {
+        None => None,
+        Some(p) => Some(match p.extract::<String>() {
+            Ok(text) => text.into_bytes(),
+            Err(_) => p.extract::<Vec<u8>>()?,
+        }),
+    };
+    let report = py.detach(|| -> Result<_> {
+        let key =
+            SigningKey::from_files(&signing_key, certificate.as_deref(), passphrase.as_deref())?;
+        Ok(ova_core::sign::sign_package(
+            &src, &output, &key, algorithm,
+        )?)
+    })?;
+    to_py(py, &report)
+}
+
 /// Verify the OVA at ``path`` against its manifest in one streaming pass; see
 /// ``Ova.verify_manifest``.
 #[pyfunction]
@@ -863,6 +905,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(crate::build::build_ova, m)?)?;
     m.add_function(wrap_pyfunction!(verify_manifest, m)?)?;
     m.add_function(wrap_pyfunction!(pack, m)?)?;
+    m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(parse_manifest, m)?)?;
     m.add_function(wrap_pyfunction!(format_manifest, m)?)?;
     Ok(())

@@ -306,6 +306,30 @@ def pack(
 ) -> dict[str, Any]:
     """Pack a directory (one ``.ovf`` and its files) into an OVA."""
 
+def sign(
+    src: StrPath,
+    output: StrPath,
+    signing_key: StrPath,
+    *,
+    certificate: Optional[StrPath] = None,
+    digest: str = "sha256",
+    passphrase: Optional[Union[str, bytes]] = None,
+) -> dict[str, Any]:
+    """Sign the OVA ``src`` and write the signed package to ``output`` (``output == src``
+    signs in place).
+
+    ``signing_key`` is a PEM file with the private key (and the certificate, unless
+    ``certificate`` names it); ``passphrase`` unlocks an encrypted key. The manifest is kept
+    when it uses ``digest`` (``"sha256"``, ``"sha1"``, ``"sha512"``) and matches the data,
+    otherwise a fresh one is written; then the ``.cert``. ``output`` is never left
+    half-written. Returns a report dict (``certificate``, ``manifest``,
+    ``manifest_regenerated``, ``in_place``, ``subject``).
+
+    Raises ``SignatureError`` for an unreadable key, a wrong or missing passphrase, or a
+    certificate that does not belong to the key; ``NotFoundError`` for a missing file;
+    ``ValueError`` for an unknown digest. Check the result with ``Ova.verify_signature``.
+    """
+
 def parse_manifest(data: bytes) -> Manifest:
     """Parse manifest text leniently; lines it cannot read are in ``bad_lines``."""
 
