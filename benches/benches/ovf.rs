@@ -1,30 +1,31 @@
-//! OVF descriptor parse and edit throughput on the largest descriptor of the shared corpus.
+//! OVF descriptor parse and edit throughput on the largest descriptor of the OVF corpus (the
+//! repository's `testdata/corpus/ovf`, see its SOURCES.md).
 //!
 //! Run: `cargo bench -p benches --bench ovf`.
 
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ova_core::ovf::{Descriptor, Edit};
 use ova_core::validate::validate_descriptor;
 
-/// The largest `.ovf` of the corpus, or `None` (with a message) when the corpus is absent.
-fn largest_descriptor() -> Option<(String, Vec<u8>)> {
+/// The largest parseable `.ovf` of the corpus, as (path, bytes); panics when the corpus is
+/// missing or unreadable.
+fn largest_descriptor() -> (String, Vec<u8>) {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/ovf"
+        "/../testdata/corpus/ovf"
     ));
+    assert!(dir.is_dir(), "OVF corpus missing at {}", dir.display());
     let mut best: Option<(String, Vec<u8>)> = None;
-    for sub in std::fs::read_dir(dir).ok()? {
-        let sub = sub.ok()?.path();
+    for sub in read_dir(dir) {
         if !sub.is_dir() {
             continue;
         }
-        for f in std::fs::read_dir(&sub).ok()? {
-            let p = f.ok()?.path();
+        for p in read_dir(&sub) {
             if p.extension().is_some_and(|x| x == "ovf") {
-                let bytes = std::fs::read(&p).ok()?;
+                let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
                 if Descriptor::parse(&bytes).is_ok()
                     && best.as_ref().is_none_or(|(_, b)| bytes.len() > b.len())
                 {
@@ -33,14 +34,22 @@ fn largest_descriptor() -> Option<(String, Vec<u8>)> {
             }
         }
     }
-    best
+    best.unwrap_or_else(|| panic!("no parseable .ovf in {}", dir.display()))
+}
+
+/// The entries of a corpus directory; panics when it cannot be read.
+fn read_dir(dir: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    entries
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .path()
+        })
+        .collect()
 }
 
 fn ovf(c: &mut Criterion) {
-    let Some((name, bytes)) = largest_descriptor() else {
-        eprintln!("skipping: the shared OVF corpus is not next to the checkout");
-        return;
-    };
+    let (name, bytes) = largest_descriptor();
     eprintln!("descriptor: {name} ({} bytes)", bytes.len());
     let d = Descriptor::parse(&bytes).unwrap();
     let system = d.systems()[0].id.clone();

@@ -328,21 +328,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn corpus(rel: &str) -> Option<Value> {
+    /// One `queryAsyncJobResult` answer of the CloudStack corpus (the repository's
+    /// `testdata/corpus/cloudstack`, see its SOURCES.md), parsed; panics when it is missing.
+    fn corpus(rel: &str) -> Value {
         let p = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/corpus/cloudstack/"
+            "/../testdata/corpus/cloudstack/"
         );
-        match std::fs::read(format!("{p}{rel}")) {
-            Ok(b) => Some(crate::response::parse("queryAsyncJobResult", 200, &b, None).unwrap()),
-            Err(_) if std::env::var_os("CI").is_some() => {
-                panic!("corpus file {rel} missing under CI")
-            }
-            Err(_) => {
-                eprintln!("skipping: corpus {rel} not found");
-                None
-            }
-        }
+        let path = format!("{p}{rel}");
+        let b = std::fs::read(&path).unwrap_or_else(|e| panic!("corpus file {path}: {e}"));
+        crate::response::parse("queryAsyncJobResult", 200, &b, None).unwrap()
     }
 
     fn run(answers: &[Value], cfg: JobConfig) -> (Result<JobOutcome>, Vec<Duration>) {
@@ -492,31 +487,30 @@ mod tests {
 
     #[test]
     fn corpus_job_results() {
-        if let Some(v) = corpus("libcloud/queryAsyncJobResult_17164.json") {
-            let (r, _) = run(&[v], JobConfig::default());
-            let o = r.unwrap();
-            assert!(o.object().get("id").is_some());
-        }
-        if let Some(v) = corpus("libcloud/queryAsyncJobResult_17177.json") {
-            let (r, _) = run(&[v], JobConfig::default());
-            assert!(matches!(
-                r,
-                Err(Error::JobFailed {
-                    cancelled: false,
-                    ..
-                })
-            ));
-        }
-        if let Some(v) = corpus("jclouds/queryasyncjobresultresponse-extracttemplate.json") {
-            let (r, _) = run(&[v], JobConfig::default());
-            let o = r.unwrap().object();
-            let url = o["url"].as_str().unwrap();
-            assert!(url.contains("%2F"));
-            assert!(crate::response::extract_url(url).starts_with("https://"));
-        }
-        if let Some(v) = corpus("libcloud/queryAsyncJobResult_1149342.json") {
-            let (r, _) = run(&[v], JobConfig::default());
-            assert!(r.is_ok());
-        }
+        let v = corpus("libcloud/queryAsyncJobResult_17164.json");
+        let (r, _) = run(&[v], JobConfig::default());
+        let o = r.unwrap();
+        assert!(o.object().get("id").is_some());
+
+        let v = corpus("libcloud/queryAsyncJobResult_17177.json");
+        let (r, _) = run(&[v], JobConfig::default());
+        assert!(matches!(
+            r,
+            Err(Error::JobFailed {
+                cancelled: false,
+                ..
+            })
+        ));
+
+        let v = corpus("jclouds/queryasyncjobresultresponse-extracttemplate.json");
+        let (r, _) = run(&[v], JobConfig::default());
+        let o = r.unwrap().object();
+        let url = o["url"].as_str().unwrap();
+        assert!(url.contains("%2F"));
+        assert!(crate::response::extract_url(url).starts_with("https://"));
+
+        let v = corpus("libcloud/queryAsyncJobResult_1149342.json");
+        let (r, _) = run(&[v], JobConfig::default());
+        assert!(r.is_ok());
     }
 }

@@ -1,53 +1,43 @@
-//! Manifest text ↔ model round-trips (proptest) and the manifests of the shared corpus.
+//! Manifest text ↔ model round-trips (proptest) and the manifests of the OVF corpus (the
+//! repository's `testdata/corpus/ovf`, see its SOURCES.md).
 
 use ova_core::manifest::{self, Algorithm, Variant};
 use proptest::prelude::*;
 
-fn corpus(rel: &str) -> Option<Vec<u8>> {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/ovf/");
-    match std::fs::read(format!("{p}{rel}")) {
-        Ok(b) => Some(b),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "corpus file {rel} missing under CI"
-            );
-            eprintln!("skipping: corpus file {rel} is missing");
-            None
-        }
-    }
+/// The bytes of one OVF corpus file; panics when it is missing.
+fn corpus(rel: &str) -> Vec<u8> {
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/corpus/ovf/");
+    let path = format!("{p}{rel}");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("corpus file {path}: {e}"))
 }
 
 #[test]
 fn corpus_manifests() {
     // VirtualBox/govmomi style: `SHA1 (x) = y`, rejected by VMware.
-    if let Some(b) = corpus("govmomi/ttylinux-pc_i486-16.1.mf") {
-        let m = manifest::parse(&b);
-        assert!(m.bad_lines.is_empty());
-        assert_eq!(m.lines.len(), 2);
-        assert_eq!(m.lines[0].name, "ttylinux-pc_i486-16.1.ovf");
-        assert_eq!(
-            m.lines[1].digest_hex(),
-            "648e20a1e1625b1bb963b08c926bc18e62f15dfc"
-        );
-        assert!(m.lines.iter().all(|l| l.algorithm == Algorithm::Sha1
-            && l.vmware_rejects()
-            && l.variants.contains(&Variant::SpaceBeforeParen)));
-    }
+    let m = manifest::parse(&corpus("govmomi/ttylinux-pc_i486-16.1.mf"));
+    assert!(m.bad_lines.is_empty());
+    assert_eq!(m.lines.len(), 2);
+    assert_eq!(m.lines[0].name, "ttylinux-pc_i486-16.1.ovf");
+    assert_eq!(
+        m.lines[1].digest_hex(),
+        "648e20a1e1625b1bb963b08c926bc18e62f15dfc"
+    );
+    assert!(m.lines.iter().all(|l| l.algorithm == Algorithm::Sha1
+        && l.vmware_rejects()
+        && l.variants.contains(&Variant::SpaceBeforeParen)));
     for rel in ["cot/input.mf", "cot/ubuntu.2.0.mf"] {
-        if let Some(b) = corpus(rel) {
-            let m = manifest::parse(&b);
-            assert!(m.bad_lines.is_empty(), "{rel}: {:?}", m.bad_lines);
-            assert!(!m.lines.is_empty());
-            // Canonical files re-format to the same bytes.
-            if m.lines.iter().all(|l| l.variants.is_empty()) {
-                let text: String = m
-                    .lines
-                    .iter()
-                    .map(|l| manifest::format_line(l.algorithm, &l.name, &l.digest))
-                    .collect();
-                assert_eq!(text.as_bytes(), &b[..], "{rel}");
-            }
+        let b = corpus(rel);
+        let m = manifest::parse(&b);
+        assert!(m.bad_lines.is_empty(), "{rel}: {:?}", m.bad_lines);
+        assert!(!m.lines.is_empty());
+        // Canonical files re-format to the same bytes.
+        if m.lines.iter().all(|l| l.variants.is_empty()) {
+            let text: String = m
+                .lines
+                .iter()
+                .map(|l| manifest::format_line(l.algorithm, &l.name, &l.digest))
+                .collect();
+            assert_eq!(text.as_bytes(), &b[..], "{rel}");
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Every descriptor of the shared OVF corpus: parse, byte-identical round trip, model facts
-//! and validation findings.
+//! Every descriptor of the OVF corpus (the repository's `testdata/corpus/ovf`, see its
+//! SOURCES.md): parse, byte-identical round trip, model facts and validation findings.
 
 use std::path::{Path, PathBuf};
 
@@ -7,26 +7,19 @@ use ova_core::Error;
 use ova_core::ovf::{Content, Descriptor, OvfVersion};
 use ova_core::validate::{Severity, validate_descriptor};
 
-fn corpus_dir() -> Option<PathBuf> {
+/// The OVF corpus directory; panics when it is missing.
+fn corpus_dir() -> PathBuf {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/ovf"
+        "/../testdata/corpus/ovf"
     ));
-    if dir.is_dir() {
-        return Some(dir.to_path_buf());
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("OVF corpus missing at {}", dir.display());
-    }
-    eprintln!("skipping: OVF corpus not found at {}", dir.display());
-    None
+    assert!(dir.is_dir(), "OVF corpus missing at {}", dir.display());
+    dir.to_path_buf()
 }
 
 /// All `.ovf` files under the corpus, sorted, as (name relative to the corpus, bytes).
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let Some(dir) = corpus_dir() else {
-        return Vec::new();
-    };
+    let dir = corpus_dir();
     let mut out = Vec::new();
     let mut stack = vec![dir.clone()];
     while let Some(d) = stack.pop() {
@@ -53,9 +46,11 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn load(name: &str) -> Option<Descriptor> {
-    let dir = corpus_dir()?;
-    Some(Descriptor::parse(&std::fs::read(dir.join(name)).unwrap()).unwrap())
+/// One corpus descriptor, parsed; panics when the file is missing or does not parse.
+fn load(name: &str) -> Descriptor {
+    let p = corpus_dir().join(name);
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    Descriptor::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// Files that are not OVF at all, with the error they must give.
@@ -182,16 +177,14 @@ fn ovf_versions() {
         ("cot/ubuntu.2.0.ovf", OvfVersion::V2),
         ("govmomi/virtualsystemcollection.ovf", OvfVersion::V2),
     ] {
-        let Some(d) = load(name) else { return };
+        let d = load(name);
         assert_eq!(d.version(), version, "{name}");
     }
 }
 
 #[test]
 fn facts_vsphere8_export() {
-    let Some(d) = load("govmomi/esxvmovf-25262174.ovf") else {
-        return;
-    };
+    let d = load("govmomi/esxvmovf-25262174.ovf");
     let f = &d.references()[0];
     assert_eq!(
         (f.id.as_str(), f.href.as_str(), f.size),
@@ -223,9 +216,7 @@ fn facts_vsphere8_export() {
 
 #[test]
 fn facts_ovf_0_9() {
-    let Some(d) = load("cot/v0.9.ovf") else {
-        return;
-    };
+    let d = load("cot/v0.9.ovf");
     assert_eq!(d.disks()[0].capacity_bytes, Some(1_073_741_824));
     assert_eq!(d.networks()[0].name, "bridged");
     let s = &d.systems()[0];
@@ -241,9 +232,7 @@ fn facts_ovf_0_9() {
 
 #[test]
 fn facts_csr1000v_products_and_profiles() {
-    let Some(d) = load("cot/csr1000v.ovf") else {
-        return;
-    };
+    let d = load("cot/csr1000v.ovf");
     let s = &d.systems()[0];
     assert_eq!(
         s.name.as_deref(),
@@ -280,35 +269,34 @@ fn facts_csr1000v_products_and_profiles() {
 
 #[test]
 fn facts_collections_chunks_and_compression() {
-    if let Some(d) = load("govmomi/nested-vapp.ovf") {
-        assert!(matches!(d.content(), Some(Content::Collection(_))));
-        assert!(d.collections().len() >= 2, "nested collection");
-        assert!(d.systems().len() >= 2);
-    }
-    if let Some(d) = load("govmomi/nostalgia-chunkdisk.ovf") {
-        let f = &d.references()[0];
-        assert_eq!(
-            (f.chunk_size, f.size),
-            (Some(7_516_192_768), Some(6_872_576))
-        );
-    }
-    if let Some(d) = load("govmomi/ovftooltemplates-gzip_compression.ovf") {
-        assert_eq!(d.references()[0].compression.as_deref(), Some("gzip"));
-    }
-    if let Some(d) = load("govmomi/ovftooltemplates-vbox1.ovf") {
-        assert_eq!(d.disks()[0].capacity_bytes, Some(10_737_418_240));
-        assert_eq!(d.systems()[0].hardware[0].memory_mib(), Some(192));
-        assert_eq!(d.systems()[0].hardware[0].system_types, ["virtualbox-2.2"]);
-    }
-    if let Some(d) = load("cot/ubuntu.2.0.ovf") {
-        assert_eq!(d.disks()[0].capacity_bytes, Some(8_589_934_592));
-        assert_eq!(d.systems()[0].hardware[0].memory_mib(), Some(512));
-    }
-    if let Some(d) = load("govmomi/ImportOvf2014-eula.ovf") {
-        let vsc = &d.collections()[0];
-        assert!(!vsc.eulas.is_empty());
-        assert!(d.systems().iter().any(|s| !s.eulas.is_empty()));
-    }
+    let d = load("govmomi/nested-vapp.ovf");
+    assert!(matches!(d.content(), Some(Content::Collection(_))));
+    assert!(d.collections().len() >= 2, "nested collection");
+    assert!(d.systems().len() >= 2);
+
+    let d = load("govmomi/nostalgia-chunkdisk.ovf");
+    let f = &d.references()[0];
+    assert_eq!(
+        (f.chunk_size, f.size),
+        (Some(7_516_192_768), Some(6_872_576))
+    );
+
+    let d = load("govmomi/ovftooltemplates-gzip_compression.ovf");
+    assert_eq!(d.references()[0].compression.as_deref(), Some("gzip"));
+
+    let d = load("govmomi/ovftooltemplates-vbox1.ovf");
+    assert_eq!(d.disks()[0].capacity_bytes, Some(10_737_418_240));
+    assert_eq!(d.systems()[0].hardware[0].memory_mib(), Some(192));
+    assert_eq!(d.systems()[0].hardware[0].system_types, ["virtualbox-2.2"]);
+
+    let d = load("cot/ubuntu.2.0.ovf");
+    assert_eq!(d.disks()[0].capacity_bytes, Some(8_589_934_592));
+    assert_eq!(d.systems()[0].hardware[0].memory_mib(), Some(512));
+
+    let d = load("govmomi/ImportOvf2014-eula.ovf");
+    let vsc = &d.collections()[0];
+    assert!(!vsc.eulas.is_empty());
+    assert!(d.systems().iter().any(|s| !s.eulas.is_empty()));
 }
 
 #[test]
@@ -355,9 +343,6 @@ proptest::proptest! {
         insert in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
     ) {
         let files = corpus();
-        if files.is_empty() {
-            return Ok(());
-        }
         let (_, bytes) = &files[file % files.len()];
         let pos = at.index(bytes.len());
         let end = (pos + cut).min(bytes.len());
@@ -374,9 +359,7 @@ proptest::proptest! {
 
 #[test]
 fn json_view_carries_computed_hardware_values() {
-    let Some(d) = load("govmomi/esxvmovf-25262174.ovf") else {
-        return;
-    };
+    let d = load("govmomi/esxvmovf-25262174.ovf");
     let j = serde_json::to_value(&d).unwrap();
     assert_eq!(j["version"], "1.x");
     assert_eq!(j["disks"][0]["capacity_bytes"], 34_359_738_368u64);

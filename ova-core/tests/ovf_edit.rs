@@ -1,5 +1,5 @@
-//! Edits on the shared OVF corpus: each edit changes only the edited text, the result parses,
-//! and the model reads the new value back.
+//! Edits on the OVF corpus (the repository's `testdata/corpus/ovf`, see its SOURCES.md): each
+//! edit changes only the edited text, the result parses, and the model reads the new value back.
 
 use std::path::Path;
 
@@ -7,26 +7,27 @@ use ova_core::Error;
 use ova_core::ovf::{Descriptor, Edit};
 use proptest::prelude::*;
 
-fn corpus_dir() -> Option<&'static Path> {
+/// The OVF corpus directory; panics when it is missing.
+fn corpus_dir() -> &'static Path {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/ovf"
+        "/../testdata/corpus/ovf"
     ));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("OVF corpus missing at {}", dir.display());
-    }
-    eprintln!("skipping: OVF corpus not found at {}", dir.display());
-    None
+    assert!(dir.is_dir(), "OVF corpus missing at {}", dir.display());
+    dir
+}
+
+/// One corpus descriptor, parsed; panics when the file is missing or does not parse.
+fn load(name: &str) -> (Vec<u8>, Descriptor) {
+    let p = corpus_dir().join(name);
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let d = Descriptor::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    (bytes, d)
 }
 
 /// Every parseable corpus descriptor.
 fn corpus() -> Vec<(String, Descriptor)> {
-    let Some(dir) = corpus_dir() else {
-        return Vec::new();
-    };
+    let dir = corpus_dir();
     let mut out = Vec::new();
     for sub in ["cot", "govmomi", "open-vmdk"] {
         let mut names: Vec<_> = std::fs::read_dir(dir.join(sub))
@@ -100,9 +101,7 @@ fn virtual_system_type_on_every_system() {
             edited += 1;
         }
     }
-    if corpus_dir().is_some() {
-        assert!(edited >= 30, "only {edited} systems edited");
-    }
+    assert!(edited >= 30, "only {edited} systems edited");
 }
 
 #[test]
@@ -193,9 +192,7 @@ fn every_property_of_every_file() {
             }
         }
     }
-    if corpus_dir().is_some() {
-        assert!(edited >= 100, "only {edited} properties edited");
-    }
+    assert!(edited >= 100, "only {edited} properties edited");
 }
 
 #[test]
@@ -230,10 +227,7 @@ fn names_and_composed_edits() {
 
 #[test]
 fn ambiguity_in_collections() {
-    let Some(dir) = corpus_dir() else { return };
-    let d =
-        Descriptor::parse(&std::fs::read(dir.join("govmomi/ImportOvf2014-3VMvApp.ovf")).unwrap())
-            .unwrap();
+    let (_, d) = load("govmomi/ImportOvf2014-3VMvApp.ovf");
     assert!(d.systems().len() >= 3);
     match d.apply(&[Edit::set_cpus(2)]).unwrap_err() {
         Error::OvfEditTargetAmbiguous { candidates, .. } => {
@@ -255,9 +249,8 @@ fn ambiguity_in_collections() {
     }
 }
 
-fn one_property_file() -> Option<Descriptor> {
-    let dir = corpus_dir()?;
-    Some(Descriptor::parse(&std::fs::read(dir.join("cot/csr1000v.ovf")).unwrap()).unwrap())
+fn one_property_file() -> Descriptor {
+    load("cot/csr1000v.ovf").1
 }
 
 proptest! {
@@ -267,7 +260,7 @@ proptest! {
     /// attribute value's bytes change.
     #[test]
     fn property_values_round_trip(value in "[\\x09\\x0a\\x0d\\x20-\\x7e\u{a0}-\u{2fff}\u{1F600}]{0,40}") {
-        let Some(d) = one_property_file() else { return Ok(()) };
+        let d = one_property_file();
         let out = d.apply(&[Edit::set_property("hostname", value.clone())]).unwrap();
         let back = Descriptor::parse(&out).unwrap();
         let got = back
@@ -285,7 +278,7 @@ proptest! {
     #[test]
     fn names_round_trip(name in "[\\x0a\\x20-\\x7e\u{e9}]{1,30}") {
         prop_assume!(name.trim() == name);
-        let Some(d) = one_property_file() else { return Ok(()) };
+        let d = one_property_file();
         let out = d.apply(&[Edit::set_name(name.clone())]).unwrap();
         let back = Descriptor::parse(&out).unwrap();
         prop_assert_eq!(back.systems()[0].name.as_deref(), Some(name.as_str()));
@@ -294,7 +287,7 @@ proptest! {
     /// CPU counts and memory sizes always read back as written.
     #[test]
     fn quantities_round_trip(cpus in 1u64..1000, mib in 1u64..(1 << 30)) {
-        let Some(d) = one_property_file() else { return Ok(()) };
+        let d = one_property_file();
         let out = d.apply(&[Edit::set_cpus(cpus), Edit::set_memory_mib(mib)]).unwrap();
         let back = Descriptor::parse(&out).unwrap();
         let h = &back.systems()[0].hardware[0];
@@ -307,9 +300,7 @@ proptest! {
 /// and validation catches what vmx-07 cannot carry.
 #[test]
 fn downgrade_of_a_vsphere8_export_is_caught() {
-    let Some(dir) = corpus_dir() else { return };
-    let bytes = std::fs::read(dir.join("govmomi/esxvmovf-25262174.ovf")).unwrap();
-    let d = Descriptor::parse(&bytes).unwrap();
+    let (bytes, d) = load("govmomi/esxvmovf-25262174.ovf");
     assert_eq!(d.systems()[0].hardware[0].firmware.as_deref(), Some("efi"));
     assert!(!ova_core::validate::has_errors(
         &ova_core::validate::validate_descriptor(&bytes)

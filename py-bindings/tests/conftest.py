@@ -9,14 +9,14 @@ from .ovakit_helpers import FileServer, build_ova, missing
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = REPO / "testdata" / "corpus"
 
 
 @pytest.fixture
 def corpus() -> pathlib.Path:
-    """The shared test corpus beside the checkout."""
+    """The repository's test corpus, `testdata/corpus` (see its SOURCES.md files)."""
     if not CORPUS.is_dir():
-        missing(f"test corpus {CORPUS} is missing")
+        pytest.fail(f"test corpus {CORPUS} is missing")
     return CORPUS
 
 

@@ -1,5 +1,5 @@
-//! Published signing vectors from the shared corpus (see its SOURCES.md), and botocore signing
-//! the same requests.
+//! Published signing vectors from the signing corpus (the repository's `testdata/corpus/sigv4`,
+//! see its SOURCES.md), and botocore signing the same requests.
 
 use std::path::{Path, PathBuf};
 
@@ -7,19 +7,14 @@ use s3_stream::sigv4::{self, Signer};
 use s3_stream::{Credentials, Timestamp, sigv2};
 use sha2::{Digest, Sha256};
 
-fn corpus() -> Option<PathBuf> {
+/// The signing corpus directory; panics when it is missing.
+fn corpus() -> PathBuf {
     let p = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/sigv4"
+        "/../testdata/corpus/sigv4"
     ));
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("corpus missing at {}", p.display());
-    }
-    eprintln!("skipping: corpus missing at {}", p.display());
-    None
+    assert!(p.is_dir(), "signing corpus missing at {}", p.display());
+    p
 }
 
 struct HttpReq {
@@ -78,7 +73,7 @@ fn read(p: &Path) -> String {
 /// aws-c-auth suite: the `*-unnormalized` cases (what S3 does), header and presigned variants.
 #[test]
 fn aws_c_auth_unnormalized_cases() {
-    let Some(root) = corpus() else { return };
+    let root = corpus();
     let mut n = 0;
     for entry in std::fs::read_dir(root.join("aws-c-auth-v4")).unwrap() {
         let dir = entry.unwrap().path();
@@ -155,7 +150,7 @@ fn aws_c_auth_unnormalized_cases() {
 /// known-defective cases left out.
 #[test]
 fn aws_sig_v4_suite_s3_valid_cases() {
-    let Some(root) = corpus() else { return };
+    let root = corpus();
     let base = root.join("aws-sig-v4-test-suite");
     let creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
     let time = Timestamp::parse_iso8601("2015-08-30T12:36:00Z").unwrap();
@@ -208,7 +203,7 @@ fn aws_sig_v4_suite_s3_valid_cases() {
 /// The S3 worked examples (header auth, presigned URLs, chunked upload).
 #[test]
 fn s3_examples() {
-    let Some(root) = corpus() else { return };
+    let root = corpus();
     let base = root.join("s3-examples");
     let mut n = 0;
     for entry in std::fs::read_dir(&base).unwrap() {
@@ -300,7 +295,7 @@ fn v2_bucket(host: &str) -> Option<String> {
 /// SigV2 examples from the S3 developer guide (both bucket-name editions).
 #[test]
 fn sigv2_examples() {
-    let Some(root) = corpus() else { return };
+    let root = corpus();
     let creds = Credentials::new(
         "AKIAIOSFODNN7EXAMPLE",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
