@@ -4,11 +4,14 @@
 #
 #   bash scripts/test.sh
 #
-# Environment: OVAKIT_VENV (default: .venv in the checkout), OVAKIT_SKIP_LINT=1 to skip fmt/clippy/doc.
+# Environment: OVAKIT_VENV (default: .venv in the checkout), OVAKIT_SKIP_LINT=1 to skip fmt, clippy,
+# doc and the fuzz-target check, OVAKIT_KEEP_LINT_BUILD=1 to keep their build folder for the next run.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# A full run builds every target once: incremental caches would only cost disk (gigabytes).
+export CARGO_INCREMENTAL=0
 log() { printf '\n==> %s\n' "$*"; }
 
 # ---- system packages -------------------------------------------------------------------------
@@ -33,20 +36,30 @@ stamp="$venv/.requirements.sha256"
 want="$(sha256sum scripts/requirements-test.txt | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing Python test packages"
-    "$venv/bin/python" -m pip install -q --upgrade pip
-    "$venv/bin/python" -m pip install -q -r scripts/requirements-test.txt
+    "$venv/bin/python" -m pip install -q --no-cache-dir --upgrade pip
+    "$venv/bin/python" -m pip install -q --no-cache-dir -r scripts/requirements-test.txt
     echo "$want" > "$stamp"
 fi
 export OVAKIT_PYTHON="$venv/bin/python"
 
-# ---- lint and docs ---------------------------------------------------------------------------
+# ---- lint, docs, fuzz-target build ----------------------------------------------------------
+# Checked in a target folder of their own, removed afterwards (set OVAKIT_KEEP_LINT_BUILD=1 to keep
+# it for the next run): check-mode artifacts are never reused by the test build, and keeping both
+# would double the disk a run needs.
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+lint_dir="$target_dir/lint"
 if [ "${OVAKIT_SKIP_LINT:-0}" != 1 ]; then
     log "cargo fmt --check"
     cargo fmt --all --check
     log "cargo clippy"
-    cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+    cargo clippy --target-dir "$lint_dir" --workspace --all-targets --all-features --quiet -- -D warnings
     log "cargo doc"
-    RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features --quiet
+    RUSTDOCFLAGS=-Dwarnings cargo doc --target-dir "$lint_dir" --workspace --no-deps --all-features --quiet
+    if [ -f ova-core/fuzz/Cargo.toml ]; then
+        log "cargo check fuzz targets"
+        cargo check --target-dir "$lint_dir" --quiet --manifest-path ova-core/fuzz/Cargo.toml
+    fi
+    [ "${OVAKIT_KEEP_LINT_BUILD:-0}" = 1 ] || rm -rf "$lint_dir"
 fi
 
 # ---- local servers ---------------------------------------------------------------------------
@@ -65,12 +78,6 @@ for _ in $(seq 1 100); do
 done
 export OVAKIT_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 
-# ---- fuzz targets build ----------------------------------------------------------------------
-if [ -f ova-core/fuzz/Cargo.toml ]; then
-    log "cargo check fuzz targets"
-    cargo check --quiet --manifest-path ova-core/fuzz/Cargo.toml
-fi
-
 # ---- python bindings -------------------------------------------------------------------------
 pytest_dirs=(tests)
 if [ -f py-bindings/pyproject.toml ]; then
@@ -82,11 +89,11 @@ fi
 
 # ---- tests -----------------------------------------------------------------------------------
 log "cargo test"
-cargo build --quiet --workspace --bins
-export OVAKIT_BIN_DIR="${CARGO_TARGET_DIR:-$root/target}/debug"
+# `cargo test` builds the binaries too (the integration tests run them); pytest uses them after.
+export OVAKIT_BIN_DIR="$target_dir/debug"
 cargo_log="$(mktemp)"
 set +e
-cargo test --workspace --all-features 2>&1 | tee "$cargo_log" | grep -v -E '^(test .* \.\.\. ok|\s+Compiling .*)$'
+cargo test --workspace --all-features --no-fail-fast 2>&1 | tee "$cargo_log" | grep -v -E '^(test .* \.\.\. ok|\s+Compiling .*)$'
 cargo_status=${PIPESTATUS[0]}
 set -e
 echo
