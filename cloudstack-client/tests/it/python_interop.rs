@@ -1,9 +1,8 @@
 //! Cross-implementation checks with the Python `cs` package and Apache Libcloud:
 //! their signatures equal ours where they agree with the server, and the simulator accepts
 //! their requests and rejects tampered ones.
-#![cfg(feature = "simulator")]
 
-mod common;
+use crate::common;
 
 use cloudstack_client::sign::{SignatureAlgorithm, sign};
 use cloudstack_client::simulator::{Simulator, SimulatorConfig};

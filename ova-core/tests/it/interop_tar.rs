@@ -2,13 +2,11 @@
 //! ustar and GNU formats) and GNU tar (`--format=posix|gnu|ustar`) are read correctly, with
 //! their extension headers reported; archives ovakit writes are read by both.
 
-mod archive_support;
-
 use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-use archive_support::*;
+use crate::archive_support::*;
 use ova_core::archive::{ArchiveIndex, ArchiveReader, EntryKind, EntryProblem, Extension};
 use ova_core::package::Ova;
 use ova_core::tar::HeaderFormat;

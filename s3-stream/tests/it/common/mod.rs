@@ -1,6 +1,5 @@
 //! Test servers: s3s-fs in-process, the moto server from the environment, an in-memory S3 with
 //! fault injection, and an HTTP source with fault modes.
-#![allow(dead_code, unreachable_pub, clippy::type_complexity)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;

@@ -1,8 +1,7 @@
 //! The client against the in-process simulator: the operator flow, jobs, errors, retries,
 //! pagination, persistence, secrets.
-#![cfg(feature = "simulator")]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime};
 

@@ -1,7 +1,6 @@
 //! TLS: an HTTPS endpoint with a freshly generated self-signed certificate (a TLS-terminating
 //! proxy in front of the simulator) is refused by default, and accepted with its certificate as
 //! an extra CA or with explicit insecure mode, by the async and the blocking client.
-#![cfg(feature = "simulator")]
 
 use std::error::Error as _;
 use std::sync::Arc;

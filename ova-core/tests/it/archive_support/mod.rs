@@ -1,5 +1,4 @@
 //! Helpers shared by the archive, manifest, repack and hostile-input tests.
-#![allow(dead_code, unreachable_pub)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -3,12 +3,10 @@
 //!
 //! The qemu-img case skips with a message when `qemu-img` is missing; fails when `CI` is set.
 
-mod archive_support;
-
 use std::path::Path;
 use std::process::Command;
 
-use archive_support::{descriptor, write};
+use crate::archive_support::{descriptor, write};
 use ova_core::build::{BuildOptions, build_ova};
 use ova_core::package::Ova;
 use ova_core::tar::LargeSize;

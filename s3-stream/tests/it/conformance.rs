@@ -2,12 +2,10 @@
 //! SigV4) and the moto server (`OVAKIT_MOTO_ENDPOINT`). Every case downloads the object back and
 //! compares its digests with the source's.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use bytes::Bytes;
-use common::*;
 use s3_stream::plan::MIB;
 use s3_stream::{
     Client, CopyOptions, Credentials, HttpSource, PartChecksum, SignatureVersion, Source,

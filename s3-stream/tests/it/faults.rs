@@ -1,13 +1,11 @@
 //! Fault injection: an in-memory S3 on loopback that fails chosen requests, and HTTP sources that
 //! break, lie or change. Every successful case reads the object back and compares digests.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::common::*;
 use bytes::Bytes;
-use common::*;
 use s3_stream::plan::PartLimits;
 use s3_stream::{CopyOptions, Error, HttpSource, PartChecksum, Source};
 

@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-mod common;
-
-use common::pipeline_cmd;
+use crate::common::pipeline_cmd;
 
 fn have_openssl() -> bool {
     let ok = Command::new("openssl")

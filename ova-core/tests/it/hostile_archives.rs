@@ -1,11 +1,9 @@
 //! Hostile and broken archives give a typed error or a finding, never a panic, and extraction
 //! never writes outside its directory.
 
-mod archive_support;
-
 use std::io::Read;
 
-use archive_support::*;
+use crate::archive_support::*;
 use ova_core::Error;
 use ova_core::archive::{ArchiveIndex, ArchiveReader, EntryProblem};
 use ova_core::package::Ova;

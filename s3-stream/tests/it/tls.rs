@@ -1,12 +1,10 @@
 //! An HTTPS source with a self-signed certificate: refused by default, accepted with
 //! `insecure` or with its CA, while the destination keeps verifying.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use bytes::Bytes;
-use common::*;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;

@@ -1,10 +1,8 @@
 //! The streaming reader gives the same entries and data whatever the read sizes of its source.
 
-mod archive_support;
-
 use std::io::Read;
 
-use archive_support::*;
+use crate::archive_support::*;
 use ova_core::archive::ArchiveReader;
 use ova_core::manifest::{self, Algorithm};
 

@@ -1,8 +1,6 @@
 //! `pipeline demo`: the whole flow against an in-process S3 server and the CloudStack simulator.
 
-mod common;
-
-use common::pipeline_cmd;
+use crate::common::pipeline_cmd;
 
 #[test]
 fn demo_runs_every_step_and_passes_every_check() {

@@ -6,9 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
-mod common;
-
-use common::pipeline_cmd;
+use crate::common::pipeline_cmd;
 
 /// `pipeline demo --serve`, stopped (stdin closed, then killed) on drop.
 struct Servers {

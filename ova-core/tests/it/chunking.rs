@@ -2,9 +2,7 @@
 //! descriptor, one manifest line per chunk, a package that validates cleanly, and chunks that
 //! join back into the original bytes.
 
-mod archive_support;
-
-use archive_support::{sample_files, write};
+use crate::archive_support::{sample_files, write};
 use ova_core::package::{Ova, PackOptions, RepackOptions};
 use ova_core::write::{Chunking, ManifestChoice};
 

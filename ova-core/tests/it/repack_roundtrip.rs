@@ -1,10 +1,8 @@
 //! Repack, pack, extract and in-place edit, end to end on files.
 
-mod archive_support;
-
 use std::process::Command;
 
-use archive_support::*;
+use crate::archive_support::*;
 use ova_core::Error;
 use ova_core::archive::EntryKind;
 use ova_core::manifest::Algorithm;

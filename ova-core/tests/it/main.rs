@@ -1,0 +1,24 @@
+//! The integration tests of `ova-core`, in one test binary (`cargo test -p ova-core --test it`;
+//! one module per former `tests/*.rs` file, e.g. `--test it hostile_archives::`): archive write ↔
+//! read, short reads and hostile archives, tar interop (Python `tarfile`, GNU tar), manifests, the
+//! OVF corpus and descriptor edits, repack/pack/extract and chunking, `build`, signing (with
+//! `openssl` interop), and stream-optimized VMDKs (with `qemu-img` interop and validation).
+
+#[allow(dead_code, unreachable_pub)]
+mod archive_support;
+
+mod archive_roundtrip;
+mod archive_shortread;
+mod build_interop;
+mod chunking;
+mod hostile_archives;
+mod interop_tar;
+mod manifest_roundtrip;
+mod ovf_corpus;
+mod ovf_edit;
+mod repack_roundtrip;
+mod sign_interop;
+mod sign_package;
+mod validate_vmdk;
+mod vmdk_interop;
+mod vmdk_roundtrip;
