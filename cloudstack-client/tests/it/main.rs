@@ -1,5 +1,5 @@
 //! The integration tests of `cloudstack-client`, in one test binary (`cargo test -p
-//! cloudstack-client --all-features --test it`; one module per former `tests/*.rs` file, e.g.
+//! cloudstack-client --all-features --test it`; one module per area, e.g.
 //! `--test it simulator::`): the client against the in-process simulator (operator flow, jobs,
 //! errors, retries, pagination), TLS verification, and interop with the Python `cs` package and
 //! Apache Libcloud. Every suite needs the `simulator` feature.

@@ -1,5 +1,5 @@
 //! The integration tests of the `examples` binaries, in one test binary (`cargo test -p examples
-//! --test it`; one module per former `tests/*.rs` file, e.g. `--test it pipeline_run::`): the
+//! --test it`; one module per area, e.g. `--test it pipeline_run::`): the
 //! `cloudstack` CLI against the simulator, `ova --large-files chunk`, and `pipeline` (`demo`,
 //! `run --config`, and HTTPS export URLs).
 

@@ -1,5 +1,5 @@
 //! The integration tests of `ova-core`, in one test binary (`cargo test -p ova-core --test it`;
-//! one module per former `tests/*.rs` file, e.g. `--test it hostile_archives::`): archive write ↔
+//! one module per area, e.g. `--test it hostile_archives::`): archive write ↔
 //! read, short reads and hostile archives, tar interop (Python `tarfile`, GNU tar), manifests, the
 //! OVF corpus and descriptor edits, repack/pack/extract and chunking, `build`, signing (with
 //! `openssl` interop), and stream-optimized VMDKs (with `qemu-img` interop and validation).

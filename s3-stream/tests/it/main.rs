@@ -1,5 +1,5 @@
 //! The integration tests of `s3-stream`, in one test binary (`cargo test -p s3-stream --test it`;
-//! one module per former `tests/*.rs` file, e.g. `--test it faults::`): the conformance suite
+//! one module per area, e.g. `--test it faults::`): the conformance suite
 //! against s3s-fs and moto (`OVAKIT_MOTO_ENDPOINT`), fault injection, HTTPS sources, and the
 //! published SigV4/SigV2 signing vectors (with botocore).
 
