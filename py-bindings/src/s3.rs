@@ -31,6 +31,8 @@ fn report_to_py(py: Python<'_>, r: &CopyReport) -> PyResult<Py<PyAny>> {
     d.set_item("sha256", &r.sha256)?;
     d.set_item("upload_id", &r.upload_id)?;
     d.set_item("source_resumes", r.source_resumes)?;
+    d.set_item("part_checksum", r.part_checksum.as_str())?;
+    d.set_item("payload_signed", r.payload_signed)?;
     Ok(d.into_any().unbind())
 }
 
@@ -128,9 +130,14 @@ fn options(
     expected_size: Option<u64>,
     md5: bool,
     sha256: bool,
-) -> CopyOptions {
+    part_checksum: Option<&str>,
+) -> PyResult<CopyOptions> {
     let defaults = CopyOptions::default();
-    CopyOptions {
+    let part_checksum = match part_checksum {
+        Some(p) => p.parse().map_err(Error::from)?,
+        None => defaults.part_checksum,
+    };
+    Ok(CopyOptions {
         acl,
         content_type,
         metadata: metadata.unwrap_or_default(),
@@ -139,8 +146,9 @@ fn options(
         expected_size,
         md5,
         sha256,
+        part_checksum,
         ..defaults
-    }
+    })
 }
 
 /// Drive a copy future with cancellation wired: a raising progress callback or Ctrl-C
@@ -257,10 +265,13 @@ impl Client {
     /// ``source`` is an ``http(s)://`` URL (resumed on broken connections), a path, or a binary
     /// file object (``read(n)``). ``progress(dict)`` is called as data moves; raising from it,
     /// or Ctrl-C, cancels the copy and aborts the multipart upload before the exception
-    /// propagates. ``acl`` is a canned ACL such as ``"public-read"``.
+    /// propagates. ``acl`` is a canned ACL such as ``"public-read"``. ``part_checksum`` is the
+    /// per-part check: ``"auto"`` (default: the signed payload's SHA-256 over plain HTTP,
+    /// Content-MD5 otherwise), ``"md5"``, ``"crc32c"`` or ``"none"``; the report says which
+    /// was used (``part_checksum``, ``payload_signed``).
     ///
     /// Raises ``S3Error`` (``.status``, ``.code``, ``.upload_id``).
-    #[pyo3(signature = (source, bucket, key, *, progress = None, acl = None, content_type = None, metadata = None, part_size = None, concurrency = None, expected_size = None, md5 = false, sha256 = false))]
+    #[pyo3(signature = (source, bucket, key, *, progress = None, acl = None, content_type = None, metadata = None, part_size = None, concurrency = None, expected_size = None, md5 = false, sha256 = false, part_checksum = None))]
     #[allow(clippy::too_many_arguments)]
     fn copy(
         &self,
@@ -277,6 +288,7 @@ impl Client {
         expected_size: Option<u64>,
         md5: bool,
         sha256: bool,
+        part_checksum: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
         let interrupt = Interrupt::new();
         let src = self::source(py, source, &interrupt)?;
@@ -289,7 +301,8 @@ impl Client {
             expected_size,
             md5,
             sha256,
-        );
+            part_checksum,
+        )?;
         let client = self.inner.clone();
         run_copy(py, opts, progress, interrupt, move |opts| async move {
             client.copy(src, &bucket, &key, &opts).await
@@ -323,7 +336,8 @@ impl Client {
             None,
             false,
             false,
-        );
+            None,
+        )?;
         let client = self.inner.clone();
         run_copy(
             py,

@@ -38,6 +38,19 @@ def test_copy_file_multipart_with_progress(s3, bucket, boto, tmp_path):
     assert s3.head_object(bucket, "disk.bin")["size"] == len(data)
 
 
+def test_part_checksum_choice_is_reported(s3, bucket, boto):
+    data = os.urandom(11 << 20)
+    # moto on plain HTTP: the default signs each part's payload and takes no MD5 on top
+    report = s3.copy(io.BytesIO(data), bucket, "auto", part_size=5 << 20)
+    assert report["payload_signed"] and report["part_checksum"] == "none"
+    report = s3.copy(io.BytesIO(data), bucket, "md5", part_size=5 << 20, part_checksum="md5")
+    assert report["part_checksum"] == "md5" and report["parts"] == 3
+    for key in ("auto", "md5"):
+        assert boto.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+    with pytest.raises(ovakit.ConfigError):
+        s3.copy(io.BytesIO(data), bucket, "bad", part_checksum="sha1")
+
+
 def test_copy_from_url_and_file_object(s3, bucket, file_server):
     data = os.urandom(300_000)
     (file_server.root / "x.bin").write_bytes(data)

@@ -212,7 +212,8 @@ impl Error {
     }
 
     /// Whether retrying the same request may succeed: 5xx, 429, `SlowDown`, `InternalError`,
-    /// `RequestTimeout`, and transport errors (timeouts, resets).
+    /// `RequestTimeout`, a body damaged on the way (`BadDigest`, `XAmzContentSHA256Mismatch`),
+    /// and transport errors (timeouts, resets).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::S3 { context, source } => {
@@ -221,11 +222,19 @@ impl Error {
                 }
                 let st = context.status.unwrap_or(0);
                 let code = context.code.as_deref().unwrap_or("");
+                // BadDigest / XAmzContentSHA256Mismatch: the body the store received is not the
+                // one that was hashed (damaged on the way); the part is still in memory, so
+                // sending it again is the cure.
                 st >= 500
                     || st == 429
                     || matches!(
                         code,
-                        "SlowDown" | "InternalError" | "RequestTimeout" | "ServiceUnavailable"
+                        "SlowDown"
+                            | "InternalError"
+                            | "RequestTimeout"
+                            | "ServiceUnavailable"
+                            | "BadDigest"
+                            | "XAmzContentSHA256Mismatch"
                     )
             }
             _ => false,
@@ -267,5 +276,22 @@ mod tests {
             source: None,
         };
         assert!(!e.is_retryable());
+        for (code, retry) in [
+            ("BadDigest", true),
+            ("XAmzContentSHA256Mismatch", true),
+            ("InvalidDigest", false),
+            ("NoSuchUpload", false),
+        ] {
+            let e = Error::S3 {
+                context: Box::new(S3Context {
+                    operation: "UploadPart",
+                    status: Some(400),
+                    code: Some(code.into()),
+                    ..Default::default()
+                }),
+                source: None,
+            };
+            assert_eq!(e.is_retryable(), retry, "{code}");
+        }
     }
 }

@@ -42,6 +42,14 @@ pub fn unquote_etag(etag: &str) -> &str {
     e.trim_matches('"')
 }
 
+/// The MD5 an ETag carries, when it is a plain (single-part) MD5: 32 hex digits, quotes and a
+/// weak prefix ignored.
+fn etag_md5(etag: &str) -> Option<[u8; 16]> {
+    let e = unquote_etag(etag);
+    let mut out = [0u8; 16];
+    (e.len() == 32 && hex::decode_to_slice(e, &mut out).is_ok()).then_some(out)
+}
+
 impl Ledger {
     /// An empty ledger.
     pub fn new() -> Self {
@@ -102,18 +110,25 @@ impl Ledger {
         })
     }
 
-    /// The md5-of-md5s multipart ETag (`hex(md5(md5(p1)‖…‖md5(pN)))-N`), when every part's MD5 is
-    /// known.
+    /// The md5-of-md5s multipart ETag (`hex(md5(md5(p1)‖…‖md5(pN)))-N`): from the MD5s sent
+    /// when every part has one, else from the part ETags the store returned when each is a plain
+    /// MD5 (then it shows the object was assembled from exactly the acknowledged parts); `None`
+    /// otherwise.
     pub fn multipart_etag(&self) -> Option<String> {
+        let ours: Option<Vec<[u8; 16]>> = self.parts.values().map(|p| p.md5).collect();
+        let digests = match ours {
+            Some(d) => d,
+            None => self
+                .parts
+                .values()
+                .map(|p| etag_md5(&p.etag))
+                .collect::<Option<Vec<_>>>()?,
+        };
         let mut h = Md5::new();
-        for p in self.parts.values() {
-            h.update(p.md5?);
+        for d in &digests {
+            h.update(d);
         }
-        Some(format!(
-            "{}-{}",
-            hex::encode(h.finalize()),
-            self.parts.len()
-        ))
+        Some(format!("{}-{}", hex::encode(h.finalize()), digests.len()))
     }
 
     /// The CompleteMultipartUpload list, ascending; with CRC32C values when `with_crc32c`.
@@ -245,6 +260,32 @@ mod tests {
             Some(crc32c_base64(crc32c::crc32c(&b)).as_str())
         );
         assert_eq!(l.total_bytes(), 1017);
+    }
+
+    #[test]
+    fn etag_from_returned_part_etags_when_no_md5_was_taken() {
+        let (a, b) = (vec![3u8; 64], vec![4u8; 5]);
+        let mut with = Ledger::new();
+        with.insert(rec(1, &a));
+        with.insert(rec(2, &b));
+        let mut without = Ledger::new();
+        for r in [rec(1, &a), rec(2, &b)] {
+            without.insert(PartRecord { md5: None, ..r });
+        }
+        assert_eq!(without.multipart_etag(), with.multipart_etag());
+        // A part ETag that is not a plain MD5 (another store's scheme): no expectation at all.
+        without.insert(PartRecord {
+            md5: None,
+            etag: "\"0123-not-an-md5\"".into(),
+            ..rec(3, &a)
+        });
+        assert_eq!(without.multipart_etag(), None);
+        assert_eq!(
+            etag_md5("W/\"00112233445566778899aabbccddeeff\"").map(|d| d[15]),
+            Some(0xff)
+        );
+        assert_eq!(etag_md5("00112233445566778899aabbccddeeff-2"), None);
+        assert_eq!(etag_md5("0011223344556677889zaabbccddeeff"), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 ``ovakit.cloudstack`` and ``ovakit.s3`` instead."""
 
 import os
-from typing import Any, Callable, Optional, Sequence, Union, final
+from typing import Any, Callable, Literal, Optional, Sequence, Union, final
 
 __version__: str
 
@@ -531,9 +531,12 @@ class S3Client:
         expected_size: Optional[int] = None,
         md5: bool = False,
         sha256: bool = False,
+        part_checksum: Optional[Literal["auto", "md5", "crc32c", "none"]] = None,
     ) -> dict[str, Any]:
         """Stream an ``http(s)://`` URL, a path or a binary file object into ``s3://bucket/key``.
 
+        ``part_checksum``: ``"auto"`` (default; the signed payload's SHA-256 over plain HTTP,
+        Content-MD5 otherwise), ``"md5"``, ``"crc32c"`` or ``"none"``.
         Raising from ``progress`` or Ctrl-C cancels and aborts the multipart upload first.
         """
     def copy_object(

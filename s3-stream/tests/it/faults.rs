@@ -464,3 +464,179 @@ async fn blocking_client_copies() {
     assert_eq!(r.parts, 6);
     assert_eq!(mock.object("k").unwrap(), Bytes::from(d));
 }
+
+/// The integrity headers the store saw on every UploadPart.
+fn part_headers(mock: &MockS3) -> Vec<SeenHeaders> {
+    mock.state
+        .lock()
+        .unwrap()
+        .headers
+        .iter()
+        .filter(|h| h.op == "UploadPart")
+        .cloned()
+        .collect()
+}
+
+fn unsigned_client(mock: &MockS3) -> s3_stream::Client {
+    s3_stream::Client::builder()
+        .with_endpoint(&mock.endpoint)
+        .with_credentials(s3_stream::Credentials::new(AK, SK))
+        .with_retry(fast_retry())
+        .with_payload_signing(s3_stream::PayloadSigning::Unsigned)
+        .with_part_limits(PartLimits {
+            min_part_size: 1024,
+            ..PartLimits::default()
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_part_gets_one_digest_by_default() {
+    let d = payload();
+    // Plain HTTP, SigV4: the signed payload's SHA-256 is the part check; no MD5 on top.
+    let mock = MockS3::start(|_| None).await;
+    let r = copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &opts(),
+    )
+    .await;
+    assert!(r.payload_signed);
+    assert_eq!(r.part_checksum, PartChecksum::None);
+    let seen = part_headers(&mock);
+    assert_eq!(seen.len(), 6);
+    for h in &seen {
+        assert!(!h.content_md5, "{h:?}");
+        assert_eq!(h.content_sha256.len(), 64, "{h:?}");
+    }
+    // The final ETag was still checked: computed from the part ETags the store returned.
+    assert!(r.etag.unwrap().ends_with("-6\""));
+
+    // Unsigned payload: Content-MD5 is the part check.
+    let mock = MockS3::start(|_| None).await;
+    let r = unsigned_client(&mock)
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d.clone())),
+            "b",
+            "k",
+            &opts(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&mock.object("k").unwrap()), sha256_hex(&d));
+    assert!(!r.payload_signed);
+    assert_eq!(r.part_checksum, PartChecksum::ContentMd5);
+    for h in &part_headers(&mock) {
+        assert!(h.content_md5, "{h:?}");
+        assert_eq!(h.content_sha256, "UNSIGNED-PAYLOAD");
+    }
+
+    // Asked for explicitly, Content-MD5 comes on top of the signed payload.
+    let mock = MockS3::start(|_| None).await;
+    let o = CopyOptions {
+        part_checksum: PartChecksum::ContentMd5,
+        ..opts()
+    };
+    let r = copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &o,
+    )
+    .await;
+    assert_eq!(r.part_checksum, PartChecksum::ContentMd5);
+    assert!(
+        part_headers(&mock)
+            .iter()
+            .all(|h| h.content_md5 && h.content_sha256.len() == 64)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_damaged_on_the_way_is_refused_by_the_store_and_sent_again() {
+    let d = payload();
+    let hook = |s: &Seen| match (s.op, s.part, s.attempt) {
+        ("UploadPart", Some(2), 0) => Some(Fault::Corrupt),
+        ("UploadPart", Some(5), 0 | 1) => Some(Fault::Corrupt),
+        _ => None,
+    };
+    // Signed payload (SHA-256 mismatch), then Content-MD5 (BadDigest): each check catches it.
+    let mock = MockS3::start(hook).await;
+    copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &opts(),
+    )
+    .await;
+    assert_eq!(mock.count("UploadPart", Some(2)), 2);
+    assert_eq!(mock.count("UploadPart", Some(5)), 3);
+
+    let mock = MockS3::start(hook).await;
+    unsigned_client(&mock)
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d.clone())),
+            "b",
+            "k",
+            &opts(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&mock.object("k").unwrap()), sha256_hex(&d));
+    assert_eq!(mock.count("UploadPart", Some(5)), 3);
+
+    // Damaged every time: the error names the part and the store's code; nothing is left.
+    let mock = MockS3::start(|s| (s.part == Some(4)).then_some(Fault::Corrupt)).await;
+    let e = mock
+        .client()
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d.clone())),
+            "b",
+            "k",
+            &opts(),
+        )
+        .await
+        .unwrap_err();
+    let ctx = e.s3_context().expect("s3 error");
+    assert_eq!(ctx.part, Some(4));
+    assert_eq!(ctx.code.as_deref(), Some("XAmzContentSHA256Mismatch"));
+    assert_eq!(mock.open_uploads(), 0);
+    assert!(mock.object("k").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_with_the_wrong_etag_is_deleted_and_reported() {
+    let d = payload();
+    for unsigned in [false, true] {
+        let mock =
+            MockS3::start(|s| (s.op == "CompleteMultipartUpload").then_some(Fault::WrongEtag))
+                .await;
+        let c = if unsigned {
+            unsigned_client(&mock)
+        } else {
+            mock.client()
+        };
+        let e = c
+            .copy(
+                Source::reader("r", std::io::Cursor::new(d.clone())),
+                "b",
+                "k",
+                &opts(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Integrity { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("multipart etag") && msg.contains("the object was deleted"),
+            "{msg}"
+        );
+        assert!(mock.object("k").is_none(), "wrong object left in place");
+        assert_eq!(mock.open_uploads(), 0);
+    }
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use s3_stream::Error;
+use s3_stream::{Error, PartChecksum, PayloadSigning};
 
 /// Stream a URL, file or stdin into S3-compatible storage (multipart, bounded memory, retries,
 /// resume, integrity checks; incomplete uploads are always aborted on failure).
@@ -81,12 +81,55 @@ pub(crate) struct Cli {
     /// Also compute and report the whole-stream SHA-256.
     #[arg(long)]
     pub(crate) sha256: bool,
-    /// Per-part x-amz-checksum-crc32c instead of Content-MD5.
-    #[arg(long)]
-    pub(crate) crc32c_parts: bool,
+    /// Per-part check: auto (the signed payload's SHA-256 over plain HTTP, Content-MD5 over HTTPS
+    /// or with --sigv2: one digest per byte), md5 (always Content-MD5), crc32c
+    /// (x-amz-checksum-crc32c, for stores with flexible checksums), none.
+    #[arg(long, value_enum, default_value_t = PartCheckArg::Auto)]
+    pub(crate) part_checksum: PartCheckArg,
+    /// SigV4 payload: auto (signed over plain HTTP, UNSIGNED-PAYLOAD over HTTPS), signed, unsigned.
+    #[arg(long, value_enum, default_value_t = PayloadArg::Auto)]
+    pub(crate) payload: PayloadArg,
     /// Skip the md5-of-md5s ETag comparison after Complete.
     #[arg(long)]
     pub(crate) no_etag_check: bool,
+}
+
+/// `--part-checksum` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PartCheckArg {
+    Auto,
+    Md5,
+    Crc32c,
+    None,
+}
+
+impl From<PartCheckArg> for PartChecksum {
+    fn from(a: PartCheckArg) -> Self {
+        match a {
+            PartCheckArg::Auto => Self::Auto,
+            PartCheckArg::Md5 => Self::ContentMd5,
+            PartCheckArg::Crc32c => Self::Crc32c,
+            PartCheckArg::None => Self::None,
+        }
+    }
+}
+
+/// `--payload` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PayloadArg {
+    Auto,
+    Signed,
+    Unsigned,
+}
+
+impl From<PayloadArg> for PayloadSigning {
+    fn from(a: PayloadArg) -> Self {
+        match a {
+            PayloadArg::Auto => Self::Auto,
+            PayloadArg::Signed => Self::Signed,
+            PayloadArg::Unsigned => Self::Unsigned,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 use s3_stream::{
-    AddressingStyle, Client, ClientBuilder, CopyOptions, Error, HttpSource, PartChecksum,
-    SignatureVersion, Source,
+    AddressingStyle, Client, ClientBuilder, CopyOptions, Error, HttpSource, SignatureVersion,
+    Source,
 };
 
 use args::{Cli, Cmd, S3Url, parse_age};
@@ -37,7 +37,8 @@ fn builder(cli: &Cli) -> ClientBuilder {
     if cli.sigv2 {
         b = b.with_signature_version(SignatureVersion::V2);
     }
-    b.with_insecure_tls(cli.insecure)
+    b.with_payload_signing(cli.payload.into())
+        .with_insecure_tls(cli.insecure)
 }
 
 fn exit_code(e: &Error) -> u8 {
@@ -160,11 +161,7 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
         content_type: cli.content_type.clone(),
         md5: cli.md5,
         sha256: cli.sha256,
-        part_checksum: if cli.crc32c_parts {
-            PartChecksum::Crc32c
-        } else {
-            PartChecksum::ContentMd5
-        },
+        part_checksum: cli.part_checksum.into(),
         verify_etag: !cli.no_etag_check,
         ..Default::default()
     };
@@ -225,6 +222,8 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
                 "seconds": report.elapsed.as_secs_f64(), "mb_per_s": report.mb_per_sec(),
                 "etag": report.etag, "crc32c": report.crc32c, "md5": report.md5, "sha256": report.sha256,
                 "upload_id": report.upload_id, "source_resumes": report.source_resumes,
+                "part_checksum": report.part_checksum.as_str(),
+                "payload_signed": report.payload_signed,
             })
         );
     } else if !cli.quiet {

@@ -172,6 +172,20 @@ pub enum Fault {
     DropAfter,
     /// Wait this many milliseconds, then answer normally.
     Delay(u64),
+    /// Damage the received body (one byte flipped) before checking and storing it: what a part
+    /// looks like to the store after corruption on the way.
+    Corrupt,
+    /// Complete the upload but give the object a wrong md5-of-md5s ETag.
+    WrongEtag,
+}
+
+/// The integrity headers of one request, as the store received them.
+#[derive(Debug, Clone)]
+pub struct SeenHeaders {
+    pub op: &'static str,
+    pub part: Option<u32>,
+    pub content_md5: bool,
+    pub content_sha256: String,
 }
 
 /// What the fault hook sees: operation name, part number, and how many times this
@@ -192,6 +206,7 @@ pub struct MockState {
     pub acls: HashMap<String, String>,
     pub counts: HashMap<(&'static str, Option<u32>), u32>,
     pub log: Vec<String>,
+    pub headers: Vec<SeenHeaders>,
     pub next_id: u64,
 }
 
@@ -327,6 +342,7 @@ async fn handle(
         (&hyper::Method::PUT, _, true) => "UploadPart",
         (&hyper::Method::POST, _, true) => "CompleteMultipartUpload",
         (&hyper::Method::DELETE, _, true) => "AbortMultipartUpload",
+        (&hyper::Method::DELETE, _, false) => "DeleteObject",
         (&hyper::Method::GET, true, _) => "ListMultipartUploads",
         (&hyper::Method::PUT, _, _) if q.contains_key("acl") => "PutObjectAcl",
         (&hyper::Method::PUT, _, _) => "PutObject",
@@ -355,7 +371,27 @@ async fn handle(
     }
     let body = req.into_body().collect().await.map(|b| b.to_bytes());
     in_flight.fetch_sub(1, Ordering::SeqCst);
-    let body = body.map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut body = body.map_err(|e| std::io::Error::other(e.to_string()))?;
+    let content_sha256 = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    st.lock().unwrap().headers.push(SeenHeaders {
+        op,
+        part,
+        content_md5: headers.contains_key("content-md5"),
+        content_sha256: content_sha256.clone(),
+    });
+    if fault == Some(Fault::Corrupt) && !body.is_empty() {
+        let mut v = body.to_vec();
+        v[0] ^= 0x01;
+        body = Bytes::from(v);
+    }
+    // A signed payload: the store recomputes the SHA-256 the client signed, as S3 does.
+    if content_sha256.len() == 64 && content_sha256 != sha256_hex(&body) {
+        return Ok(s3_error(400, "XAmzContentSHA256Mismatch"));
+    }
     if let Some(m) = headers.get("content-md5") {
         let want = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&body));
         if m.to_str().unwrap_or("") != want {
@@ -415,7 +451,10 @@ async fn handle(
                 all.extend_from_slice(b);
                 md5s.extend_from_slice(&Md5::digest(b));
             }
-            let etag = format!("\"{}-{}\"", md5_hex(&md5s), parts.len());
+            let mut etag = format!("\"{}-{}\"", md5_hex(&md5s), parts.len());
+            if fault == Some(Fault::WrongEtag) {
+                etag = format!("\"{}-{}\"", md5_hex(b"not these parts"), parts.len());
+            }
             s.objects.insert(k.clone(), Bytes::from(all));
             s.acls.insert(format!("etag:{k}"), etag.clone());
             if fault == Some(Fault::ErrorIn200) {
@@ -434,6 +473,13 @@ async fn handle(
                     etag.replace('"', "&quot;")
                 ),
             )
+        }
+        "DeleteObject" => {
+            s.objects.remove(&key);
+            Response::builder()
+                .status(204)
+                .body(full(Bytes::new()))
+                .unwrap()
         }
         "AbortMultipartUpload" => {
             s.uploads.remove(&q["uploadId"]);

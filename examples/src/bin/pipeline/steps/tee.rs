@@ -248,17 +248,41 @@ mod tests {
     #[tokio::test]
     async fn a_verdict_at_the_very_end_turns_eof_into_an_error() {
         let d = data();
-        let (mut gate, handle) = start(
-            futures::stream::iter(chunks(&d, 1000)),
-            read_all_then(false),
-        );
-        let mut got = Vec::new();
-        let err = gate.read_to_end(&mut got).await.unwrap_err();
+        // The verifier gives its verdict only after the uploader has taken every byte, so the
+        // read that would have been EOF is the one that must fail.
+        let (all_read_tx, all_read_rx) = std::sync::mpsc::channel::<()>();
+        let (mut gate, handle) = start(futures::stream::iter(chunks(&d, 1000)), move |r| {
+            let mut all = Vec::new();
+            r.read_to_end(&mut all).map_err(|e| e.to_string())?;
+            all_read_rx.recv().map_err(|e| e.to_string())?;
+            Err::<usize, _>("disk1.vmdk: sha256 digest mismatch".into())
+        });
+        let mut got = vec![0u8; d.len()];
+        gate.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, d);
+        all_read_tx.send(()).unwrap();
+        let err = gate.read(&mut [0u8; 16]).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("digest mismatch"));
-        // Every byte was offered, but the stream never ended cleanly.
-        assert_eq!(got.len(), d.len());
         assert!(handle.await.unwrap().0.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_failed_verdict_never_ends_in_a_clean_eof() {
+        // Whenever the verdict lands (before or after the last chunk reached the uploader), the
+        // uploader sees an error, never a clean end of stream.
+        for _ in 0..50 {
+            let d = data();
+            let (mut gate, handle) = start(
+                futures::stream::iter(chunks(&d, 1000)),
+                read_all_then(false),
+            );
+            let mut got = Vec::new();
+            let err = gate.read_to_end(&mut got).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            assert!(got.len() <= d.len());
+            assert!(handle.await.unwrap().0.is_err());
+        }
     }
 
     #[tokio::test]
