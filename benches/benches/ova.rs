@@ -5,6 +5,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ova_core::manifest::Algorithm;
+use ova_core::no_progress;
 use ova_core::package::{Ova, RepackOptions};
 use ova_core::write::{ManifestChoice, OvaWriter, copy_hashed};
 
@@ -84,13 +85,19 @@ fn copying(c: &mut Criterion) {
     g.bench_function("sha256_pipeline", |b| {
         b.iter(|| {
             out.clear();
-            copy_hashed(&mut &buf[..], &mut out, &[Algorithm::Sha256], &mut |_| {}).unwrap()
+            copy_hashed(
+                &mut &buf[..],
+                &mut out,
+                &[Algorithm::Sha256],
+                &mut no_progress,
+            )
+            .unwrap()
         })
     });
     g.bench_function("plain_copy", |b| {
         b.iter(|| {
             out.clear();
-            copy_hashed(&mut &buf[..], &mut out, &[], &mut |_| {}).unwrap()
+            copy_hashed(&mut &buf[..], &mut out, &[], &mut no_progress).unwrap()
         })
     });
     g.finish();
@@ -107,11 +114,11 @@ fn repack_and_edit(c: &mut Criterion) {
     g.bench_function("repack_sha256", |b| {
         let ova = Ova::open(&src).unwrap();
         let opts = RepackOptions::new().with_manifest(ManifestChoice::Fresh(Algorithm::Sha256));
-        b.iter(|| ova.repack(&out, &opts, &mut |_| {}).unwrap())
+        b.iter(|| ova.repack(&out, &opts, &mut no_progress).unwrap())
     });
     g.bench_function("verify_manifest", |b| {
         let ova = Ova::open(&src).unwrap();
-        b.iter(|| ova.verify_manifest(&mut |_| {}).unwrap())
+        b.iter(|| ova.verify_manifest(&mut no_progress).unwrap())
     });
     g.throughput(Throughput::Elements(1));
     let mut cpus = 1u64;

@@ -17,7 +17,7 @@
 //!     .with_product("Appliance", "1.2.3")
 //!     .with_property("hostname", "appliance")
 //!     .build()?;
-//! let report = build_ova("disk.raw", "appliance.ova", &options)?;
+//! let report = build_ova("disk.raw", "appliance.ova", &options, &mut ova_core::no_progress)?;
 //! println!("{} bytes", report.bytes);
 //! # Ok::<(), ova_core::Error>(())
 //! ```
@@ -27,6 +27,7 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::manifest::{self, Algorithm};
+use crate::progress::{Progress, report};
 use crate::sign::{self, SigningKey};
 use crate::tar::{self, BLOCK, LargeSize};
 use crate::vmdk::{self, AdapterType, DiskKind, VmdkWriter};
@@ -518,37 +519,55 @@ impl<W: Write> Write for Hashing<W> {
 /// Builds the OVA at `output` from the disk image at `disk` (raw, converted to a
 /// stream-optimized VMDK on the way in; or a stream-optimized VMDK, copied as is).
 ///
+/// `progress` gets the bytes of `disk` read as they are converted or copied (see
+/// [`Progress`]); a stream-optimized input is inspected first, which is not reported.
+///
 /// # Errors
 ///
 /// [`Error::Io`] for the files, [`Error::Build`] for a disk that is a text VMDK descriptor or
 /// empty, the VMDK reader's errors for a damaged input VMDK, the writer's errors,
-/// [`Error::Crypto`] when signing fails. `output` is never left half-written.
+/// [`Error::Crypto`] when signing fails, [`Error::Cancelled`] when `progress` stops it.
+/// `output` is never left half-written: on any error the temporary file is removed and an
+/// existing `output` is left as it was.
 pub fn build_ova(
     disk: impl AsRef<Path>,
     output: impl AsRef<Path>,
     options: &BuildOptions,
+    progress: Progress<'_>,
 ) -> Result<BuildReport> {
     let (disk, output) = (disk.as_ref(), output.as_ref());
-    vmdk::write_atomically(output, |file| build_into(disk, file, options))
+    vmdk::write_atomically(output, |file| build_into(disk, file, options, progress))
 }
 
 /// Like [`build_ova`], for an output that cannot seek (a pipe, a socket): the package is built
-/// in a temporary file first, then copied to `out`.
+/// in a temporary file first (unnamed, gone when the call returns), then copied to `out`.
+///
+/// `progress` is called as for [`build_ova`] while the package is built; the copy to `out` is
+/// not reported and, once started, not stopped.
+///
+/// ```no_run
+/// use ova_core::build::{BuildOptions, build_ova_to_writer};
+/// let options = BuildOptions::builder("appliance").build()?;
+/// build_ova_to_writer("disk.raw", std::io::stdout().lock(), &options, &mut ova_core::no_progress)?;
+/// # Ok::<(), ova_core::Error>(())
+/// ```
 ///
 /// # Errors
 ///
-/// As [`build_ova`], plus [`Error::ArchiveWrite`] when writing to `out` fails.
+/// As [`build_ova`], plus [`Error::ArchiveWrite`] when writing to `out` fails. Nothing is
+/// written to `out` when the build fails or is cancelled.
 pub fn build_ova_to_writer<W: Write>(
     disk: impl AsRef<Path>,
     mut out: W,
     options: &BuildOptions,
+    progress: Progress<'_>,
 ) -> Result<BuildReport> {
     let disk = disk.as_ref();
     let mut tmp = tempfile::tempfile().map_err(|source| Error::Io {
         path: std::env::temp_dir(),
         source,
     })?;
-    let report = build_into(disk, &mut tmp, options)?;
+    let report = build_into(disk, &mut tmp, options, progress)?;
     let write_err = |source| Error::ArchiveWrite {
         entry: "package".into(),
         source,
@@ -559,7 +578,12 @@ pub fn build_ova_to_writer<W: Write>(
     Ok(report)
 }
 
-fn build_into(disk: &Path, file: &mut File, o: &BuildOptions) -> Result<BuildReport> {
+fn build_into(
+    disk: &Path,
+    file: &mut File,
+    o: &BuildOptions,
+    progress: Progress<'_>,
+) -> Result<BuildReport> {
     let io_disk = |source| Error::Io {
         path: disk.to_owned(),
         source,
@@ -651,10 +675,11 @@ fn build_into(disk: &Path, file: &mut File, o: &BuildOptions) -> Result<BuildRep
             if let Some(a) = alg {
                 writer = writer.with_digest(a);
             }
-            let s = writer.write(
+            let s = writer.write_progress(
                 BufReader::with_capacity(1 << 20, input),
                 input_len,
                 &mut out,
+                progress,
             )?;
             let digest = s.digest.map(|h| hex::decode(h).unwrap_or_default());
             (s.bytes_written, digest, s.capacity, s.populated_bytes)
@@ -665,8 +690,20 @@ fn build_into(disk: &Path, file: &mut File, o: &BuildOptions) -> Result<BuildRep
                 hasher: alg.map(Algorithm::hasher),
                 count: 0,
             };
-            std::io::copy(&mut BufReader::with_capacity(1 << 20, input), &mut hashing)
-                .map_err(io_disk)?;
+            let mut input = input;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = match input.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(io_disk(e)),
+                };
+                hashing
+                    .write_all(&buf[..n])
+                    .map_err(write_err(&disk_name))?;
+                report(progress, n as u64)?;
+            }
             if hashing.count != input_len {
                 return Err(build_err(format!(
                     "{} changed while it was read",

@@ -319,6 +319,25 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    // ---- progress ----
+    /// The operation's progress callback returned [`ControlFlow::Break`]: it stopped before
+    /// its next buffer and cleaned up as on any other error (see [`crate::progress`]).
+    ///
+    /// [`ControlFlow::Break`]: std::ops::ControlFlow::Break
+    #[error("operation cancelled")]
+    Cancelled,
+}
+
+impl Error {
+    /// Whether the operation was stopped by its progress callback ([`Error::Cancelled`]) rather
+    /// than failing.
+    ///
+    /// ```
+    /// assert!(ova_core::Error::Cancelled.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Self::Cancelled)
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -7,6 +7,7 @@ pub mod inplace;
 pub mod manifest;
 pub mod ovf;
 pub mod package;
+pub mod progress;
 pub mod sign;
 pub mod tar;
 pub mod validate;
@@ -14,3 +15,4 @@ pub mod vmdk;
 pub mod write;
 
 pub use error::{Error, Result};
+pub use progress::{Progress, no_progress};

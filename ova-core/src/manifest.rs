@@ -517,16 +517,34 @@ pub fn compare<'a>(
 /// known yet); lines whose algorithm was not computed are reported in
 /// [`VerifyReport::unchecked`]. Each byte is read once.
 ///
+/// `progress` is called with the bytes of each buffer hashed, as a [`crate::Progress`] is.
+///
 /// Returns `Ok(None)` when the archive holds no manifest.
+///
+/// ```
+/// use ova_core::manifest::{Algorithm, verify_stream};
+/// use ova_core::write::OvaWriter;
+///
+/// let mut w = OvaWriter::new(Vec::new());
+/// w.add_descriptor("vm.ovf", b"<Envelope/>")?;
+/// w.add_manifest("vm.mf", format!("SHA256(vm.ovf)= {}\n",
+///     hex::encode(Algorithm::Sha256.digest(b"<Envelope/>"))).as_bytes())?;
+/// let ova = w.finish()?;
+/// let (_, report) = verify_stream(&ova[..], &[Algorithm::Sha256], ova_core::no_progress)?
+///     .expect("a manifest");
+/// assert!(report.is_ok());
+/// # Ok::<(), ova_core::Error>(())
+/// ```
 ///
 /// # Errors
 ///
 /// The archive reader's errors ([`crate::Error::Truncated`], [`crate::Error::BadHeader`], ...),
-/// and [`crate::Error::EntryTooLarge`] for a manifest over 16 MiB.
+/// [`crate::Error::EntryTooLarge`] for a manifest over 16 MiB, and [`crate::Error::Cancelled`]
+/// when `progress` returns [`std::ops::ControlFlow::Break`].
 pub fn verify_stream<R: Read>(
     source: R,
     fallback: &[Algorithm],
-    mut progress: impl FnMut(u64),
+    mut progress: impl FnMut(u64) -> std::ops::ControlFlow<()>,
 ) -> crate::Result<Option<(Manifest, VerifyReport)>> {
     let mut reader = crate::archive::ArchiveReader::new(source);
     let mut manifest: Option<(String, Manifest)> = None;
@@ -579,7 +597,7 @@ pub fn verify_stream<R: Read>(
             for h in &mut hashers {
                 h.update(&buf[..n]);
             }
-            progress(n as u64);
+            crate::progress::report(&mut progress, n as u64)?;
         }
         let digests = hashers
             .into_iter()

@@ -3,26 +3,34 @@
 //!
 //! ```no_run
 //! # fn main() -> ova_core::Result<()> {
+//! use std::ops::ControlFlow;
+//! use ova_core::no_progress;
 //! use ova_core::ovf::Edit;
 //! use ova_core::package::{Ova, RepackOptions};
 //! use ova_core::write::ManifestChoice;
 //! use ova_core::manifest::Algorithm;
 //!
 //! let ova = Ova::open("appliance.ova")?;
-//! for finding in ova.validate(&mut |_| {})? {
+//! for finding in ova.validate(&mut no_progress)? {
 //!     println!("{finding}");
 //! }
-//! // Downgrade for an old ESX host, with a SHA1 manifest.
+//! // Downgrade for an old ESX host, with a SHA1 manifest, showing progress.
 //! let options = RepackOptions::new()
 //!     .with_manifest(ManifestChoice::Fresh(Algorithm::Sha1))
 //!     .with_edits(vec![Edit::set_virtual_system_type("vmx-07")]);
-//! ova.repack("appliance-vmx07.ova", &options, &mut |_| {})?;
+//! let mut done = 0;
+//! ova.repack("appliance-vmx07.ova", &options, &mut |n| {
+//!     done += n;
+//!     eprint!("\r{done} bytes");
+//!     ControlFlow::Continue(()) // ControlFlow::Break(()) would stop it, leaving nothing behind
+//! })?;
 //!
 //! // Or, when the edit fits the descriptor's blocks, change only those bytes.
 //! Ova::edit_in_place("appliance.ova", &[Edit::set_cpus(2)])?;
 //! # Ok(()) }
 //! ```
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{ArchiveIndex, EntryInfo, EntryKind, EntryProblem, IndexedArchive};
@@ -30,6 +38,7 @@ use crate::error::{Error, Result};
 use crate::inplace;
 use crate::manifest::{self, Algorithm, Digests, Manifest, VerifyReport};
 use crate::ovf::{Descriptor, Edit};
+use crate::progress::Progress;
 use crate::tar::{BLOCK, EntryType, LargeSize};
 use crate::validate::{self, DiskFacts, Finding, ManifestFacts, PackageFacts};
 use crate::write::{
@@ -272,7 +281,7 @@ impl Ova {
     fn hash_entries(
         &self,
         algorithms: &[Algorithm],
-        progress: &mut dyn FnMut(u64),
+        progress: Progress<'_>,
     ) -> Result<Vec<(String, Digests, bool)>> {
         let mut out = Vec::new();
         for e in self.entries() {
@@ -287,11 +296,14 @@ impl Ova {
                 continue;
             }
             let mut src = self.archive.open_entry(e)?;
-            let (n, d) = write::copy_hashed(&mut src, &mut std::io::sink(), algorithms, progress)
+            let copy = write::copy_hashed(&mut src, &mut std::io::sink(), algorithms, progress)
                 .map_err(|source| Error::Io {
-                path: self.path().to_path_buf(),
-                source,
-            })?;
+                    path: self.path().to_path_buf(),
+                    source,
+                })?;
+            let ControlFlow::Continue((n, d)) = copy else {
+                return Err(Error::Cancelled);
+            };
             if n != e.size {
                 return Err(Error::Truncated {
                     entry: e.name.clone(),
@@ -306,12 +318,14 @@ impl Ova {
     /// Check the manifest against the data: reads the manifest first, then hashes every other
     /// entry once with the manifest's algorithms. `None` when there is no manifest.
     ///
+    /// `progress` gets the bytes hashed (see [`Progress`]).
+    ///
     /// # Errors
     ///
-    /// Read errors, [`Error::Truncated`].
+    /// Read errors, [`Error::Truncated`], [`Error::Cancelled`] when `progress` stops it.
     pub fn verify_manifest(
         &self,
-        progress: &mut dyn FnMut(u64),
+        progress: Progress<'_>,
     ) -> Result<Option<(Manifest, VerifyReport)>> {
         let Some((mf, _, parsed)) = self.manifest()? else {
             return Ok(None);
@@ -327,10 +341,12 @@ impl Ova {
     /// Gather the facts of this package (entries, descriptor bytes, manifest and digest
     /// checks; digests are computed in one pass) for the validation engine.
     ///
+    /// `progress` gets the bytes hashed (see [`Progress`]).
+    ///
     /// # Errors
     ///
-    /// Read errors.
-    pub fn facts(&self, progress: &mut dyn FnMut(u64)) -> Result<PackageFacts> {
+    /// Read errors, [`Error::Cancelled`] when `progress` stops it.
+    pub fn facts(&self, progress: Progress<'_>) -> Result<PackageFacts> {
         let descriptor = match self.index().descriptor() {
             Some(d) if d.size <= MAX_TEXT_ENTRY => self.archive.read_entry(d, MAX_TEXT_ENTRY).ok(),
             _ => None,
@@ -423,10 +439,13 @@ impl Ova {
 
     /// Validate the package: archive layout, descriptor rules, manifest coverage and digests.
     ///
+    /// `progress` gets the bytes hashed (see [`Progress`]).
+    ///
     /// # Errors
     ///
-    /// Read errors only; every problem of the package itself is a [`Finding`].
-    pub fn validate(&self, progress: &mut dyn FnMut(u64)) -> Result<Vec<Finding>> {
+    /// Read errors, and [`Error::Cancelled`] when `progress` stops it; every problem of the
+    /// package itself is a [`Finding`].
+    pub fn validate(&self, progress: Progress<'_>) -> Result<Vec<Finding>> {
         let facts = self.facts(progress)?;
         Ok(validate::validate_package(&facts))
     }
@@ -458,15 +477,19 @@ impl Ova {
     /// regular files. Certificates are dropped (the signature no longer matches), as are
     /// directories, links and AppleDouble files; the report lists what was dropped.
     ///
+    /// `progress` gets the bytes of each file copied (see [`Progress`]).
+    ///
     /// # Errors
     ///
     /// Descriptor parse and edit errors, [`Error::MissingEntry`] for a referenced file absent from
-    /// the archive, write errors. `out` is never left half-written.
+    /// the archive, write errors, [`Error::Cancelled`] when `progress` stops it. `out` is never
+    /// left half-written: on any error the temporary file is removed and an existing `out` is
+    /// left as it was (`out` may be this package's own path).
     pub fn repack(
         &self,
         out: impl AsRef<Path>,
         options: &RepackOptions,
-        progress: &mut dyn FnMut(u64),
+        progress: Progress<'_>,
     ) -> Result<WriteReport> {
         let (name, bytes, order) = self.edited(&options.edits)?;
         let (mut files, dropped) = write::plan_repack(self.entries(), &order)?;
@@ -537,14 +560,18 @@ impl Ova {
 
     /// Extract every regular entry into `dir`; see [`write::extract`] for the safety rules.
     ///
+    /// `progress` gets the bytes written (see [`Progress`]).
+    ///
+    /// Entries are committed one by one. When the extraction stops (an I/O error, or
+    /// [`Error::Cancelled`]), the entry being written is removed and a file of its name that
+    /// existed before is left as it was; the entries extracted before it stay, as do `dir` and
+    /// the directories created for them (see [`write::extract`]).
+    ///
     /// # Errors
     ///
-    /// [`Error::UnsafeEntry`] (nothing is written then), I/O errors.
-    pub fn extract(
-        &self,
-        dir: impl AsRef<Path>,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<Vec<PathBuf>> {
+    /// [`Error::UnsafeEntry`] (nothing is written then), I/O errors, [`Error::Cancelled`] when
+    /// `progress` stops it.
+    pub fn extract(&self, dir: impl AsRef<Path>, progress: Progress<'_>) -> Result<Vec<PathBuf>> {
         write::extract(&self.archive, dir.as_ref(), progress)
     }
 
@@ -557,13 +584,15 @@ impl Ova {
     /// [`Error::NoDescriptor`] when a directory holds no or several `.ovf` files,
     /// [`Error::MissingEntry`] when a referenced file is absent, [`Error::UnsafeEntry`] for an
     /// href that is absolute, climbs out with `..` or is a URL, descriptor parse errors, I/O
-    /// errors.
+    /// errors, [`Error::Cancelled`] when `progress` (which gets the bytes of each file copied)
+    /// stops it. `out` is never left half-written: on any error the temporary file is removed
+    /// and an existing `out` is left as it was.
     pub fn pack(
         src: impl AsRef<Path>,
         out: impl AsRef<Path>,
         manifest: ManifestChoice,
         large: LargeSize,
-        progress: &mut dyn FnMut(u64),
+        progress: Progress<'_>,
     ) -> Result<WriteReport> {
         let options = PackOptions::new()
             .with_manifest(manifest)
@@ -580,7 +609,7 @@ impl Ova {
         src: impl AsRef<Path>,
         out: impl AsRef<Path>,
         options: &PackOptions,
-        progress: &mut dyn FnMut(u64),
+        progress: Progress<'_>,
     ) -> Result<WriteReport> {
         let src = src.as_ref();
         let io = |p: &Path| {

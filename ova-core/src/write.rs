@@ -38,12 +38,14 @@
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc;
 
 use crate::archive::{EntryInfo, EntryKind, IndexedArchive};
 use crate::error::{Error, Result};
 use crate::manifest::{self, Algorithm, Digests, Hasher};
+use crate::progress::{Progress, no_progress};
 use crate::tar::{self, BLOCK, EntryType};
 
 pub use crate::tar::LargeSize;
@@ -218,30 +220,38 @@ impl<W: Write> OvaWriter<W> {
         source: R,
         algorithms: &[Algorithm],
     ) -> Result<Digests> {
-        self.add_file_progress(name, size, source, algorithms, &mut |_| {})
+        self.add_file_progress(name, size, source, algorithms, &mut no_progress)
     }
 
-    /// [`add_file`](Self::add_file) with a progress callback receiving byte counts.
+    /// [`add_file`](Self::add_file) with a [`Progress`] callback receiving the bytes copied
+    /// after each buffer.
     ///
     /// # Errors
     ///
-    /// As [`add_file`](Self::add_file).
+    /// As [`add_file`](Self::add_file); [`Error::Cancelled`] when `progress` returns
+    /// [`ControlFlow::Break`] (the entry is then incomplete: the archive being written must be
+    /// thrown away, as after any other error).
     pub fn add_file_progress<R: Read + Send>(
         &mut self,
         name: &str,
         size: u64,
         source: R,
         algorithms: &[Algorithm],
-        progress: &mut dyn FnMut(u64),
+        progress: Progress<'_>,
     ) -> Result<Digests> {
         let kind = EntryKind::of(name);
         self.header(name, size, kind)?;
         let mut limited = source.take(size);
-        let (copied, digests) = copy_hashed(&mut limited, &mut self.out, algorithms, progress)
-            .map_err(|source| Error::ArchiveWrite {
-                entry: name.to_owned(),
-                source,
+        let copy =
+            copy_hashed(&mut limited, &mut self.out, algorithms, progress).map_err(|source| {
+                Error::ArchiveWrite {
+                    entry: name.to_owned(),
+                    source,
+                }
             })?;
+        let ControlFlow::Continue((copied, digests)) = copy else {
+            return Err(Error::Cancelled);
+        };
         self.pos += copied;
         if copied != size {
             return Err(Error::SizeMismatch {
@@ -367,8 +377,32 @@ impl<W: Write + Seek> OvaWriter<W> {
 }
 
 /// Copy everything from `source` to `out`, hashing with `algorithms`; returns the byte count and
-/// digests. Without algorithms this is [`io::copy`] (which uses `copy_file_range` between files);
-/// with them, a reader thread, a hashing thread and the calling (writing) thread overlap.
+/// digests. Without algorithms this is a plain buffered copy; with them, a reader thread, a
+/// hashing thread and the calling (writing) thread overlap.
+///
+/// `progress` is called after each buffer (1 MiB) is written. When it returns
+/// [`ControlFlow::Break`], the copy stops there and returns `Ok(ControlFlow::Break(()))`: `out`
+/// then holds a prefix of the data (callers discard it).
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use ova_core::manifest::Algorithm;
+/// use ova_core::write::copy_hashed;
+///
+/// let data = vec![1u8; 3 << 20];
+/// let mut out = Vec::new();
+/// let copy = copy_hashed(&mut &data[..], &mut out, &[Algorithm::Sha256], &mut ova_core::no_progress)?;
+/// let ControlFlow::Continue((n, digests)) = copy else { unreachable!() };
+/// assert_eq!(n, data.len() as u64);
+/// assert_eq!(digests[&Algorithm::Sha256], Algorithm::Sha256.digest(&data));
+///
+/// // Stopped after the first buffer.
+/// let mut out = Vec::new();
+/// let copy = copy_hashed(&mut &data[..], &mut out, &[], &mut |_| ControlFlow::Break(()))?;
+/// assert!(copy.is_break());
+/// assert!(out.len() < data.len());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// # Errors
 ///
@@ -377,8 +411,8 @@ pub fn copy_hashed<R: Read + Send, W: Write + ?Sized>(
     source: &mut R,
     out: &mut W,
     algorithms: &[Algorithm],
-    progress: &mut dyn FnMut(u64),
-) -> io::Result<(u64, Digests)> {
+    progress: Progress<'_>,
+) -> io::Result<ControlFlow<(), (u64, Digests)>> {
     if algorithms.is_empty() {
         let mut buf = vec![0u8; COPY_BUF];
         let mut total = 0u64;
@@ -391,9 +425,11 @@ pub fn copy_hashed<R: Read + Send, W: Write + ?Sized>(
             };
             out.write_all(&buf[..n])?;
             total += n as u64;
-            progress(n as u64);
+            if progress(n as u64).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
         }
-        return Ok((total, Digests::new()));
+        return Ok(ControlFlow::Continue((total, Digests::new())));
     }
     let hashers: Vec<Hasher> = algorithms.iter().map(|a| a.hasher()).collect();
     std::thread::scope(|s| {
@@ -441,7 +477,9 @@ pub fn copy_hashed<R: Read + Send, W: Write + ?Sized>(
             hashers
         });
         let mut total = 0u64;
-        let mut result = Ok(());
+        let mut result = Ok(ControlFlow::Continue(()));
+        // Leaving this loop drops `hashed_rx`: the hashing thread's next send fails, it stops
+        // and drops `read_rx`, and then the reader thread stops too.
         for item in hashed_rx {
             match item {
                 Ok((buf, n)) => {
@@ -450,7 +488,10 @@ pub fn copy_hashed<R: Read + Send, W: Write + ?Sized>(
                         break;
                     }
                     total += n as u64;
-                    progress(n as u64);
+                    if progress(n as u64).is_break() {
+                        result = Ok(ControlFlow::Break(()));
+                        break;
+                    }
                     let _ = free_tx.send(buf);
                 }
                 Err(e) => {
@@ -463,12 +504,14 @@ pub fn copy_hashed<R: Read + Send, W: Write + ?Sized>(
         let hashers = hasher
             .join()
             .map_err(|_| io::Error::other("hashing thread panicked"))?;
-        result?;
+        if result?.is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
         let digests = hashers
             .into_iter()
             .map(|h| (h.algorithm(), h.finish()))
             .collect();
-        Ok((total, digests))
+        Ok(ControlFlow::Continue((total, digests)))
     })
 }
 
@@ -724,15 +767,19 @@ pub fn normalize_name(name: &str) -> &str {
 ///
 /// `archive` supplies the bytes of [`FileSource::Archive`] files.
 ///
+/// `progress` gets the bytes of each file copied (see [`Progress`]).
+///
 /// # Errors
 ///
 /// [`Error::Io`] for the output or a source file, the [`OvaWriter`] errors, and
-/// [`Error::SizeMismatch`] when a source is shorter than planned.
+/// [`Error::SizeMismatch`] when a source is shorter than planned; [`Error::Cancelled`] when
+/// `progress` stops the write. On any error the temporary file is removed and `out` is left as
+/// it was.
 pub fn write_package(
     out: &Path,
     spec: &PackageSpec<'_>,
     archive: Option<&IndexedArchive>,
-    progress: &mut dyn FnMut(u64),
+    progress: Progress<'_>,
 ) -> Result<WriteReport> {
     let PackageSpec {
         descriptor_name,
@@ -939,13 +986,24 @@ pub fn safe_relative_path(name: &str) -> Result<PathBuf> {
 /// skipped. Each file is written to a temporary name and renamed; parent directories are created
 /// inside `dir` only, and an existing symbolic link on the way is refused.
 ///
+/// `progress` gets the bytes of each entry written (see [`Progress`]).
+///
+/// # What stays behind after an error
+///
+/// Entries are extracted one after the other, each committed (renamed into place) when it is
+/// complete. When the extraction stops half-way (an I/O error, or [`Error::Cancelled`]), the
+/// entry being written is removed (its temporary file), and a file of that name that existed
+/// before is left as it was. The entries already extracted before it stay (each is complete
+/// and replaced any file of its name), as do `dir` and the directories created for them.
+///
 /// # Errors
 ///
-/// [`Error::UnsafeEntry`] as above, [`Error::Io`] for file system errors.
+/// [`Error::UnsafeEntry`] as above, [`Error::Io`] for file system errors,
+/// [`Error::Cancelled`] when `progress` stops the extraction.
 pub fn extract(
     archive: &IndexedArchive,
     dir: &Path,
-    progress: &mut dyn FnMut(u64),
+    progress: Progress<'_>,
 ) -> Result<Vec<PathBuf>> {
     use crate::archive::EntryProblem as P;
     let entries = &archive.index().entries;
@@ -1008,7 +1066,10 @@ pub fn extract(
         }
         let mut out = AtomicFile::create(&target)?;
         let mut src = archive.open_entry(e)?;
-        let (n, _) = copy_hashed(&mut src, out.file(), &[], progress).map_err(io_err(&target))?;
+        let copy = copy_hashed(&mut src, out.file(), &[], progress).map_err(io_err(&target))?;
+        let ControlFlow::Continue((n, _)) = copy else {
+            return Err(Error::Cancelled);
+        };
         if n != e.size {
             return Err(Error::Truncated {
                 entry: e.name.clone(),
@@ -1067,18 +1128,45 @@ mod tests {
         let data: Vec<u8> = (0..(3 * COPY_BUF + 17)).map(|i| (i % 251) as u8).collect();
         let mut out = Vec::new();
         let mut seen = 0;
-        let (n, d) = copy_hashed(
+        let copy = copy_hashed(
             &mut &data[..],
             &mut out,
             &[Algorithm::Sha256, Algorithm::Sha1],
-            &mut |k| seen += k,
+            &mut |k| {
+                seen += k;
+                ControlFlow::Continue(())
+            },
         )
         .unwrap();
+        let ControlFlow::Continue((n, d)) = copy else {
+            panic!("not stopped")
+        };
         assert_eq!(n, data.len() as u64);
         assert_eq!(seen, n);
         assert_eq!(out, data);
         assert_eq!(d[&Algorithm::Sha256], Algorithm::Sha256.digest(&data));
         assert_eq!(d[&Algorithm::Sha1], Algorithm::Sha1.digest(&data));
+    }
+
+    #[test]
+    fn hashed_copy_stops_at_the_next_buffer() {
+        let data = vec![3u8; 16 * COPY_BUF];
+        for algorithms in [&[][..], &[Algorithm::Sha256][..]] {
+            let mut out = Vec::new();
+            let mut calls = 0;
+            let copy = copy_hashed(&mut &data[..], &mut out, algorithms, &mut |_| {
+                calls += 1;
+                if calls == 2 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+            assert!(copy.is_break());
+            assert_eq!(calls, 2);
+            assert_eq!(out.len(), 2 * COPY_BUF);
+        }
     }
 
     #[test]

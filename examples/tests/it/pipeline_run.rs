@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
+use ova_core::no_progress;
+
 use crate::common::pipeline_cmd;
 
 /// `pipeline demo --serve`, stopped (stdin closed, then killed) on drop.
@@ -376,7 +378,7 @@ fn prepare_repacks_an_existing_ova_with_edits_and_no_manifest() {
     let options = ova_core::build::BuildOptions::builder("web")
         .build()
         .unwrap();
-    ova_core::build::build_ova(&disk, &source, &options).unwrap();
+    ova_core::build::build_ova(&disk, &source, &options, &mut no_progress).unwrap();
 
     let config = dir.path().join("pipeline.toml");
     std::fs::write(
@@ -436,7 +438,7 @@ fn publish_with_a_canned_acl_to_moto_then_verify_the_public_url() {
     let options = ova_core::build::BuildOptions::builder("acl")
         .build()
         .unwrap();
-    ova_core::build::build_ova(&disk, &source, &options).unwrap();
+    ova_core::build::build_ova(&disk, &source, &options, &mut no_progress).unwrap();
     let bucket = format!(
         "pipeline-acl-{}",
         std::time::SystemTime::now()

@@ -1,7 +1,10 @@
 //! Signing and verifying whole packages: the IO shell over [`crate::package::Ova`].
 
 use super::{SignatureReport, SigningKey, TrustStore, sign_manifest, verify_manifest_signature};
+use std::ops::ControlFlow;
+
 use crate::manifest::Algorithm;
+use crate::progress::Progress;
 use crate::{Error, Result};
 
 /// What [`sign_package`] did.
@@ -29,15 +32,22 @@ fn base_name(descriptor: &str) -> &str {
 /// written. When `output` is `input`, an existing certificate of the same length is
 /// overwritten in place; otherwise the package is rewritten beside and renamed over it.
 ///
+/// `progress` gets the bytes of every pass over the data (see [`Progress`]): checking the
+/// existing manifest, hashing the files when a fresh manifest is needed, and copying them into
+/// the signed package, so the total may be up to three times the data's size.
+///
 /// # Errors
 ///
-/// The archive reader's errors, [`Error::NoDescriptor`], [`Error::Crypto`], write errors;
-/// `output` is never left half-written.
+/// The archive reader's errors, [`Error::NoDescriptor`], [`Error::Crypto`], write errors,
+/// [`Error::Cancelled`] when `progress` stops it; `output` is never left half-written (on any
+/// error the temporary file is removed and an existing `output`, `input` included, is left as
+/// it was).
 pub fn sign_package(
     input: impl AsRef<std::path::Path>,
     output: impl AsRef<std::path::Path>,
     key: &SigningKey,
     alg: Algorithm,
+    progress: Progress<'_>,
 ) -> Result<SignReport> {
     use crate::archive::EntryKind;
     use crate::tar::EntryType;
@@ -54,7 +64,7 @@ pub fn sign_package(
     let existing = ova.manifest()?;
     let usable = match &existing {
         Some((_, _, parsed)) if parsed.algorithms().into_iter().eq([alg]) => ova
-            .verify_manifest(&mut |_| {})?
+            .verify_manifest(&mut *progress)?
             .is_some_and(|(_, report)| report.is_ok()),
         _ => false,
     };
@@ -78,12 +88,19 @@ pub fn sign_package(
                 crate::manifest::format_line(alg, &descriptor.name, &alg.digest(&desc_bytes));
             for e in &files {
                 let mut src = ova.archive().open_entry(e)?;
-                let (_, d) =
-                    crate::write::copy_hashed(&mut src, &mut std::io::sink(), &[alg], &mut |_| {})
-                        .map_err(|source| Error::Io {
-                            path: input.to_owned(),
-                            source,
-                        })?;
+                let copy = crate::write::copy_hashed(
+                    &mut src,
+                    &mut std::io::sink(),
+                    &[alg],
+                    &mut *progress,
+                )
+                .map_err(|source| Error::Io {
+                    path: input.to_owned(),
+                    source,
+                })?;
+                let ControlFlow::Continue((_, d)) = copy else {
+                    return Err(Error::Cancelled);
+                };
                 let digest = d.get(&alg).cloned().unwrap_or_default();
                 text.push_str(&crate::manifest::format_line(alg, &e.name, &digest));
             }
@@ -132,7 +149,7 @@ pub fn sign_package(
         w.add_certificate(&cert_name, &cert)?;
         for e in &files {
             let src = ova.archive().open_entry(e)?;
-            w.add_file(&e.name, e.size, src, &[])?;
+            w.add_file_progress(&e.name, e.size, src, &[], &mut *progress)?;
         }
         let mut file = w.finish()?;
         std::io::Write::flush(&mut file).map_err(|source| Error::Io {
@@ -169,14 +186,17 @@ impl PackageVerification {
 /// A self-signed certificate is reported, and is a failure only when `trust` is given and does
 /// not hold it.
 ///
+/// `progress` gets the bytes hashed (see [`Progress`]).
+///
 /// # Errors
 ///
-/// Errors reading the archive (the package cannot be checked at all). A bad signature or digest
-/// is not an error: it is listed in [`PackageVerification::failures`].
+/// Errors reading the archive (the package cannot be checked at all), [`Error::Cancelled`]
+/// when `progress` stops it. A bad signature or digest is not an error: it is listed in
+/// [`PackageVerification::failures`].
 pub fn verify_package(
     path: impl AsRef<std::path::Path>,
     trust: Option<&TrustStore>,
-    progress: &mut dyn FnMut(u64),
+    progress: Progress<'_>,
 ) -> Result<PackageVerification> {
     let ova = crate::package::Ova::open(path.as_ref())?;
     let mut failures = Vec::new();

@@ -36,6 +36,7 @@ pub use writer::{VmdkWriter, WriteSummary};
 /// The digest the writer can compute while writing (the manifest's algorithms).
 pub use crate::manifest::Algorithm as DigestAlgorithm;
 
+use crate::progress::Progress;
 use crate::{Error, Result};
 
 /// What a file holds, judged from its first bytes.
@@ -118,13 +119,24 @@ pub(crate) fn write_atomically<T>(out: &Path, f: impl FnOnce(&mut File) -> Resul
 /// under a temporary name, renamed on success). The writer's extent name is kept unless it is
 /// the default, in which case the output's file name is used.
 ///
+/// `progress` gets the bytes of `input` read, 2 MiB at a time (see [`Progress`]).
+///
+/// ```no_run
+/// use ova_core::vmdk::{self, VmdkWriter};
+/// vmdk::raw_to_vmdk("disk.raw", "disk.vmdk", &VmdkWriter::new(), &mut ova_core::no_progress)?;
+/// # Ok::<(), ova_core::Error>(())
+/// ```
+///
 /// # Errors
 ///
-/// [`Error::Io`] for the files, otherwise as [`VmdkWriter::write`].
+/// [`Error::Io`] for the files, otherwise as [`VmdkWriter::write`]; [`Error::Cancelled`] when
+/// `progress` stops it. On any error the temporary file is removed and an existing `output` is
+/// left as it was.
 pub fn raw_to_vmdk(
     input: impl AsRef<Path>,
     output: impl AsRef<Path>,
     writer: &VmdkWriter,
+    progress: Progress<'_>,
 ) -> Result<WriteSummary> {
     let (input, output) = (input.as_ref(), output.as_ref());
     let file = open(input)?;
@@ -141,7 +153,12 @@ pub fn raw_to_vmdk(
     };
     write_atomically(output, |out| {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
-        let summary = writer.write(BufReader::with_capacity(1 << 20, file), size, &mut buffered)?;
+        let summary = writer.write_progress(
+            BufReader::with_capacity(1 << 20, file),
+            size,
+            &mut buffered,
+            progress,
+        )?;
         std::io::Write::flush(&mut buffered).map_err(|source| Error::VmdkIo {
             op: "writing the vmdk",
             source,
@@ -153,15 +170,30 @@ pub fn raw_to_vmdk(
 /// Converts the stream-optimized VMDK at `input` into a raw disk image at `output` (written
 /// under a temporary name, renamed on success).
 ///
+/// `progress` gets the bytes of `input` read, after each MiB of raw disk written (see
+/// [`StreamReader::copy_to_progress`] and [`Progress`]).
+///
+/// ```no_run
+/// use ova_core::vmdk;
+/// vmdk::vmdk_to_raw("disk.vmdk", "disk.raw", &mut ova_core::no_progress)?;
+/// # Ok::<(), ova_core::Error>(())
+/// ```
+///
 /// # Errors
 ///
-/// [`Error::Io`] for the files, otherwise as [`StreamReader::copy_to`].
-pub fn vmdk_to_raw(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Result<StreamSummary> {
+/// [`Error::Io`] for the files, otherwise as [`StreamReader::copy_to`]; [`Error::Cancelled`]
+/// when `progress` stops it. On any error the temporary file is removed and an existing
+/// `output` is left as it was.
+pub fn vmdk_to_raw(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    progress: Progress<'_>,
+) -> Result<StreamSummary> {
     let file = open(input.as_ref())?;
     let reader = StreamReader::new(BufReader::with_capacity(1 << 20, file))?;
     write_atomically(output.as_ref(), |out| {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
-        let summary = reader.copy_to(&mut buffered)?;
+        let summary = reader.copy_to_progress(&mut buffered, progress)?;
         std::io::Write::flush(&mut buffered).map_err(|source| Error::VmdkIo {
             op: "writing the raw disk",
             source,

@@ -6,6 +6,7 @@ use super::layout::{
     Descriptor, GD_AT_END, GRAIN_MARKER_HEADER, Marker, MetaKind, SECTOR, SparseHeader,
     decode_table, sectors_for,
 };
+use crate::progress::{Progress, no_progress, report};
 use crate::{Error, Result};
 
 fn io_err(source: std::io::Error) -> Error {
@@ -572,6 +573,13 @@ impl<R: Read> StreamReader<R> {
     ///
     /// As [`read_raw`](Self::read_raw).
     pub fn finish(mut self) -> Result<StreamSummary> {
+        self.walk_to_end()?;
+        Ok(self.summary)
+    }
+
+    /// [`finish`](Self::finish) without consuming the reader: walks the remaining markers and
+    /// drains (and counts) what follows the end-of-stream marker.
+    fn walk_to_end(&mut self) -> Result<()> {
         while !self.ended {
             let marker_offset = self.pos;
             match self.next_grain()? {
@@ -606,7 +614,7 @@ impl<R: Read> StreamReader<R> {
                 self.summary.trailing_nonzero = true;
             }
         }
-        Ok(self.summary)
+        Ok(())
     }
 
     /// Copies the whole raw disk into `out`, then finishes the stream (see
@@ -615,7 +623,25 @@ impl<R: Read> StreamReader<R> {
     /// # Errors
     ///
     /// As [`read_raw`](Self::read_raw), plus [`Error::VmdkIo`] when writing fails.
-    pub fn copy_to<W: std::io::Write>(mut self, mut out: W) -> Result<StreamSummary> {
+    pub fn copy_to<W: std::io::Write>(self, out: W) -> Result<StreamSummary> {
+        self.copy_to_progress(out, &mut no_progress)
+    }
+
+    /// [`copy_to`](Self::copy_to) with a [`Progress`] callback, called after each MiB of raw
+    /// disk written with the bytes of VMDK read for it (counted from the start of the stream,
+    /// header included; 0 while an unallocated region is written as zeros), and once more for
+    /// what follows the last grain. Over the whole copy it is given every byte of the input.
+    ///
+    /// # Errors
+    ///
+    /// As [`copy_to`](Self::copy_to), and [`Error::Cancelled`] when `progress` returns
+    /// [`ControlFlow::Break`](std::ops::ControlFlow::Break) (`out` then holds part of the disk).
+    pub fn copy_to_progress<W: std::io::Write>(
+        mut self,
+        mut out: W,
+        progress: Progress<'_>,
+    ) -> Result<StreamSummary> {
+        let mut reported = 0u64;
         let mut buf = vec![0u8; 1 << 20];
         loop {
             let mut filled = 0;
@@ -634,8 +660,15 @@ impl<R: Read> StreamReader<R> {
                     op: "writing the raw disk",
                     source,
                 })?;
+            report(progress, self.pos - reported)?;
+            reported = self.pos;
         }
-        self.finish()
+        self.walk_to_end()?;
+        report(
+            progress,
+            (self.pos + self.summary.trailing_bytes).saturating_sub(reported),
+        )?;
+        Ok(self.summary)
     }
 }
 

@@ -10,6 +10,7 @@ use super::layout::{
     AdapterType, DescriptorParams, SECTOR, StreamEncoder, StreamParams, TOOLS_VERSION_UNKNOWN,
 };
 use crate::manifest::Hasher;
+use crate::progress::{Progress, no_progress, report};
 use crate::{Error, Result};
 
 /// Grains handed to a worker at once (2 MiB of raw input).
@@ -181,11 +182,37 @@ impl VmdkWriter {
     /// [`Error::VmdkInputSize`] when `input` holds fewer or more than `size` bytes,
     /// [`Error::VmdkIo`] when reading or writing fails, [`Error::VmdkHeader`] for a size of 0
     /// or beyond what a sparse extent can address.
-    pub fn write<R: Read, W: Write>(
+    pub fn write<R: Read, W: Write>(&self, input: R, size: u64, output: W) -> Result<WriteSummary> {
+        self.write_progress(input, size, output, &mut no_progress)
+    }
+
+    /// [`write`](Self::write) with a [`Progress`] callback, called with the raw bytes read
+    /// after each batch of 2 MiB.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use ova_core::vmdk::VmdkWriter;
+    /// let raw = vec![7u8; 8 << 20];
+    /// let mut read = 0;
+    /// VmdkWriter::new().write_progress(&raw[..], raw.len() as u64, Vec::new(), &mut |n| {
+    ///     read += n;
+    ///     ControlFlow::Continue(())
+    /// })?;
+    /// assert_eq!(read, raw.len() as u64);
+    /// # Ok::<(), ova_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](Self::write), and [`Error::Cancelled`] when `progress` returns
+    /// [`ControlFlow::Break`](std::ops::ControlFlow::Break): the output then holds an
+    /// incomplete stream, to be thrown away.
+    pub fn write_progress<R: Read, W: Write>(
         &self,
         mut input: R,
         size: u64,
         output: W,
+        progress: Progress<'_>,
     ) -> Result<WriteSummary> {
         let capacity = size.div_ceil(SECTOR);
         let params = StreamParams {
@@ -223,9 +250,9 @@ impl VmdkWriter {
                 &mut input,
                 size,
                 &mut sink,
-                &job_tx,
-                &done_rx,
+                (&job_tx, &done_rx),
                 max_in_flight as u64,
+                progress,
             );
             drop(job_tx);
             result
@@ -282,14 +309,15 @@ impl<W: Write> Sink<W> {
     }
 }
 
-/// Feeds batches to the workers and writes their results in order.
+/// Feeds batches to the workers and writes their results in order, reporting each batch read
+/// to `progress`.
 fn pump<R: Read, W: Write>(
     input: &mut R,
     size: u64,
     sink: &mut Sink<W>,
-    jobs: &SyncSender<Job>,
-    done: &Receiver<Done>,
+    (jobs, done): (&SyncSender<Job>, &Receiver<Done>),
     max_in_flight: u64,
+    progress: Progress<'_>,
 ) -> Result<()> {
     let batch_bytes = (BATCH_GRAINS * GRAIN) as u64;
     let mut pending = BTreeMap::new();
@@ -336,6 +364,7 @@ fn pump<R: Read, W: Write>(
             jobs.send(job).map_err(|_| stopped())?;
             offset += want as u64;
             sent += 1;
+            report(progress, want as u64)?;
             continue;
         }
         if sent == written {

@@ -5,6 +5,7 @@ use std::io::Read;
 use crate::archive_support::*;
 use ova_core::archive::ArchiveReader;
 use ova_core::manifest::{self, Algorithm};
+use ova_core::no_progress;
 
 fn collect<R: Read>(r: R) -> Vec<(ova_core::archive::EntryInfo, Vec<u8>)> {
     let mut a = ArchiveReader::new(r);
@@ -63,7 +64,7 @@ fn streaming_verify_over_short_reads() {
             next: 0,
         },
         &[Algorithm::Sha256],
-        |_| {},
+        no_progress,
     )
     .unwrap()
     .unwrap();
@@ -73,7 +74,7 @@ fn streaming_verify_over_short_reads() {
     let mut bad = bytes.clone();
     let pos = bad.len() - 1024 - 1024 - 176 - 100;
     bad[pos] ^= 0xff;
-    let (_, r) = manifest::verify_stream(&bad[..], &[Algorithm::Sha256], |_| {})
+    let (_, r) = manifest::verify_stream(&bad[..], &[Algorithm::Sha256], no_progress)
         .unwrap()
         .unwrap();
     assert_eq!(r.mismatched.len(), 1);

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use ova_core::build::{BuildOptions, DiskController, build_ova, build_ova_to_writer};
 use ova_core::manifest::{self, Algorithm};
+use ova_core::no_progress;
 use ova_core::sign::{self, SigningKey};
 use ova_core::vmdk::{self, VmdkWriter};
 
@@ -78,7 +79,7 @@ fn built_package_reads_everywhere() {
     let key = SigningKey::from_pem(&key_pem, Some(&cert_pem), None).unwrap();
     let opts = options().with_signing_key(key).build().unwrap();
     let ova = d.join("appliance.ova");
-    let report = build_ova(&raw_path, &ova, &opts).unwrap();
+    let report = build_ova(&raw_path, &ova, &opts, &mut no_progress).unwrap();
     assert_eq!(
         report.entries,
         [
@@ -93,10 +94,13 @@ fn built_package_reads_everywhere() {
     assert!(report.converted);
 
     // manifest digests verify in one streaming pass
-    let (_, verify) =
-        manifest::verify_stream(std::fs::File::open(&ova).unwrap(), &Algorithm::ALL, |_| {})
-            .unwrap()
-            .unwrap();
+    let (_, verify) = manifest::verify_stream(
+        std::fs::File::open(&ova).unwrap(),
+        &Algorithm::ALL,
+        no_progress,
+    )
+    .unwrap()
+    .unwrap();
     assert!(verify.is_ok(), "{verify:?}");
     assert_eq!(verify.matched.len(), 2);
 
@@ -172,7 +176,7 @@ fn existing_vmdk_is_copied_as_is_and_writer_output_matches() {
     let d = dir.path();
     let (raw_path, _) = raw_disk(d);
     let vmdk_path = d.join("in.vmdk");
-    vmdk::raw_to_vmdk(&raw_path, &vmdk_path, &VmdkWriter::new()).unwrap();
+    vmdk::raw_to_vmdk(&raw_path, &vmdk_path, &VmdkWriter::new(), &mut no_progress).unwrap();
     let opts = options()
         .with_manifest(Some(Algorithm::Sha1))
         .with_disk_controller(DiskController::Ide)
@@ -180,7 +184,7 @@ fn existing_vmdk_is_copied_as_is_and_writer_output_matches() {
         .build()
         .unwrap();
     let ova = d.join("copy.ova");
-    let report = build_ova(&vmdk_path, &ova, &opts).unwrap();
+    let report = build_ova(&vmdk_path, &ova, &opts, &mut no_progress).unwrap();
     assert!(!report.converted);
     assert_eq!(report.entries.len(), 3);
     let original = std::fs::read(&vmdk_path).unwrap();
@@ -191,7 +195,7 @@ fn existing_vmdk_is_copied_as_is_and_writer_output_matches() {
             .windows(original.len())
             .any(|w| w == original.as_slice())
     );
-    let (_, verify) = manifest::verify_stream(&bytes[..], &Algorithm::ALL, |_| {})
+    let (_, verify) = manifest::verify_stream(&bytes[..], &Algorithm::ALL, no_progress)
         .unwrap()
         .unwrap();
     assert!(verify.is_ok());
@@ -204,7 +208,7 @@ fn existing_vmdk_is_copied_as_is_and_writer_output_matches() {
 
     // the non-seekable variant produces the same package
     let mut piped = Vec::new();
-    build_ova_to_writer(&vmdk_path, &mut piped, &opts).unwrap();
+    build_ova_to_writer(&vmdk_path, &mut piped, &opts, &mut no_progress).unwrap();
     assert_eq!(piped, bytes);
 }
 
@@ -216,14 +220,14 @@ fn bad_inputs_leave_nothing_behind() {
     std::fs::write(&empty, b"").unwrap();
     let out = d.join("out.ova");
     let opts = options().build().unwrap();
-    assert!(build_ova(&empty, &out, &opts).is_err());
+    assert!(build_ova(&empty, &out, &opts, &mut no_progress).is_err());
     let text = d.join("desc.vmdk");
     std::fs::write(&text, b"# Disk DescriptorFile\nversion=1\n").unwrap();
-    assert!(build_ova(&text, &out, &opts).is_err());
+    assert!(build_ova(&text, &out, &opts, &mut no_progress).is_err());
     let broken = d.join("broken.vmdk");
     std::fs::write(&broken, b"KDMV\x03\0\0\0garbage").unwrap();
-    assert!(build_ova(&broken, &out, &opts).is_err());
-    assert!(build_ova(d.join("missing.raw"), &out, &opts).is_err());
+    assert!(build_ova(&broken, &out, &opts, &mut no_progress).is_err());
+    assert!(build_ova(d.join("missing.raw"), &out, &opts, &mut no_progress).is_err());
     assert!(!out.exists());
     let leftovers: Vec<_> = std::fs::read_dir(d)
         .unwrap()

@@ -3,6 +3,7 @@
 //! join back into the original bytes.
 
 use crate::archive_support::{sample_files, write};
+use ova_core::no_progress;
 use ova_core::package::{Ova, PackOptions, RepackOptions};
 use ova_core::write::{Chunking, ManifestChoice};
 
@@ -49,7 +50,7 @@ fn check_chunked(ova: &Ova, disk: &[u8]) {
             .copied()
             .collect::<Vec<_>>()
     );
-    let findings = ova.validate(&mut |_| {}).unwrap();
+    let findings = ova.validate(&mut no_progress).unwrap();
     assert!(findings.is_empty(), "{findings:?}");
     // joining the chunks gives the original bytes
     let mut joined = Vec::new();
@@ -75,13 +76,13 @@ fn pack_and_repack_chunk_large_files() {
     let opts = PackOptions::new()
         .with_manifest(ManifestChoice::Sha256)
         .with_chunking(chunking);
-    let report = Ova::pack_with(&src, &packed, &opts, &mut |_| {}).unwrap();
+    let report = Ova::pack_with(&src, &packed, &opts, &mut no_progress).unwrap();
     assert_eq!(report.written.len(), 7);
     check_chunked(&Ova::open(&packed).unwrap(), &disk);
 
     // repack of the plain package, chunked
     let plain = tmp.path().join("plain.ova");
-    Ova::pack_with(&src, &plain, &PackOptions::new(), &mut |_| {}).unwrap();
+    Ova::pack_with(&src, &plain, &PackOptions::new(), &mut no_progress).unwrap();
     assert_eq!(Ova::open(&plain).unwrap().entries().len(), 4);
     let repacked = tmp.path().join("repacked.ova");
     Ova::open(&plain)
@@ -89,7 +90,7 @@ fn pack_and_repack_chunk_large_files() {
         .repack(
             &repacked,
             &RepackOptions::new().with_chunking(chunking),
-            &mut |_| {},
+            &mut no_progress,
         )
         .unwrap();
     check_chunked(&Ova::open(&repacked).unwrap(), &disk);
@@ -103,14 +104,14 @@ fn pack_and_repack_chunk_large_files() {
     let again = tmp.path().join("again.ova");
     Ova::open(&repacked)
         .unwrap()
-        .repack(&again, &RepackOptions::new(), &mut |_| {})
+        .repack(&again, &RepackOptions::new(), &mut no_progress)
         .unwrap();
     check_chunked(&Ova::open(&again).unwrap(), &disk);
 
     // below the threshold nothing is chunked, and the descriptor is unchanged
     let small = tmp.path().join("small.ova");
     let opts = PackOptions::new().with_chunking(Some(Chunking::new(MIB).with_threshold(8 * MIB)));
-    Ova::pack_with(&src, &small, &opts, &mut |_| {}).unwrap();
+    Ova::pack_with(&src, &small, &opts, &mut no_progress).unwrap();
     let small = Ova::open(&small).unwrap();
     assert_eq!(small.entries().len(), 4);
     assert_eq!(small.descriptor().unwrap().as_bytes(), &d[..]);

@@ -6,6 +6,7 @@ use std::io::Read;
 use crate::archive_support::*;
 use ova_core::Error;
 use ova_core::archive::{ArchiveIndex, ArchiveReader, EntryProblem};
+use ova_core::no_progress;
 use ova_core::package::Ova;
 use ova_core::tar::{self, LargeSize};
 use ova_core::validate::has_errors;
@@ -78,14 +79,14 @@ fn traversal_links_and_devices_are_findings_and_block_extraction() {
     for (label, e, code) in cases {
         let p = write(tmp.path(), &format!("{label}.ova"), &package(&[e]));
         let ova = Ova::open(&p).unwrap();
-        let findings = ova.validate(&mut |_| {}).unwrap();
+        let findings = ova.validate(&mut no_progress).unwrap();
         assert!(
             findings.iter().any(|f| f.code == code),
             "{label}: {findings:?}"
         );
         assert!(has_errors(&findings), "{label}");
         let dir = tmp.path().join(format!("x-{label}"));
-        match ova.extract(&dir, &mut |_| {}) {
+        match ova.extract(&dir, &mut no_progress) {
             Err(Error::UnsafeEntry { .. }) => {
                 // Nothing at all was written.
                 assert!(!dir.exists() || std::fs::read_dir(&dir).unwrap().count() == 0);
@@ -113,7 +114,7 @@ fn extraction_refuses_symlinked_parent_directories() {
     let p = write(tmp.path(), "a.ova", &package(&[entry(b"sub/file", b"x")]));
     let err = Ova::open(&p)
         .unwrap()
-        .extract(&dir, &mut |_| {})
+        .extract(&dir, &mut no_progress)
         .unwrap_err();
     assert!(matches!(err, Error::UnsafeEntry { .. }), "{err}");
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
@@ -138,13 +139,13 @@ fn truncated_archives() {
         last.problems.last(),
         Some(EntryProblem::SizePastEnd { .. })
     ));
-    let findings = ova.validate(&mut |_| {}).unwrap();
+    let findings = ova.validate(&mut no_progress).unwrap();
     assert!(
         findings.iter().any(|f| f.code == "entry-past-end"),
         "{findings:?}"
     );
     assert!(matches!(
-        ova.extract(tmp.path().join("x"), &mut |_| {}),
+        ova.extract(tmp.path().join("x"), &mut no_progress),
         Err(Error::UnsafeEntry { .. })
     ));
 }
@@ -200,7 +201,7 @@ fn not_a_tar() {
     let tmp = tempfile::tempdir().unwrap();
     let p = write(tmp.path(), "empty.ova", b"");
     let ova = Ova::open(&p).unwrap();
-    let findings = ova.validate(&mut |_| {}).unwrap();
+    let findings = ova.validate(&mut no_progress).unwrap();
     assert!(
         findings.iter().any(|f| f.code == "descriptor-missing"),
         "{findings:?}"
@@ -218,7 +219,7 @@ fn xml_bomb_descriptor_is_a_finding() {
     let p = write(tmp.path(), "bomb.ova", &v);
     let ova = Ova::open(&p).unwrap();
     assert!(ova.descriptor().is_err());
-    let findings = ova.validate(&mut |_| {}).unwrap();
+    let findings = ova.validate(&mut no_progress).unwrap();
     assert!(
         findings.iter().any(|f| f.code == "xml-not-well-formed"),
         "{findings:?}"
@@ -243,7 +244,7 @@ fn random_garbage_never_panics() {
         let _ = ova_core::manifest::verify_stream(
             &b[..],
             &[ova_core::manifest::Algorithm::Sha256],
-            |_| {},
+            no_progress,
         );
     }
 }

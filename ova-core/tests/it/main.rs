@@ -2,7 +2,8 @@
 //! one module per area, e.g. `--test it hostile_archives::`): archive write ↔
 //! read, short reads and hostile archives, tar interop (Python `tarfile`, GNU tar), manifests, the
 //! OVF corpus and descriptor edits, repack/pack/extract and chunking, `build`, signing (with
-//! `openssl` interop), and stream-optimized VMDKs (with `qemu-img` interop and validation).
+//! `openssl` interop), stream-optimized VMDKs (with `qemu-img` interop and validation), and
+//! stopping long operations from their progress callback.
 
 #[allow(dead_code, unreachable_pub)]
 mod archive_support;
@@ -10,6 +11,7 @@ mod archive_support;
 mod archive_roundtrip;
 mod archive_shortread;
 mod build_interop;
+mod cancel;
 mod chunking;
 mod hostile_archives;
 mod interop_tar;

@@ -1,11 +1,13 @@
 //! Repack, pack, extract and in-place edit, end to end on files.
 
+use std::ops::ControlFlow;
 use std::process::Command;
 
 use crate::archive_support::*;
 use ova_core::Error;
 use ova_core::archive::EntryKind;
 use ova_core::manifest::Algorithm;
+use ova_core::no_progress;
 use ova_core::ovf::Edit;
 use ova_core::package::{Ova, RepackOptions};
 use ova_core::validate::has_errors;
@@ -20,9 +22,9 @@ fn sample_is_valid_and_verifies() {
     let tmp = tempfile::tempdir().unwrap();
     let p = write(tmp.path(), "s.ova", &sample_ova(5000, 700));
     let ova = Ova::open(&p).unwrap();
-    let findings = ova.validate(&mut |_| {}).unwrap();
+    let findings = ova.validate(&mut no_progress).unwrap();
     assert!(!has_errors(&findings), "{findings:?}");
-    let (_, report) = ova.verify_manifest(&mut |_| {}).unwrap().unwrap();
+    let (_, report) = ova.verify_manifest(&mut no_progress).unwrap().unwrap();
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.matched.len(), 3);
 }
@@ -59,7 +61,12 @@ fn repack_reorders_edits_and_remanifests() {
             Edit::set_cpus(2),
         ]);
     let mut seen = 0;
-    let report = ova.repack(&out, &opts, &mut |n| seen += n).unwrap();
+    let report = ova
+        .repack(&out, &opts, &mut |n| {
+            seen += n;
+            ControlFlow::Continue(())
+        })
+        .unwrap();
     assert_eq!(seen, 3000 + 100 + 12);
     assert!(report.dropped.iter().any(|(n, _)| n == "sample.cert"));
     let new = Ova::open(&out).unwrap();
@@ -76,7 +83,7 @@ fn repack_reorders_edits_and_remanifests() {
     assert!(new.index().descriptor_is_first_block());
     let xml = String::from_utf8(new.descriptor_bytes().unwrap()).unwrap();
     assert!(xml.contains("<vssd:VirtualSystemType>vmx-07</vssd:VirtualSystemType>"));
-    let (m, r) = new.verify_manifest(&mut |_| {}).unwrap().unwrap();
+    let (m, r) = new.verify_manifest(&mut no_progress).unwrap().unwrap();
     assert!(
         m.lines
             .iter()
@@ -96,7 +103,7 @@ fn repack_reorders_edits_and_remanifests() {
     ova.repack(
         &out2,
         &RepackOptions::new().with_manifest(ManifestChoice::None),
-        &mut |_| {},
+        &mut no_progress,
     )
     .unwrap();
     assert!(Ova::open(&out2).unwrap().index().manifest().is_none());
@@ -119,7 +126,7 @@ fn repack_failure_leaves_no_output() {
     let out = tmp.path().join("out.ova");
     let err = Ova::open(&src)
         .unwrap()
-        .repack(&out, &RepackOptions::new(), &mut |_| {})
+        .repack(&out, &RepackOptions::new(), &mut no_progress)
         .unwrap_err();
     assert!(matches!(err, Error::MissingEntry { .. }), "{err}");
     assert!(!out.exists());
@@ -156,9 +163,15 @@ fn in_place_edit_rewrites_only_descriptor_and_manifest_line() {
     let xml = String::from_utf8(ova.descriptor_bytes().unwrap()).unwrap();
     assert!(xml.contains(">vmx-07<"));
     assert!(ova_core::ovf::Descriptor::parse(xml.as_bytes()).is_ok());
-    let findings = ova.validate(&mut |_| {}).unwrap();
+    let findings = ova.validate(&mut no_progress).unwrap();
     assert!(!has_errors(&findings), "{findings:?}");
-    assert!(ova.verify_manifest(&mut |_| {}).unwrap().unwrap().1.is_ok());
+    assert!(
+        ova.verify_manifest(&mut no_progress)
+            .unwrap()
+            .unwrap()
+            .1
+            .is_ok()
+    );
     if have("tar") {
         run(Command::new("tar").arg("-tvf").arg(&p));
     }
@@ -181,7 +194,13 @@ fn in_place_edit_that_grows_within_the_last_block() {
             .unwrap()
             .contains(&name)
     );
-    assert!(ova.verify_manifest(&mut |_| {}).unwrap().unwrap().1.is_ok());
+    assert!(
+        ova.verify_manifest(&mut no_progress)
+            .unwrap()
+            .unwrap()
+            .1
+            .is_ok()
+    );
 }
 
 #[test]
@@ -254,7 +273,7 @@ fn pack_and_extract_roundtrip() {
         &out,
         ManifestChoice::Sha256,
         LargeSize::Base256,
-        &mut |_| {},
+        &mut no_progress,
     )
     .unwrap();
     let ova = Ova::open(&out).unwrap();
@@ -263,7 +282,7 @@ fn pack_and_extract_roundtrip() {
         ["sample.ovf", "sample.mf", "disk1.vmdk", "extra.iso"]
     );
     assert_eq!(ova.entries()[1].kind, EntryKind::Manifest);
-    assert!(!has_errors(&ova.validate(&mut |_| {}).unwrap()));
+    assert!(!has_errors(&ova.validate(&mut no_progress).unwrap()));
     // Packing the .ovf file directly gives the same bytes.
     let out2 = tmp.path().join("p2.ova");
     Ova::pack(
@@ -271,12 +290,12 @@ fn pack_and_extract_roundtrip() {
         &out2,
         ManifestChoice::Sha256,
         LargeSize::Base256,
-        &mut |_| {},
+        &mut no_progress,
     )
     .unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
     let x = tmp.path().join("x");
-    let written = ova.extract(&x, &mut |_| {}).unwrap();
+    let written = ova.extract(&x, &mut no_progress).unwrap();
     assert_eq!(written.len(), 4);
     assert_eq!(std::fs::read(x.join("disk1.vmdk")).unwrap(), disk);
     assert_eq!(std::fs::read(x.join("sample.ovf")).unwrap(), d);
@@ -288,7 +307,7 @@ fn pack_and_extract_roundtrip() {
         &out3,
         ManifestChoice::None,
         LargeSize::Base256,
-        &mut |_| {},
+        &mut no_progress,
     )
     .unwrap_err();
     assert!(matches!(err, Error::MissingEntry { .. }), "{err}");

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use crate::archive_support::{descriptor, write};
 use ova_core::build::{BuildOptions, build_ova};
+use ova_core::no_progress;
 use ova_core::package::Ova;
 use ova_core::tar::LargeSize;
 use ova_core::validate::{Finding, Severity};
@@ -55,14 +56,14 @@ fn package_with(dir: &Path, disk: &[u8]) -> Ova {
         &out,
         ManifestChoice::Sha256,
         LargeSize::Base256,
-        &mut |_| {},
+        &mut no_progress,
     )
     .unwrap();
     Ova::open(&out).unwrap()
 }
 
 fn vmdk_findings(ova: &Ova) -> Vec<Finding> {
-    ova.validate(&mut |_| {})
+    ova.validate(&mut no_progress)
         .unwrap()
         .into_iter()
         .filter(|f| f.code.starts_with("vmdk-"))
@@ -75,8 +76,8 @@ fn ovakit_built_package_has_no_findings() {
     let (raw_path, _) = raw_disk(dir.path());
     let out = dir.path().join("a.ova");
     let opts = BuildOptions::builder("appliance").build().unwrap();
-    build_ova(&raw_path, &out, &opts).unwrap();
-    let findings = Ova::open(&out).unwrap().validate(&mut |_| {}).unwrap();
+    build_ova(&raw_path, &out, &opts, &mut no_progress).unwrap();
+    let findings = Ova::open(&out).unwrap().validate(&mut no_progress).unwrap();
     assert!(findings.is_empty(), "{findings:?}");
 }
 
@@ -117,7 +118,7 @@ fn truncated_disk_is_an_error_finding() {
     let dir = tempfile::tempdir().unwrap();
     let (raw_path, _) = raw_disk(dir.path());
     let ours = dir.path().join("ours.vmdk");
-    vmdk::raw_to_vmdk(&raw_path, &ours, &VmdkWriter::new()).unwrap();
+    vmdk::raw_to_vmdk(&raw_path, &ours, &VmdkWriter::new(), &mut no_progress).unwrap();
     let bytes = std::fs::read(&ours).unwrap();
     // whole: nothing to say
     let whole = package_with(&dir.path().join("whole"), &bytes);
@@ -126,7 +127,7 @@ fn truncated_disk_is_an_error_finding() {
     // describe the cut file)
     let cut = &bytes[..bytes.len() / 2];
     let ova = package_with(&dir.path().join("cut"), cut);
-    let findings = ova.validate(&mut |_| {}).unwrap();
+    let findings = ova.validate(&mut no_progress).unwrap();
     let bad = findings
         .iter()
         .find(|f| f.code.starts_with("vmdk-") && f.severity == Severity::Error)

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use ova_core::no_progress;
 use ova_core::vmdk::{self, LayoutClass, VmdkProblem, VmdkWriter};
 
 fn qemu_img() -> Option<PathBuf> {
@@ -58,7 +59,7 @@ fn qemu_img_accepts_our_output() {
     let dir = tempfile::tempdir().unwrap();
     let (raw_path, raw) = sample_raw(dir.path());
     let out = dir.path().join("disk.vmdk");
-    let summary = vmdk::raw_to_vmdk(&raw_path, &out, &VmdkWriter::new()).unwrap();
+    let summary = vmdk::raw_to_vmdk(&raw_path, &out, &VmdkWriter::new(), &mut no_progress).unwrap();
     assert_eq!(
         summary.bytes_written,
         std::fs::metadata(&out).unwrap().len()
@@ -108,7 +109,7 @@ fn we_read_qemu_img_stream_output() {
         .arg(&theirs));
 
     let back = dir.path().join("ours.raw");
-    vmdk::vmdk_to_raw(&theirs, &back).unwrap();
+    vmdk::vmdk_to_raw(&theirs, &back, &mut no_progress).unwrap();
     assert!(std::fs::read(&back).unwrap() == raw);
 
     // a pure stream (no seeking) reads the same bytes
@@ -147,7 +148,13 @@ fn we_read_qemu_img_output_of_our_output() {
     let dir = tempfile::tempdir().unwrap();
     let (raw_path, raw) = sample_raw(dir.path());
     let ours = dir.path().join("ours.vmdk");
-    vmdk::raw_to_vmdk(&raw_path, &ours, &VmdkWriter::new().with_level(1)).unwrap();
+    vmdk::raw_to_vmdk(
+        &raw_path,
+        &ours,
+        &VmdkWriter::new().with_level(1),
+        &mut no_progress,
+    )
+    .unwrap();
     let theirs = dir.path().join("theirs.vmdk");
     run(Command::new(&qemu)
         .args([
@@ -162,7 +169,7 @@ fn we_read_qemu_img_output_of_our_output() {
         .arg(&ours)
         .arg(&theirs));
     let back = dir.path().join("back.raw");
-    vmdk::vmdk_to_raw(&theirs, &back).unwrap();
+    vmdk::vmdk_to_raw(&theirs, &back, &mut no_progress).unwrap();
     assert!(std::fs::read(&back).unwrap() == raw);
 }
 
@@ -266,6 +273,6 @@ fn truncated_ovakit_stream_is_an_error_at_every_marker() {
     let dir = tempfile::tempdir().unwrap();
     let (raw_path, raw) = small_raw(dir.path());
     let ours = dir.path().join("ours.vmdk");
-    vmdk::raw_to_vmdk(&raw_path, &ours, &VmdkWriter::new()).unwrap();
+    vmdk::raw_to_vmdk(&raw_path, &ours, &VmdkWriter::new(), &mut no_progress).unwrap();
     assert_truncations_fail(&std::fs::read(&ours).unwrap(), &raw);
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use ova_core::build::{BuildOptions, build_ova};
 use ova_core::manifest::Algorithm;
+use ova_core::no_progress;
 use ova_core::ovf::Edit;
 use ova_core::package::{Ova, RepackOptions};
 use ova_core::validate::{Finding, Severity};
@@ -108,7 +109,7 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
                 let options = b
                     .build()
                     .map_err(|e| ova_error("invalid build options".into(), e))?;
-                let report = build_ova(disk, out, &options).map_err(|e| {
+                let report = build_ova(disk, out, &options, &mut no_progress).map_err(|e| {
                     ova_error(format!("cannot build an OVA from {}", disk.display()), e)
                 })?;
                 printer.line(&format!(
@@ -131,7 +132,7 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
                 let options = RepackOptions::new()
                     .with_manifest(manifest)
                     .with_edits(edits);
-                ova.repack(out, &options, &mut |_| {})
+                ova.repack(out, &options, &mut no_progress)
                     .map_err(|e| ova_error(format!("cannot repack {}", src.display()), e))?;
                 printer.line(&format!(
                     "            repacked {} with {n} edit(s)",
@@ -140,7 +141,7 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
             }
         }
         let findings = Ova::open(out)
-            .and_then(|o| o.validate(&mut |_| {}))
+            .and_then(|o| o.validate(&mut no_progress))
             .map_err(|e| ova_error(format!("cannot validate {}", out.display()), e))?;
         let (size, sha256) = file_sha256(out).map_err(|e| {
             PipelineError::failed(Step::Prepare, format!("cannot read {}", out.display()), e)

@@ -259,7 +259,8 @@ pub(crate) async fn transfer(
     let length = resp.content_length();
     let stream = resp.bytes_stream().map(|r| r.map_err(io::Error::other));
     let (gate, verifier) = tee::start(stream, |reader| {
-        match ova_core::manifest::verify_stream(reader, &[Algorithm::Sha256], |_| {}) {
+        match ova_core::manifest::verify_stream(reader, &[Algorithm::Sha256], ova_core::no_progress)
+        {
             Ok(Some((_, report))) if report.is_ok() => Ok(Some(report.matched.len())),
             Ok(Some((_, report))) => Err(mismatch_text(&report)),
             Ok(None) => Ok(None),
