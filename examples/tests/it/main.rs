@@ -1,11 +1,12 @@
 //! The integration tests of the `examples` binaries, in one test binary (`cargo test -p examples
 //! --test it`; one module per area, e.g. `--test it pipeline_run::`): the
-//! `cloudstack` CLI against the simulator, `ova --large-files chunk`, and `pipeline` (`demo`,
-//! `run --config`, and HTTPS export URLs).
+//! `cloudstack` CLI against the simulator, `ova --large-files chunk`, `ova` stopped by Ctrl-C,
+//! and `pipeline` (`demo`, `run --config`, and HTTPS export URLs).
 
 mod common;
 
 mod cloudstack_cli;
+mod ova_cancel;
 mod ova_large_files;
 mod pipeline_demo;
 mod pipeline_run;

@@ -8,6 +8,8 @@ use ova_core::build::{BuildOptions, DiskController, build_ova};
 use ova_core::sign::SigningKey;
 use ova_core::write::ManifestChoice;
 
+use crate::common::{progress, ticks};
+
 /// Arguments of `ova build`.
 #[derive(Debug, Args)]
 pub(crate) struct BuildArgs {
@@ -121,7 +123,11 @@ pub(crate) fn run(a: BuildArgs) -> Result<ExitCode, ova_core::Error> {
         )?);
     }
     let options = b.build()?;
-    let report = build_ova(&a.disk, &a.output, &options)?;
+    let size = std::fs::metadata(&a.disk).map_or(0, |m| m.len());
+    let bar = progress(size, "building");
+    let report = build_ova(&a.disk, &a.output, &options, &mut ticks(&bar));
+    bar.finish_and_clear();
+    let report = report?;
     if a.json {
         println!(
             "{}",

@@ -1,7 +1,10 @@
-//! Shared pieces of the `ova` subcommands: edit flags, progress bars, errors and exit codes.
+//! Shared pieces of the `ova` subcommands: edit flags, progress bars, Ctrl-C, errors and exit
+//! codes.
 
 use std::error::Error as _;
+use std::ops::ControlFlow;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -59,6 +62,64 @@ impl EditFlags {
     }
 }
 
+/// Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
+/// Set by the first Ctrl-C once [`watch_ctrl_c`] ran; read by the progress callbacks.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Makes Ctrl-C (SIGINT) stop the running operation cleanly: the first one sets a flag that the
+/// progress callbacks turn into `ControlFlow::Break`, so the operation stops at its next buffer,
+/// removes its temporary output and the command exits with [`EXIT_INTERRUPTED`]; a second one
+/// exits at once with the same code. Without it (or when it cannot be installed) Ctrl-C kills
+/// the process as usual.
+pub(crate) fn watch_ctrl_c() {
+    use signal_hook::consts::SIGINT;
+    // The shutdown goes first: on the first Ctrl-C the flag is still false when it looks, and
+    // the second action then sets it, arming the shutdown for the next one.
+    let shutdown = match signal_hook::flag::register_conditional_shutdown(
+        SIGINT,
+        i32::from(EXIT_INTERRUPTED),
+        &INTERRUPTED,
+    ) {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("ova: cannot watch Ctrl-C ({e}); it will stop the process at once");
+            return;
+        }
+    };
+    if let Err(e) = signal_hook::flag::register(SIGINT, &INTERRUPTED) {
+        signal_hook::low_level::unregister(shutdown);
+        eprintln!("ova: cannot watch Ctrl-C ({e}); it will stop the process at once");
+    }
+}
+
+/// `Break` once Ctrl-C was pressed, else `Continue`.
+pub(crate) fn go_on() -> ControlFlow<()> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
+    }
+}
+
+/// A progress callback that advances `bar` and stops the operation after Ctrl-C.
+pub(crate) fn ticks(bar: &ProgressBar) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
+    move |n| {
+        bar.inc(n);
+        go_on()
+    }
+}
+
+/// Like [`ticks`], for a bar whose total is not known in advance (it grows with the count).
+pub(crate) fn growing_ticks(bar: &ProgressBar) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
+    move |n| {
+        bar.inc_length(n);
+        bar.inc(n);
+        go_on()
+    }
+}
+
 /// Why a command stopped: a message and an exit code.
 #[derive(Debug)]
 pub(crate) struct Failure {
@@ -75,14 +136,30 @@ impl Failure {
         }
     }
 
+    /// Stopped by Ctrl-C (exit 130); `what_stays` says what was left behind.
+    pub(crate) fn cancelled(what_stays: &str) -> Self {
+        Self {
+            message: format!("cancelled by Ctrl-C; {what_stays}"),
+            code: EXIT_INTERRUPTED,
+        }
+    }
+
     pub(crate) fn report(self) -> ExitCode {
         eprintln!("ova: {}", self.message);
         ExitCode::from(self.code)
     }
 }
 
+/// What an operation stopped by Ctrl-C leaves: its temporary output is removed and no existing
+/// file is replaced.
+pub(crate) const NOTHING_LEFT: &str =
+    "nothing was left behind (the partial output was removed, existing files are unchanged)";
+
 impl From<ova_core::Error> for Failure {
     fn from(e: ova_core::Error) -> Self {
+        if e.is_cancelled() {
+            return Self::cancelled(NOTHING_LEFT);
+        }
         let mut message = e.to_string();
         let mut source = e.source();
         while let Some(s) = source {

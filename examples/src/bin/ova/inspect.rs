@@ -9,7 +9,7 @@ use ova_core::package::Ova;
 use ova_core::validate::{Severity, has_errors};
 use serde_json::json;
 
-use crate::common::{Failure, print_json, progress};
+use crate::common::{Failure, growing_ticks, print_json, progress, ticks};
 
 fn data_bytes(ova: &Ova) -> u64 {
     ova.entries().iter().map(|e| e.size).sum()
@@ -122,8 +122,9 @@ pub(crate) fn info(file: &Path, json: bool) -> Result<ExitCode, Failure> {
 pub(crate) fn validate(file: &Path, json: bool) -> Result<ExitCode, Failure> {
     let ova = Ova::open(file)?;
     let bar = progress(data_bytes(&ova), "validating");
-    let findings = ova.validate(&mut |n| bar.inc(n))?;
+    let findings = ova.validate(&mut ticks(&bar));
     bar.finish_and_clear();
+    let findings = findings?;
     let failed = has_errors(&findings);
     if json {
         print_json(&json!({
@@ -161,19 +162,16 @@ pub(crate) fn verify_manifest(file: &Path, json: bool) -> Result<ExitCode, Failu
         let r = ova_core::manifest::verify_stream(
             std::io::stdin().lock(),
             &[Algorithm::Sha256, Algorithm::Sha1],
-            |n| {
-                bar.inc_length(n);
-                bar.inc(n);
-            },
-        )?;
+            growing_ticks(&bar),
+        );
         bar.finish_and_clear();
-        r
+        r?
     } else {
         let ova = Ova::open(file)?;
         let bar = progress(data_bytes(&ova), "hashing");
-        let r = ova.verify_manifest(&mut |n| bar.inc(n))?;
+        let r = ova.verify_manifest(&mut ticks(&bar));
         bar.finish_and_clear();
-        r
+        r?
     };
     let Some((manifest, report)) = result else {
         if json {

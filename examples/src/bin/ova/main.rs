@@ -1,7 +1,8 @@
 //! `ova`: inspect, validate, edit, repack, extract and pack OVA packages.
 //!
 //! Exit codes: 0 success, 1 the check failed (validation errors, manifest mismatch), 2 usage
-//! or I/O error (the file cannot be read or written).
+//! or I/O error (the file cannot be read or written), 130 stopped by Ctrl-C (the operation
+//! stops at its next buffer and removes its temporary output; a second Ctrl-C exits at once).
 
 mod build;
 mod common;
@@ -16,14 +17,19 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use common::{EditFlags, Failure};
+use common::{EditFlags, Failure, watch_ctrl_c};
 
 /// Inspect, validate, edit, repack, extract and pack OVA packages in single streaming passes.
 #[derive(Debug, Parser)]
 #[command(
     name = "ova",
     version,
-    about = "Inspect, validate, edit, repack, extract and pack OVA packages in single streaming passes"
+    about = "Inspect, validate, edit, repack, extract and pack OVA packages in single streaming passes",
+    after_help = "Exit codes: 0 success, 1 the check failed (validation errors, digest or signature \
+                  mismatch), 2 usage or I/O error, 130 stopped by Ctrl-C.\n\
+                  Ctrl-C stops a running operation at its next buffer: its temporary output is \
+                  removed and no existing file is changed (extract keeps the entries it finished). \
+                  A second Ctrl-C exits at once."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -126,6 +132,11 @@ enum ManifestCommand {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    // Everything that streams a package or a disk stops cleanly on Ctrl-C; `info` (headers
+    // only) keeps the default, and `vmdk` watches for `convert` only.
+    if !matches!(cli.command, Command::Info { .. } | Command::Vmdk(_)) {
+        watch_ctrl_c();
+    }
     match cli.command {
         Command::Sign(a) => Ok(sign::run(a)?),
         Command::Verify(a) => Ok(verify::run(a)?),
@@ -144,7 +155,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             large,
             signing,
         } => rewrite::repack(&input, &output, manifest, &edits, &large)
-            .and_then(|code| Ok(sign::sign_after(&signing, &output, manifest, code)?)),
+            .and_then(|code| sign::sign_after(&signing, &output, manifest, code)),
         Command::Edit {
             file,
             in_place: _,
@@ -159,7 +170,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             large,
             signing,
         } => rewrite::pack(&src, &output, manifest, &large)
-            .and_then(|code| Ok(sign::sign_after(&signing, &output, manifest, code)?)),
+            .and_then(|code| sign::sign_after(&signing, &output, manifest, code)),
     }
 }
 

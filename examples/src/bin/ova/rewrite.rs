@@ -7,7 +7,7 @@ use ova_core::Error;
 use ova_core::package::{Ova, PackOptions, RepackOptions};
 use ova_core::write::{Chunking, LargeSize, ManifestChoice, WriteReport};
 
-use crate::common::{EditFlags, Failure, progress};
+use crate::common::{EditFlags, Failure, growing_ticks, progress, ticks};
 
 /// How files of 8 GiB or more are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -101,9 +101,9 @@ pub(crate) fn repack(
         .with_manifest(manifest)
         .with_edits(edits)
         .with_chunking(large.chunking());
-    let report = ova.repack(output, &options, &mut |n| bar.inc(n))?;
+    let report = ova.repack(output, &options, &mut ticks(&bar));
     bar.finish_and_clear();
-    print_report(output, &report);
+    print_report(output, &report?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -144,9 +144,9 @@ pub(crate) fn edit(file: &Path, no_fallback: bool, flags: &EditFlags) -> Result<
                 .with_manifest(manifest)
                 .with_edits(edits)
                 .with_large_size(LargeSize::Base256);
-            let report = ova.repack(file, &options, &mut |n| bar.inc(n))?;
+            let report = ova.repack(file, &options, &mut ticks(&bar));
             bar.finish_and_clear();
-            print_report(file, &report);
+            print_report(file, &report?);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(e.into()),
@@ -157,8 +157,20 @@ pub(crate) fn extract(input: &Path, dir: &Path) -> Result<ExitCode, Failure> {
     let ova = Ova::open(input)?;
     let total = ova.entries().iter().map(|e| e.size).sum();
     let bar = progress(total, "extracting");
-    let written = ova.extract(dir, &mut |n| bar.inc(n))?;
+    let written = ova.extract(dir, &mut ticks(&bar));
     bar.finish_and_clear();
+    let written = match written {
+        Err(Error::Cancelled) => {
+            // Entries are committed one by one: the one being written was removed (a file of
+            // its name left as it was), the ones before it are complete and stay.
+            return Err(Failure::cancelled(&format!(
+                "no partial file was left behind (the entry being extracted was removed); \
+                 entries extracted before it stay in {}",
+                dir.display()
+            )));
+        }
+        other => other?,
+    };
     for p in written {
         println!("{}", p.display());
     }
@@ -176,12 +188,9 @@ pub(crate) fn pack(
         .with_manifest(manifest)
         .with_large_size(LargeSize::Base256)
         .with_chunking(large.chunking());
-    let report = Ova::pack_with(src, output, &options, &mut |n| {
-        bar.inc_length(n);
-        bar.inc(n);
-    })?;
+    let report = Ova::pack_with(src, output, &options, &mut growing_ticks(&bar));
     bar.finish_and_clear();
-    print_report(output, &report);
+    print_report(output, &report?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,8 @@ use clap::Args;
 use ova_core::manifest::Algorithm;
 use ova_core::sign::sign_package;
 
+use crate::common::{Failure, go_on};
+
 /// Arguments of `ova sign`.
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
@@ -34,7 +36,7 @@ pub(crate) struct SignArgs {
 /// Runs `ova sign`.
 pub(crate) fn run(a: SignArgs) -> Result<ExitCode, ova_core::Error> {
     let key = crate::build::load_key(&a.key, a.cert.as_deref(), a.passphrase_env.as_deref())?;
-    let report = sign_package(&a.input, &a.output, &key, a.digest)?;
+    let report = sign_package(&a.input, &a.output, &key, a.digest, &mut |_| go_on())?;
     if a.json {
         println!(
             "{}",
@@ -78,7 +80,7 @@ pub(crate) fn sign_after(
     output: &std::path::Path,
     manifest: ova_core::write::ManifestChoice,
     code: ExitCode,
-) -> Result<ExitCode, ova_core::Error> {
+) -> Result<ExitCode, Failure> {
     let Some(key_path) = &flags.sign_key else {
         return Ok(code);
     };
@@ -91,7 +93,15 @@ pub(crate) fn sign_after(
         flags.sign_passphrase_env.as_deref(),
     )?;
     let alg = manifest.algorithm().unwrap_or(Algorithm::Sha256);
-    let report = sign_package(output, output, &key, alg)?;
+    let report = match sign_package(output, output, &key, alg, &mut |_| go_on()) {
+        Err(e) if e.is_cancelled() => {
+            return Err(Failure::cancelled(&format!(
+                "{} was written but is not signed (the partial signed copy was removed)",
+                output.display()
+            )));
+        }
+        other => other?,
+    };
     eprintln!(
         "{}: signed {} by {}",
         output.display(),

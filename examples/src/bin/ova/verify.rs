@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 use ova_core::sign::{TrustStore, verify_package};
 
+use crate::common::go_on;
+
 /// Arguments of `ova verify`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
@@ -33,7 +35,7 @@ pub(crate) fn run(a: VerifyArgs) -> Result<ExitCode, ova_core::Error> {
         }
         None => None,
     };
-    let v = verify_package(&a.file, trust.as_ref(), &mut |_| {})?;
+    let v = verify_package(&a.file, trust.as_ref(), &mut |_| go_on())?;
     if a.json {
         let mut value = serde_json::to_value(&v).unwrap_or_default();
         value["ok"] = serde_json::Value::Bool(v.is_ok());

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use ova_core::vmdk::{self, DiskKind, VmdkWriter};
 
+use crate::common::{progress, ticks, watch_ctrl_c};
+
 /// Arguments of `ova vmdk`.
 #[derive(Debug, Args)]
 pub(crate) struct VmdkArgs {
@@ -97,39 +99,58 @@ pub(crate) fn run(args: VmdkArgs) -> Result<ExitCode, ova_core::Error> {
             output,
             level,
             threads,
-        } => match vmdk::detect_file(&input)? {
-            DiskKind::SparseVmdk => {
-                let s = vmdk::vmdk_to_raw(&input, &output)?;
-                eprintln!(
-                    "{} → {} (raw, {} grains read)",
-                    input.display(),
-                    output.display(),
-                    s.grains
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-            DiskKind::DescriptorVmdk => Err(ova_core::Error::Build {
-                reason: format!(
-                    "{} is a text VMDK descriptor; convert its extent instead",
-                    input.display()
-                ),
-            }),
-            DiskKind::Raw => {
-                let mut writer = VmdkWriter::new().with_level(level);
-                if let Some(t) = threads {
-                    writer = writer.with_threads(t);
-                }
-                let s = vmdk::raw_to_vmdk(&input, &output, &writer)?;
-                eprintln!(
-                    "{} → {} (stream-optimized, {} bytes, {} of {} grains populated)",
-                    input.display(),
-                    output.display(),
-                    s.bytes_written,
-                    s.grains,
-                    s.capacity.div_ceil(65_536)
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-        },
+        } => {
+            watch_ctrl_c();
+            convert(&input, &output, level, threads)
+        }
+    }
+}
+
+/// `ova vmdk convert`: the direction is detected from `input`.
+fn convert(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    level: i32,
+    threads: Option<usize>,
+) -> Result<ExitCode, ova_core::Error> {
+    let kind = vmdk::detect_file(input)?;
+    if kind == DiskKind::DescriptorVmdk {
+        return Err(ova_core::Error::Build {
+            reason: format!(
+                "{} is a text VMDK descriptor; convert its extent instead",
+                input.display()
+            ),
+        });
+    }
+    let size = std::fs::metadata(input).map_or(0, |m| m.len());
+    let bar = progress(size, "converting");
+    if kind == DiskKind::SparseVmdk {
+        let s = vmdk::vmdk_to_raw(input, output, &mut ticks(&bar));
+        bar.finish_and_clear();
+        let s = s?;
+        eprintln!(
+            "{} → {} (raw, {} grains read)",
+            input.display(),
+            output.display(),
+            s.grains
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let mut writer = VmdkWriter::new().with_level(level);
+        if let Some(t) = threads {
+            writer = writer.with_threads(t);
+        }
+        let s = vmdk::raw_to_vmdk(input, output, &writer, &mut ticks(&bar));
+        bar.finish_and_clear();
+        let s = s?;
+        eprintln!(
+            "{} → {} (stream-optimized, {} bytes, {} of {} grains populated)",
+            input.display(),
+            output.display(),
+            s.bytes_written,
+            s.grains,
+            s.capacity.div_ceil(65_536)
+        );
+        Ok(ExitCode::SUCCESS)
     }
 }
