@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ova_core::build::{self, BuildOptions, DiskController};
 use ova_core::manifest::Algorithm;
@@ -11,6 +12,7 @@ use pyo3::prelude::*;
 
 use crate::conv::to_py;
 use crate::errors::Error;
+use crate::runtime::{Callback, Interrupt, run_blocking};
 
 /// Build an OVA at ``output`` from the disk image at ``disk`` (raw: converted to a
 /// stream-optimized VMDK on the way in; or a stream-optimized VMDK, copied as is).
@@ -20,8 +22,12 @@ use crate::errors::Error;
 /// ``signing_key`` (a PEM file; ``certificate`` when the key file lacks it), a ``.cert``.
 /// It is written under a temporary name and renamed on success. Returns a report dict
 /// (``entries``, ``bytes``, ``capacity``, ``manifest``, ``signed_by``...).
+///
+/// ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an exception
+/// it raises (or Ctrl-C) stops the build at the next buffer and is re-raised, the temporary
+/// file removed and an existing ``output`` left as it was.
 #[pyfunction]
-#[pyo3(signature = (disk, output, name, *, os_type = None, cpus = None, memory_mb = None, network = None, virtual_system_type = None, disk_controller = None, product = None, version = None, vendor = None, properties = None, manifest = Some("sha256"), signing_key = None, certificate = None, passphrase = None, compression_level = None, mtime = None))]
+#[pyo3(signature = (disk, output, name, *, os_type = None, cpus = None, memory_mb = None, network = None, virtual_system_type = None, disk_controller = None, product = None, version = None, vendor = None, properties = None, manifest = Some("sha256"), signing_key = None, certificate = None, passphrase = None, compression_level = None, mtime = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build_ova(
     py: Python<'_>,
@@ -44,6 +50,7 @@ pub(crate) fn build_ova(
     passphrase: Option<Vec<u8>>,
     compression_level: Option<i32>,
     mtime: Option<u64>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let mut b = BuildOptions::builder(name);
     if let Some(v) = os_type {
@@ -90,8 +97,16 @@ pub(crate) fn build_ova(
         b = b.with_mtime(v);
     }
     let options = b.build().map_err(Error::from)?;
-    let report = py
-        .detach(|| build::build_ova(&disk, &output, &options))
-        .map_err(Error::from)?;
+    let total = std::fs::metadata(&disk).ok().map(|m| m.len());
+    let interrupt = Interrupt::new();
+    let callback = Callback::new(progress, Arc::clone(&interrupt));
+    let report = run_blocking(py, &interrupt, || {
+        Ok(build::build_ova(
+            &disk,
+            &output,
+            &options,
+            &mut callback.counter_of(total),
+        )?)
+    })?;
     to_py(py, &report)
 }

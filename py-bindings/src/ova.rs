@@ -15,7 +15,7 @@ use pyo3::types::PyBytes;
 use crate::conv::{name_of, to_py};
 use crate::errors::{self, Result};
 use crate::ovf;
-use crate::runtime::{Callback, Interrupt, Watched, run_blocking};
+use crate::runtime::{Callback, Interrupt, Watch, Watched, run_blocking};
 
 /// Default largest entry [`Ova::read`] loads into memory (64 MiB).
 const DEFAULT_READ_MAX: u64 = 64 << 20;
@@ -278,12 +278,9 @@ fn check_path(
             .ok()
             .filter(|m| m.is_file())
             .map(|m| m.len());
+        // The reader also stops a pipe whose writer stalls; the counter stops between buffers.
         let reader = Watched::new(std::io::BufReader::with_capacity(1 << 20, file), &interrupt);
-        let mut done = 0u64;
-        let out = manifest::verify_stream(reader, &fallback, |n| {
-            done += n;
-            callback.call((done, total));
-        })?;
+        let out = manifest::verify_stream(reader, &fallback, callback.counter_of(total))?;
         Ok(out)
     })
 }
@@ -378,11 +375,9 @@ impl Ova {
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let total = self.archive().index().len;
         Ok(run_blocking(py, &interrupt, || {
-            let mut done = 0u64;
-            let out = self.inner.verify_manifest(&mut |n| {
-                done += n;
-                callback.call((done, Some(total)));
-            })?;
+            let out = self
+                .inner
+                .verify_manifest(&mut callback.counter_of(Some(total)))?;
             Ok(out.map(|(_, r)| r))
         })?)
     }
@@ -558,8 +553,8 @@ impl Ova {
     /// raise on failure.
     ///
     /// ``progress(done, total)`` is called with the bytes hashed so far and the archive size; an
-    /// exception it raises is re-raised when the check ends (for a check that stops at once,
-    /// and works on pipes, use the module-level ``verify_manifest(path)``).
+    /// exception it raises (or Ctrl-C) stops the check at the next buffer and is re-raised.
+    /// The module-level ``verify_manifest(path)`` also works on pipes.
     ///
     /// Returns the ``VerifyReport`` when everything matches. Raises ``ManifestMismatchError``
     /// listing every problem (``.mismatches``, ``.report``), or ``OvaError`` when there is no
@@ -590,18 +585,14 @@ impl Ova {
     /// Validate the whole package (archive layout, descriptor rules, manifest coverage and
     /// digests); returns the findings, empty for a clean package.
     ///
-    /// ``progress(done)`` gets the bytes hashed so far; an exception it raises is re-raised when
-    /// the check ends (the crate offers no way to stop it early).
+    /// ``progress(done)`` gets the bytes hashed so far; an exception it raises (or Ctrl-C) stops
+    /// the check at the next buffer and is re-raised.
     #[pyo3(signature = (*, progress = None))]
     fn validate(&self, py: Python<'_>, progress: Option<Py<PyAny>>) -> PyResult<Vec<ovf::Finding>> {
         let interrupt = Interrupt::new();
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let findings = run_blocking(py, &interrupt, || {
-            let mut done = 0u64;
-            Ok(self.inner.validate(&mut |n| {
-                done += n;
-                callback.call((done,));
-            })?)
+            Ok(self.inner.validate(&mut callback.counter())?)
         })?;
         Ok(ovf::Finding::list(&findings))
     }
@@ -663,6 +654,10 @@ impl Ova {
     /// manifest (``manifest="sha256"``, ``"sha1"``, ``"sha512"`` or None), then the files in
     /// References order. Signatures and junk entries are dropped (listed in the report).
     /// Written under a temporary name, renamed on success. Edits as for ``Descriptor.edit``.
+    ///
+    /// ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C) stops
+    /// the repack at the next buffer and is re-raised, the temporary file removed and an
+    /// existing ``output`` left as it was.
     #[pyo3(signature = (output, *, manifest = Some("sha256"), name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn repack(
@@ -694,17 +689,20 @@ impl Ova {
         let interrupt = Interrupt::new();
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let report = run_blocking(py, &interrupt, || {
-            let mut done = 0u64;
-            Ok(self.inner.repack(&output, &options, &mut |n| {
-                done += n;
-                callback.call((done,));
-            })?)
+            Ok(self
+                .inner
+                .repack(&output, &options, &mut callback.counter())?)
         })?;
         to_py(py, &report)
     }
 
     /// Extract every regular entry into directory ``dest``; returns the paths written. Refuses
     /// (writing nothing) when an entry is unsafe (absolute, ``..``, link, device).
+    ///
+    /// ``progress(done)`` gets the bytes written so far; an exception it raises (or Ctrl-C)
+    /// stops the extraction at the next buffer and is re-raised. Entries are committed one by
+    /// one: the entry being written is then removed (a file of its name is left as it was),
+    /// the entries extracted before it stay.
     #[pyo3(signature = (dest, *, progress = None))]
     fn extract(
         &self,
@@ -715,11 +713,7 @@ impl Ova {
         let interrupt = Interrupt::new();
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         Ok(run_blocking(py, &interrupt, || {
-            let mut done = 0u64;
-            Ok(self.inner.extract(&dest, &mut |n| {
-                done += n;
-                callback.call((done,));
-            })?)
+            Ok(self.inner.extract(&dest, &mut callback.counter())?)
         })?)
     }
 
@@ -774,6 +768,10 @@ fn manifest_choice(manifest: Option<&str>) -> PyResult<ManifestChoice> {
 /// Pack the directory ``src`` (one ``.ovf`` and the files it references) into the OVA
 /// ``output``: descriptor first, fresh manifest, files in References order. Written under a
 /// temporary name, renamed on success. Returns a report dict.
+///
+/// ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C) stops the
+/// pack at the next buffer and is re-raised, the temporary file removed and an existing
+/// ``output`` left as it was.
 #[pyfunction]
 #[pyo3(signature = (src, output, *, manifest = Some("sha256"), progress = None))]
 fn pack(
@@ -787,16 +785,12 @@ fn pack(
     let interrupt = Interrupt::new();
     let callback = Callback::new(progress, Arc::clone(&interrupt));
     let report = run_blocking(py, &interrupt, || {
-        let mut done = 0u64;
         Ok(package::Ova::pack(
             &src,
             &output,
             choice,
             Default::default(),
-            &mut |n| {
-                done += n;
-                callback.call((done,));
-            },
+            &mut callback.counter(),
         )?)
     })?;
     to_py(py, &report)
@@ -813,7 +807,8 @@ fn pack(
 ///
 /// Raises ``SignatureError`` when the key cannot be read (no key, wrong or missing passphrase),
 /// the certificate is missing or does not belong to the key; ``NotFoundError`` for a missing
-/// file; ``ValueError`` for an unknown digest.
+/// file; ``ValueError`` for an unknown digest. Ctrl-C stops it at the next buffer (raising
+/// ``KeyboardInterrupt``) with ``output`` left as it was.
 #[pyfunction]
 #[pyo3(signature = (src, output, signing_key, *, certificate = None, digest = "sha256", passphrase = None))]
 fn sign(
@@ -833,11 +828,17 @@ fn sign(
             Err(_) => p.extract::<Vec<u8>>()?,
         }),
     };
-    let report = py.detach(|| -> Result<_> {
+    let interrupt = Interrupt::new();
+    let report = run_blocking(py, &interrupt, || -> Result<_> {
         let key =
             SigningKey::from_files(&signing_key, certificate.as_deref(), passphrase.as_deref())?;
+        let mut watch = Watch::new(&interrupt);
         Ok(ova_core::sign::sign_package(
-            &src, &output, &key, algorithm,
+            &src,
+            &output,
+            &key,
+            algorithm,
+            &mut |_| watch.flow(),
         )?)
     })?;
     to_py(py, &report)

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::io::{self, Read, Seek};
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -148,9 +149,11 @@ async fn interrupted() -> PyErr {
 
 /// Run a blocking (synchronous) crate call without the GIL.
 ///
-/// The call cannot be dropped half-way, so it is stopped from the inside: its reader is wrapped
-/// in [`Watched`], which fails the next read once Ctrl-C is pending or a callback raised. The
-/// recorded exception is then returned instead of the crate's read error.
+/// The call cannot be dropped half-way, so it is stopped from the inside: its progress callback
+/// returns `ControlFlow::Break` once Ctrl-C is pending or a callback raised (see [`Watch`] and
+/// [`Callback::counter`]), or its reader is wrapped in [`Watched`], which fails the next read
+/// then. The recorded exception is then returned instead of the crate's "cancelled" or read
+/// error.
 pub(crate) fn run_blocking<T, F>(py: Python<'_>, interrupt: &Interrupt, f: F) -> Result<T>
 where
     F: FnOnce() -> Result<T> + Send,
@@ -163,12 +166,49 @@ where
     }
 }
 
-/// A reader that fails once the call must stop: a callback raised into the [`Interrupt`], or a
-/// signal handler raised (checked every [`SIGNAL_POLL`], re-attaching briefly).
-pub(crate) struct Watched<'a, R> {
-    inner: R,
+/// Tells a blocking crate call, from the inside, that it must stop: a callback raised into the
+/// [`Interrupt`], or a signal handler raised (Ctrl-C; checked at most every [`SIGNAL_POLL`],
+/// re-attaching briefly, and recorded in the [`Interrupt`] as the exception to re-raise).
+pub(crate) struct Watch<'a> {
     interrupt: &'a Interrupt,
     last_check: Instant,
+}
+
+impl<'a> Watch<'a> {
+    /// Watch on behalf of `interrupt`.
+    pub(crate) fn new(interrupt: &'a Interrupt) -> Self {
+        Self {
+            interrupt,
+            last_check: Instant::now(),
+        }
+    }
+
+    /// Whether the call must stop now.
+    pub(crate) fn must_stop(&mut self) -> bool {
+        if !self.interrupt.is_raised() && self.last_check.elapsed() >= SIGNAL_POLL {
+            self.last_check = Instant::now();
+            if let Err(err) = Python::attach(|py| py.check_signals()) {
+                self.interrupt.raise(err);
+            }
+        }
+        self.interrupt.is_raised()
+    }
+
+    /// [`must_stop`](Self::must_stop) as an ova-core progress answer.
+    pub(crate) fn flow(&mut self) -> ControlFlow<()> {
+        if self.must_stop() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+/// A reader that fails once the call must stop (see [`Watch`]), for crate calls that read
+/// through a caller's reader.
+pub(crate) struct Watched<'a, R> {
+    inner: R,
+    watch: Watch<'a>,
 }
 
 impl<'a, R> Watched<'a, R> {
@@ -176,28 +216,16 @@ impl<'a, R> Watched<'a, R> {
     pub(crate) fn new(inner: R, interrupt: &'a Interrupt) -> Self {
         Self {
             inner,
-            interrupt,
-            last_check: Instant::now(),
+            watch: Watch::new(interrupt),
         }
-    }
-
-    fn check(&mut self) -> io::Result<()> {
-        if self.last_check.elapsed() >= SIGNAL_POLL {
-            self.last_check = Instant::now();
-            if let Err(err) = Python::attach(|py| py.check_signals()) {
-                self.interrupt.raise(err);
-            }
-        }
-        if self.interrupt.is_raised() {
-            return Err(io::Error::other("cancelled from Python"));
-        }
-        Ok(())
     }
 }
 
 impl<R: Read> Read for Watched<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.check()?;
+        if self.watch.must_stop() {
+            return Err(io::Error::other("cancelled from Python"));
+        }
         self.inner.read(buf)
     }
 }
@@ -229,6 +257,30 @@ impl Callback {
     /// Record an exception raised while preparing a call's arguments.
     pub(crate) fn raise(&self, err: PyErr) {
         self.interrupt.raise(err);
+    }
+
+    /// An ova-core progress callback: adds up the bytes, calls the Python callable with the
+    /// running total as `progress(done)`, and returns `ControlFlow::Break` once the call must
+    /// stop (the callable raised, or Ctrl-C is pending; see [`Watch`]).
+    pub(crate) fn counter(&self) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
+        let mut watch = Watch::new(&self.interrupt);
+        let mut done = 0u64;
+        move |n| {
+            done += n;
+            self.call((done,));
+            watch.flow()
+        }
+    }
+
+    /// [`counter`](Self::counter) calling `progress(done, total)`.
+    pub(crate) fn counter_of(&self, total: Option<u64>) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
+        let mut watch = Watch::new(&self.interrupt);
+        let mut done = 0u64;
+        move |n| {
+            done += n;
+            self.call((done, total));
+            watch.flow()
+        }
     }
 
     /// Call it with `args` unless an exception was already recorded.

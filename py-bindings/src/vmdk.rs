@@ -1,6 +1,7 @@
 //! `ovakit.ova` VMDK functions: inspect and convert stream-optimized VMDKs.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ova_core::vmdk::{self, AdapterType, DigestAlgorithm, VmdkWriter};
 use pyo3::exceptions::PyValueError;
@@ -8,6 +9,7 @@ use pyo3::prelude::*;
 
 use crate::conv::to_py;
 use crate::errors;
+use crate::runtime::{Callback, Interrupt, run_blocking};
 
 fn adapter(name: &str) -> PyResult<AdapterType> {
     [
@@ -54,8 +56,12 @@ fn vmdk_info(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
 /// Convert a raw disk image into a stream-optimized VMDK as VMware writes it (written under a
 /// temporary name, renamed on success). Returns a dict with ``bytes_written``, ``capacity``,
 /// ``grains``, ``populated_bytes`` and ``digest`` (hex, when ``digest`` names an algorithm).
+///
+/// ``progress(done, total)`` gets the raw bytes read so far and the raw image's size; an
+/// exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
+/// the temporary file removed and an existing ``vmdk_path`` left as it was.
 #[pyfunction]
-#[pyo3(signature = (raw, vmdk_path, *, adapter_type = "lsilogic", level = None, threads = None, digest = None, hw_version = None))]
+#[pyo3(signature = (raw, vmdk_path, *, adapter_type = "lsilogic", level = None, threads = None, digest = None, hw_version = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn raw_to_vmdk(
     py: Python<'_>,
@@ -66,6 +72,7 @@ fn raw_to_vmdk(
     threads: Option<usize>,
     digest: Option<&str>,
     hw_version: Option<u32>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let mut writer = VmdkWriter::new().with_adapter(adapter(adapter_type)?);
     if let Some(level) = level {
@@ -83,19 +90,44 @@ fn raw_to_vmdk(
     if let Some(v) = hw_version {
         writer = writer.with_hw_version(v);
     }
-    let summary = py
-        .detach(|| vmdk::raw_to_vmdk(&raw, &vmdk_path, &writer))
-        .map_err(errors::Error::from)?;
+    let total = std::fs::metadata(&raw).ok().map(|m| m.len());
+    let interrupt = Interrupt::new();
+    let callback = Callback::new(progress, Arc::clone(&interrupt));
+    let summary = run_blocking(py, &interrupt, || -> errors::Result<_> {
+        Ok(vmdk::raw_to_vmdk(
+            &raw,
+            &vmdk_path,
+            &writer,
+            &mut callback.counter_of(total),
+        )?)
+    })?;
     to_py(py, &summary)
 }
 
 /// Convert a stream-optimized VMDK into a raw disk image (written under a temporary name,
 /// renamed on success). Returns a dict summarising what was read.
+///
+/// ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an exception
+/// it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised, the
+/// temporary file removed and an existing ``raw`` left as it was.
 #[pyfunction]
-fn vmdk_to_raw(py: Python<'_>, vmdk_path: PathBuf, raw: PathBuf) -> PyResult<Py<PyAny>> {
-    let summary = py
-        .detach(|| vmdk::vmdk_to_raw(&vmdk_path, &raw))
-        .map_err(errors::Error::from)?;
+#[pyo3(signature = (vmdk_path, raw, *, progress = None))]
+fn vmdk_to_raw(
+    py: Python<'_>,
+    vmdk_path: PathBuf,
+    raw: PathBuf,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let total = std::fs::metadata(&vmdk_path).ok().map(|m| m.len());
+    let interrupt = Interrupt::new();
+    let callback = Callback::new(progress, Arc::clone(&interrupt));
+    let summary = run_blocking(py, &interrupt, || -> errors::Result<_> {
+        Ok(vmdk::vmdk_to_raw(
+            &vmdk_path,
+            &raw,
+            &mut callback.counter_of(total),
+        )?)
+    })?;
     to_py(py, &summary)
 }
 

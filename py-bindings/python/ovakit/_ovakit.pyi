@@ -238,8 +238,8 @@ class Ova:
         """Hash every entry and compare with the manifest, with the manifest's algorithms.
 
         ``progress(done, total)`` gets the bytes hashed so far and the archive size; an
-        exception it raises is re-raised when the check ends. For a check that stops at once
-        on an exception or Ctrl-C (and reads pipes), use the module-level ``verify_manifest``.
+        exception it raises (or Ctrl-C) stops the check at the next buffer and is re-raised.
+        The module-level ``verify_manifest`` also reads pipes.
 
         Raises ``ManifestMismatchError`` listing every problem (``.mismatches``, ``.report``) or
         ``OvaError`` when the package has no manifest.
@@ -250,7 +250,8 @@ class Ova:
     def validate(self, *, progress: Optional[Callable[[int], Any]] = None) -> list[Finding]:
         """Validate the whole package (layout, descriptor, manifest coverage and digests).
 
-        An exception raised by ``progress`` is re-raised when the check ends."""
+        ``progress(done)`` gets the bytes hashed so far; an exception it raises (or Ctrl-C)
+        stops the check at the next buffer and is re-raised."""
     def repack(
         self,
         output: StrPath,
@@ -265,11 +266,20 @@ class Ova:
         configuration: Optional[str] = None,
         progress: Optional[Callable[[int], Any]] = None,
     ) -> dict[str, Any]:
-        """Write a clean copy (descriptor first, edits applied, fresh manifest)."""
+        """Write a clean copy (descriptor first, edits applied, fresh manifest).
+
+        ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C)
+        stops the repack at the next buffer and is re-raised, the temporary file removed and
+        an existing ``output`` left as it was."""
     def extract(
         self, dest: StrPath, *, progress: Optional[Callable[[int], Any]] = None
     ) -> list[str]:
-        """Extract every regular entry into ``dest``; refuses unsafe entries."""
+        """Extract every regular entry into ``dest``; refuses unsafe entries.
+
+        ``progress(done)`` gets the bytes written so far; an exception it raises (or Ctrl-C)
+        stops the extraction at the next buffer and is re-raised. Entries are committed one by
+        one: the entry being written is removed (a file of its name is left as it was), the
+        entries extracted before it stay."""
     @staticmethod
     def edit_in_place(
         path: StrPath,
@@ -304,7 +314,11 @@ def pack(
     manifest: Optional[str] = "sha256",
     progress: Optional[Callable[[int], Any]] = None,
 ) -> dict[str, Any]:
-    """Pack a directory (one ``.ovf`` and its files) into an OVA."""
+    """Pack a directory (one ``.ovf`` and its files) into an OVA.
+
+    ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C) stops
+    the pack at the next buffer and is re-raised, the temporary file removed and an existing
+    ``output`` left as it was."""
 
 def sign(
     src: StrPath,
@@ -328,6 +342,7 @@ def sign(
     Raises ``SignatureError`` for an unreadable key, a wrong or missing passphrase, or a
     certificate that does not belong to the key; ``NotFoundError`` for a missing file;
     ``ValueError`` for an unknown digest. Check the result with ``Ova.verify_signature``.
+    Ctrl-C stops it at the next buffer (``KeyboardInterrupt``), ``output`` left as it was.
     """
 
 def parse_manifest(data: bytes) -> Manifest:
@@ -359,10 +374,15 @@ def build_ova(
     passphrase: Optional[bytes] = None,
     compression_level: Optional[int] = None,
     mtime: Optional[int] = None,
+    progress: Optional[ByteProgress] = None,
 ) -> dict[str, Any]:
     """Build a complete OVA (descriptor, manifest, optional signature, disk) from a raw disk
     or a stream-optimized VMDK; written under a temporary name and renamed on success.
-    Raises ``SignatureError`` for an unusable key, ``OvaError`` for an unusable disk."""
+    Raises ``SignatureError`` for an unusable key, ``OvaError`` for an unusable disk.
+
+    ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an
+    exception it raises (or Ctrl-C) stops the build at the next buffer and is re-raised, the
+    temporary file removed and an existing ``output`` left as it was."""
 
 def validate_descriptor(data: bytes) -> list[Finding]:
     """Descriptor-only validation of raw bytes (unparseable XML yields one finding)."""
@@ -382,11 +402,22 @@ def raw_to_vmdk(
     threads: Optional[int] = None,
     digest: Optional[str] = None,
     hw_version: Optional[int] = None,
+    progress: Optional[ByteProgress] = None,
 ) -> dict[str, Any]:
-    """Convert a raw image into a stream-optimized VMDK (temp file, renamed on success)."""
+    """Convert a raw image into a stream-optimized VMDK (temp file, renamed on success).
 
-def vmdk_to_raw(vmdk_path: StrPath, raw: StrPath) -> dict[str, Any]:
-    """Convert a stream-optimized VMDK into a raw image (temp file, renamed on success)."""
+    ``progress(done, total)`` gets the raw bytes read so far and the image's size; an
+    exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
+    the temporary file removed and an existing ``vmdk_path`` left as it was."""
+
+def vmdk_to_raw(
+    vmdk_path: StrPath, raw: StrPath, *, progress: Optional[ByteProgress] = None
+) -> dict[str, Any]:
+    """Convert a stream-optimized VMDK into a raw image (temp file, renamed on success).
+
+    ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an
+    exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
+    the temporary file removed and an existing ``raw`` left as it was."""
 
 # ---- ovakit.cloudstack --------------------------------------------------------------------
 

@@ -1,0 +1,207 @@
+"""Stopping long calls: an exception raised by a progress callback, or Ctrl-C, stops repack,
+extract, pack, validate, build_ova and the VMDK conversions at the next buffer. The exception
+raised is the one that propagates; the output folder is left holding only what was there
+before, byte for byte (no output, no temporary file)."""
+
+import os
+import threading
+import time
+
+import pytest
+
+from ovakit.ova import Ova, build_ova, pack, raw_to_vmdk, vmdk_to_raw
+
+PRECIOUS = b"an existing file the user cares about\n"
+
+DESCRIPTOR = b"""<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+  <References>
+    <File ovf:href="disk1.img" ovf:id="file1"/>
+  </References>
+  <VirtualSystem ovf:id="vm">
+    <Info>A virtual machine</Info>
+  </VirtualSystem>
+</Envelope>
+"""
+
+
+class Stop(Exception):
+    pass
+
+
+class Raiser:
+    """A progress callback that raises ``Stop`` on its first call and counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        raise Stop("enough")
+
+
+def out_dir(tmp_path, name):
+    """A folder holding one existing file ``name``."""
+    out = tmp_path / "out"
+    out.mkdir()
+    existing = out / name
+    existing.write_bytes(PRECIOUS)
+    return out, existing
+
+
+def untouched(out, existing):
+    assert sorted(os.listdir(out)) == [existing.name]
+    assert existing.read_bytes() == PRECIOUS
+
+
+def test_repack_stops_on_the_first_raise(big_ova, tmp_path):
+    ticks = []
+    Ova.open(big_ova).repack(tmp_path / "full.ova", progress=ticks.append)
+    assert len(ticks) >= 48
+
+    out, existing = out_dir(tmp_path, "new.ova")
+    stop = Raiser()
+    with pytest.raises(Stop, match="enough"):
+        Ova.open(big_ova).repack(existing, progress=stop)
+    assert stop.calls == 1
+    untouched(out, existing)
+
+
+def test_repack_over_itself_stops_and_keeps_the_package(big_ova):
+    before = big_ova.read_bytes()
+    stop = Raiser()
+    with pytest.raises(Stop):
+        Ova.open(big_ova).repack(big_ova, progress=stop)
+    assert stop.calls == 1
+    assert big_ova.read_bytes() == before
+    assert sorted(os.listdir(big_ova.parent)) == [big_ova.name]
+
+
+def test_extract_stops_on_the_first_raise(big_ova, tmp_path):
+    out, existing = out_dir(tmp_path, "disk1.vmdk")
+    stop = Raiser()
+    with pytest.raises(Stop):
+        Ova.open(big_ova).extract(out, progress=stop)
+    assert stop.calls == 1
+    untouched(out, existing)
+
+
+def test_extract_stopped_inside_the_disk_keeps_the_finished_entries(big_ova, tmp_path):
+    out, existing = out_dir(tmp_path, "disk1.vmdk")
+
+    def progress(done):
+        if done > 4 << 20:
+            raise Stop("inside the disk")
+
+    with pytest.raises(Stop):
+        Ova.open(big_ova).extract(out, progress=progress)
+    # descriptor and manifest were complete and stay; the disk being written was removed
+    assert sorted(os.listdir(out)) == ["big.mf", "big.ovf", "disk1.vmdk"]
+    assert existing.read_bytes() == PRECIOUS
+
+
+def test_pack_stops_on_the_first_raise(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "vm.ovf").write_bytes(DESCRIPTOR)
+    (src / "disk1.img").write_bytes(os.urandom(32 << 20))
+    ticks = []
+    pack(src, tmp_path / "full.ova", progress=ticks.append)
+    assert len(ticks) >= 32
+
+    out, existing = out_dir(tmp_path, "vm.ova")
+    stop = Raiser()
+    with pytest.raises(Stop):
+        pack(src, existing, progress=stop)
+    assert stop.calls == 1
+    untouched(out, existing)
+    assert sorted(os.listdir(src)) == ["disk1.img", "vm.ovf"]
+
+
+def test_validate_stops_on_the_first_raise(big_ova):
+    stop = Raiser()
+    with pytest.raises(Stop):
+        Ova.open(big_ova).validate(progress=stop)
+    assert stop.calls == 1
+
+
+@pytest.fixture
+def random_disk(tmp_path):
+    """16 MiB of incompressible raw disk, in its own folder."""
+    src = tmp_path / "src"
+    src.mkdir()
+    path = src / "disk.raw"
+    path.write_bytes(os.urandom(16 << 20))
+    return path
+
+
+def test_build_ova_stops_on_the_first_raise(random_disk, tmp_path):
+    ticks = []
+    report = build_ova(random_disk, tmp_path / "full.ova", "vm", progress=lambda *a: ticks.append(a))
+    assert report["converted"]
+    assert ticks[-1] == (16 << 20, 16 << 20)
+    assert len(ticks) >= 8
+
+    out, existing = out_dir(tmp_path, "vm.ova")
+    stop = Raiser()
+    with pytest.raises(Stop):
+        build_ova(random_disk, existing, "vm", progress=stop)
+    assert stop.calls == 1
+    untouched(out, existing)
+
+
+def test_vmdk_conversions_stop_on_the_first_raise(random_disk, tmp_path):
+    out, existing = out_dir(tmp_path, "disk.vmdk")
+    stop = Raiser()
+    with pytest.raises(Stop):
+        raw_to_vmdk(random_disk, existing, level=1, progress=stop)
+    assert stop.calls == 1
+    untouched(out, existing)
+
+    vmdk = random_disk.with_name("disk.vmdk")
+    ticks = []
+    raw_to_vmdk(random_disk, vmdk, level=1, progress=lambda *a: ticks.append(a))
+    assert ticks[-1] == (16 << 20, 16 << 20)
+
+    existing.unlink()
+    existing = out / "disk.img"
+    existing.write_bytes(PRECIOUS)
+    stop = Raiser()
+    with pytest.raises(Stop):
+        vmdk_to_raw(vmdk, existing, progress=stop)
+    assert stop.calls == 1
+    untouched(out, existing)
+
+    ticks = []
+    vmdk_to_raw(vmdk, tmp_path / "back.raw", progress=lambda *a: ticks.append(a))
+    assert ticks[-1] == (vmdk.stat().st_size, vmdk.stat().st_size)
+    assert (tmp_path / "back.raw").read_bytes() == random_disk.read_bytes()
+
+
+def test_keyboard_interrupt_stops_build_ova_without_a_callback(tmp_path, sigint_raises):
+    """Ctrl-C while the Rust code runs, with no Python code in between: the call notices the
+    pending signal by itself, stops long before the disk is read and leaves nothing."""
+    import _thread
+
+    disk = tmp_path / "disk.raw"
+    with open(disk, "wb") as f:
+        f.truncate(4 << 30)  # sparse: seconds of work, no disk space
+    out, existing = out_dir(tmp_path, "vm.ova")
+
+    def interrupt():
+        # wait until the build has started writing its temporary file
+        deadline = time.monotonic() + 10
+        while len(os.listdir(out)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        _thread.interrupt_main()
+
+    timer = threading.Thread(target=interrupt)
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build_ova(disk, existing, "vm")
+    finally:
+        timer.join()
+    assert time.monotonic() - started < 10
+    untouched(out, existing)
