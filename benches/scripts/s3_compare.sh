@@ -7,14 +7,17 @@
 # (/usr/bin/time -v: the largest single process of the pipeline) and whether the object's digest matched
 # (s3s-fs: sha256 of the stored file; sink: its md5-of-md5s ETag of what it received, which must
 # equal the file's for 16 MiB parts; sizes below one part are not meaningful there).
-# Same part size (16 MiB) and concurrency (4) for every tool.
+# Same part size (16 MiB) for every tool and concurrency 4 where the tool has it; s3cmd uploads
+# one part at a time, so s3copy also runs with --concurrency 1 beside it (the fair memory row).
+# Every figure is the median of RUNS runs (default 3).
 #
 #   cargo build --release -p examples --bin s3copy -p benches --bin s3sink --bin s3s_server
 #   bash benches/scripts/s3_compare.sh [SIZE_MIB]        # default 2048
 #
 # Needs: nginx, rclone, curl, /usr/bin/time (Debian: nginx rclone curl time), python3 for a bench
 # virtualenv with awscli and s3cmd (created under the work directory).
-# Environment: S3_BENCH_DIR (work directory), S3COPY_BIN, S3SINK_BIN, S3S_BIN.
+# Environment: S3_BENCH_DIR (work directory), S3COPY_BIN, S3SINK_BIN, S3S_BIN, RUNS (default 3),
+# SERVERS (default "sink s3s-fs").
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -23,6 +26,8 @@ s3copy="${S3COPY_BIN:-$rel/s3copy}"
 sink="${S3SINK_BIN:-$rel/s3sink}"
 s3s="${S3S_BIN:-$rel/s3s_server}"
 size_mib="${1:-2048}"
+runs="${RUNS:-3}"
+servers="${SERVERS:-sink s3s-fs}"
 part_mib=16
 conc=4
 for b in "$s3copy" "$sink" "$s3s"; do
@@ -87,40 +92,54 @@ secret_access_key = $sk
 region = us-east-1
 force_path_style = true
 RC
+# aws-cli reads its part size and concurrency from its config file (set once, outside the timing)
+"$venv/bin/aws" configure set default.s3.multipart_chunksize "${part_mib}MB"
+"$venv/bin/aws" configure set default.s3.max_concurrent_requests "$conc"
 printf '[default]\naccess_key = %s\nsecret_key = %s\nsignature_v2 = False\nuse_https = False\n' "$ak" "$sk" > "$work/s3cfg"
 
-# run LABEL SERVER KEY CMD : /usr/bin/time -v around a bash -c pipeline; records wall, cpu, rss
-printf '\n%-10s %-14s %9s %8s %9s %9s %s\n' server tool "wall s" "MB/s" "cpu s" "rss MiB" digest
+# run SERVER TOOL KEY CMD: RUNS times under /usr/bin/time -v around a bash -c pipeline; prints the
+# median wall time, client CPU seconds and peak RSS, and whether every run's object was right.
+printf '\n%-10s %-16s %9s %8s %9s %9s %s\n' server tool "wall s" "MB/s" "cpu s" "rss MiB" digest
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 run() {
     local server="$1" tool="$2" key="$3" cmd="$4"
-    local log="$work/time.$tool.$server"
-    /usr/bin/time -v -o "$log" bash -c "$cmd" >/dev/null 2>"$work/err.$tool.$server" || {
-        printf '%-10s %-14s failed: %s\n' "$server" "$tool" "$(tail -1 "$work/err.$tool.$server")"; return; }
-    local wall user sys rss
-    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$log")
-    user=$(awk -F': ' '/User time/ {print $2}' "$log"); sys=$(awk -F': ' '/System time/ {print $2}' "$log")
-    rss=$(awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$log")
-    local ok=no
-    if [ "$server" = s3s-fs ]; then
-        [ "$(sha256sum "$work/s3data/bench/$key" 2>/dev/null | cut -d' ' -f1)" = "$want_sha" ] && ok=yes
-    else
-        got=$(curl -sI "$endpoint/bench/$key" | awk -F': ' 'tolower($1)=="etag" {print $2}' | tr -d '\r"')
-        [ "$got" = "$want_etag" ] && ok=yes
-    fi
+    local walls="" cpus="" rsss="" ok=yes i
+    for i in $(seq 1 "$runs"); do
+        local log="$work/time.$tool.$server.$i"
+        if [ "$server" = s3s-fs ]; then rm -f "$work/s3data/bench/$key"; fi
+        /usr/bin/time -v -o "$log" bash -c "$cmd" >/dev/null 2>"$work/err.$tool.$server" || {
+            printf '%-10s %-16s failed: %s\n' "$server" "$tool" "$(tail -1 "$work/err.$tool.$server")"; return; }
+        local wall user sys rss
+        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$log")
+        user=$(awk -F': ' '/User time/ {print $2}' "$log"); sys=$(awk -F': ' '/System time/ {print $2}' "$log")
+        rss=$(awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$log")
+        walls+="$wall"$'\n'; cpus+="$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')"$'\n'; rsss+="$rss"$'\n'
+        if [ "$server" = s3s-fs ]; then
+            [ "$(sha256sum "$work/s3data/bench/$key" 2>/dev/null | cut -d' ' -f1)" = "$want_sha" ] || ok=no
+        else
+            got=$(curl -sI "$endpoint/bench/$key" | awk -F': ' 'tolower($1)=="etag" {print $2}' | tr -d '\r"')
+            [ "$got" = "$want_etag" ] || ok=no
+        fi
+    done
+    local wall cpu rss
+    wall=$(printf '%s' "$walls" | median); cpu=$(printf '%s' "$cpus" | median); rss=$(printf '%s' "$rsss" | median)
     # time -v covers bash and its children: user+sys of the whole pipeline, incl. curl for the pipes
-    printf '%-10s %-14s %9.2f %8.1f %9.2f %9s %s\n' "$server" "$tool" "$wall" \
-        "$(awk -v s="$wall" -v m="$size_mib" 'BEGIN{print m*1.048576/s}')" \
-        "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" "$rss" "$ok"
+    printf '%-10s %-16s %9.2f %8.1f %9.2f %9s %s\n' "$server" "$tool" "$wall" \
+        "$(awk -v s="$wall" -v m="$size_mib" 'BEGIN{print m*1.048576/s}')" "$cpu" "$rss" "$ok"
 }
 
-for server in sink s3s-fs; do
+for server in $servers; do
     start_server "$server"
     run "$server" s3copy s3copy.img \
         "'$s3copy' '$url' s3://bench/s3copy.img --endpoint $endpoint --part-size ${part_mib}M --concurrency $conc -q"
+    run "$server" "s3copy c=1" s3copy1.img \
+        "'$s3copy' '$url' s3://bench/s3copy1.img --endpoint $endpoint --part-size ${part_mib}M --concurrency 1 -q"
+    run "$server" "s3copy +md5" s3copymd5.img \
+        "'$s3copy' '$url' s3://bench/s3copymd5.img --endpoint $endpoint --part-size ${part_mib}M --concurrency $conc --part-checksum md5 -q"
     run "$server" rclone rclone.img \
         "env -u AWS_CA_BUNDLE rclone --config '$work/rclone.conf' --s3-endpoint $endpoint --s3-chunk-size ${part_mib}M --s3-upload-concurrency $conc copyurl '$url' dst:bench/rclone.img"
     run "$server" aws-cli aws.img \
-        "aws configure set default.s3.multipart_chunksize ${part_mib}MB; aws configure set default.s3.max_concurrent_requests $conc; curl -s '$url' | '$venv/bin/aws' --endpoint-url $endpoint s3 cp - s3://bench/aws.img"
+        "curl -s '$url' | '$venv/bin/aws' --endpoint-url $endpoint s3 cp - s3://bench/aws.img"
     run "$server" s3cmd s3cmd.img \
         "curl -s '$url' | '$venv/bin/s3cmd' -c '$work/s3cfg' --host=${endpoint#http://} --host-bucket=${endpoint#http://} --multipart-chunk-size-mb=$part_mib put - s3://bench/s3cmd.img"
     kill "${pids[-1]}" 2>/dev/null || true
