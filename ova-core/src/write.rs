@@ -517,6 +517,9 @@ pub fn copy_hashed<R: Read + Send, W: Write + ?Sized>(
 
 /// A file being written beside its final path; [`commit`](Self::commit) syncs and renames it.
 /// Dropped without committing, the temporary file is removed.
+///
+/// The result gets the permissions a plainly created file would get (`0666` less the umask on
+/// Unix), or, when it replaces a file, that file's permissions.
 #[derive(Debug)]
 pub struct AtomicFile {
     temp: tempfile::NamedTempFile,
@@ -539,11 +542,28 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{base}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|source| Error::Io { path: dir, source })?;
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        let prefix = format!(".{base}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        let replaced = std::fs::metadata(&target).ok().filter(|m| m.is_file());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Created with 0666: the kernel applies the umask, as for any new file (tempfile's
+            // own default, 0600, would make every output private).
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let temp = builder.tempfile_in(&dir).map_err(io(&dir))?;
+        if let Some(m) = replaced {
+            // Replacing a file keeps its permissions exactly (umask not applied).
+            temp.as_file()
+                .set_permissions(m.permissions())
+                .map_err(io(&target))?;
+        }
         Ok(Self { temp, target })
     }
 

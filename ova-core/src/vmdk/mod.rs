@@ -97,21 +97,9 @@ pub fn inspect_file(path: impl AsRef<Path>) -> Result<VmdkInfo> {
 
 /// Writes `out` through a temporary file beside it, renamed into place only on success.
 pub(crate) fn write_atomically<T>(out: &Path, f: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let io = |source| Error::Io {
-        path: out.to_owned(),
-        source,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ova-tmp-")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    let value = f(tmp.as_file_mut())?;
-    tmp.as_file_mut().sync_all().map_err(io)?;
-    tmp.persist(out).map_err(|e| io(e.error))?;
+    let mut tmp = crate::write::AtomicFile::create(out)?;
+    let value = f(tmp.file())?;
+    tmp.commit()?;
     Ok(value)
 }
 

@@ -116,6 +116,44 @@ fn repack_reorders_edits_and_remanifests() {
     assert!(leftovers.is_empty());
 }
 
+#[cfg(unix)]
+#[test]
+fn outputs_get_ordinary_permissions_and_replaced_files_keep_theirs() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = write(tmp.path(), "src.ova", &sample_ova(3000, 100));
+    let ova = Ova::open(&src).unwrap();
+    // A new output: what any newly created file gets here (0666 less the umask).
+    let reference = tmp.path().join("reference");
+    std::fs::File::create(&reference).unwrap();
+    let out = tmp.path().join("new.ova");
+    ova.repack(&out, &RepackOptions::new(), &mut no_progress)
+        .unwrap();
+    assert_eq!(mode(&out), mode(&reference));
+    // Replacing a file: its mode is kept as it was.
+    let replaced = tmp.path().join("replaced.ova");
+    std::fs::write(&replaced, b"old").unwrap();
+    std::fs::set_permissions(&replaced, std::fs::Permissions::from_mode(0o640)).unwrap();
+    ova.repack(&replaced, &RepackOptions::new(), &mut no_progress)
+        .unwrap();
+    assert_eq!(mode(&replaced), 0o640);
+    assert!(Ova::open(&replaced).unwrap().index().manifest().is_some());
+    // The same for a built package (a different writer path).
+    let raw = write(tmp.path(), "disk.raw", &data(1 << 20, 7));
+    let built = tmp.path().join("built.ova");
+    ova_core::build::build_ova(
+        &raw,
+        &built,
+        &ova_core::build::BuildOptions::builder("vm")
+            .build()
+            .unwrap(),
+        &mut no_progress,
+    )
+    .unwrap();
+    assert_eq!(mode(&built), mode(&reference));
+}
+
 #[test]
 fn repack_failure_leaves_no_output() {
     let tmp = tempfile::tempdir().unwrap();
