@@ -70,13 +70,77 @@ fn decode_chunked(b: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// What the sink keeps of a request body: its length and digests, and its first bytes (enough
+/// for the XML bodies of Complete and ACL requests; part data is hashed as it arrives and
+/// dropped, never copied).
+struct Digested {
+    len: u64,
+    md5: [u8; 16],
+    crc32c: u32,
+    /// Hex SHA-256 of the body as sent, computed only for a signed payload (else empty).
+    sha256: String,
+    head: Vec<u8>,
+}
+
+/// Bytes of a body kept in [`Digested::head`].
+const HEAD_KEEP: usize = 1 << 20;
+
+/// Reads a body frame by frame, hashing as it goes. `aws-chunked` bodies (an
+/// `x-amz-content-sha256` of `STREAMING-…`) are collected and decoded first; `Ok(None)` when
+/// that encoding is broken.
+async fn digest_body(
+    body: hyper::body::Incoming,
+    payload: &str,
+) -> Result<Option<Digested>, hyper::Error> {
+    let of = |data: &[u8]| Digested {
+        len: data.len() as u64,
+        md5: Md5::digest(data).into(),
+        crc32c: crc32c::crc32c(data),
+        sha256: String::new(),
+        head: data[..data.len().min(HEAD_KEEP)].to_vec(),
+    };
+    if payload.starts_with("STREAMING-") {
+        let raw = body.collect().await?.to_bytes();
+        return Ok(decode_chunked(&raw).map(|d| of(&d)));
+    }
+    let signed = payload.len() == 64;
+    let (mut md5, mut sha) = (Md5::new(), sha2::Sha256::new());
+    let (mut len, mut crc, mut head) = (0u64, 0u32, Vec::new());
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        md5.update(&data);
+        if signed {
+            sha.update(&data);
+        }
+        crc = crc32c::crc32c_append(crc, &data);
+        len += data.len() as u64;
+        if head.len() < HEAD_KEEP {
+            head.extend_from_slice(&data[..data.len().min(HEAD_KEEP - head.len())]);
+        }
+    }
+    Ok(Some(Digested {
+        len,
+        md5: md5.finalize().into(),
+        crc32c: crc,
+        sha256: if signed {
+            hex::encode(sha.finalize())
+        } else {
+            String::new()
+        },
+        head,
+    }))
+}
+
 fn check_auth(
     req_method: &str,
     path: &str,
     query: &str,
     headers: &hyper::HeaderMap,
     creds: &Credentials,
-    body: &[u8],
+    body_sha256: &str,
 ) -> bool {
     let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
         return false;
@@ -107,7 +171,7 @@ fn check_auth(
             return false;
         };
         let payload = hv("x-amz-content-sha256");
-        if payload.len() == 64 && payload != hex::encode(sha2::Sha256::digest(body)) {
+        if payload.len() == 64 && payload != body_sha256 {
             return false;
         }
         let hs: Vec<(String, String)> = signed
@@ -162,27 +226,22 @@ async fn handle(
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
     let headers = req.headers().clone();
-    let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
+    let payload = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Ok(body) = digest_body(req.into_body(), payload).await else {
         return Ok(err(400, "IncompleteBody"));
+    };
+    let Some(body) = body else {
+        return Ok(err(400, "InvalidChunkedEncoding"));
     };
     // Unsigned HEAD is allowed so a benchmark script can read the result with curl.
     let anonymous_head = method == "HEAD" && !headers.contains_key("authorization");
-    if !anonymous_head && !check_auth(&method, &path, &query, &headers, &creds, &body) {
+    if !anonymous_head && !check_auth(&method, &path, &query, &headers, &creds, &body.sha256) {
         return Ok(err(403, "SignatureDoesNotMatch"));
     }
-    let chunked = headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("STREAMING-"));
-    let data: Vec<u8> = if chunked {
-        match decode_chunked(&body) {
-            Some(d) => d,
-            None => return Ok(err(400, "InvalidChunkedEncoding")),
-        }
-    } else {
-        body.to_vec()
-    };
-    let md5: [u8; 16] = Md5::digest(&data).into();
+    let (md5, data) = (body.md5, body.head);
     if let Some(m) = headers.get("content-md5").and_then(|v| v.to_str().ok())
         && m != base64::engine::general_purpose::STANDARD.encode(md5)
     {
@@ -223,9 +282,9 @@ async fn handle(
             u.insert(
                 n,
                 Part {
-                    size: data.len() as u64,
+                    size: body.len,
                     md5,
-                    crc: crc32c::crc32c(&data),
+                    crc: body.crc32c,
                 },
             );
             Response::builder()
@@ -277,8 +336,7 @@ async fn handle(
         ),
         ("PUT", _, None) if q.contains_key("acl") => resp(200, Bytes::new()),
         ("PUT", _, None) => {
-            s.objects
-                .insert(key, (data.len() as u64, etag(&md5), crc32c::crc32c(&data)));
+            s.objects.insert(key, (body.len, etag(&md5), body.crc32c));
             Response::builder()
                 .status(200)
                 .header("etag", etag(&md5))
