@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod blocking;
+mod body;
 mod client;
 pub mod config;
 mod copy;

@@ -640,3 +640,27 @@ async fn an_object_with_the_wrong_etag_is_deleted_and_reported() {
         assert_eq!(mock.open_uploads(), 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_from_an_http_source_are_sent_as_received_with_their_length() {
+    // An HTTP source's parts are kept as the chunks the client received (no copy into one
+    // buffer); each part must still go out with an exact Content-Length, never chunked.
+    let d = payload();
+    let src = start_source(Bytes::from(d.clone()), SourceMode::Normal).await;
+    let mock = MockS3::start(|_| None).await;
+    copy_ok(
+        &mock,
+        Source::Http(HttpSource::new(&src.url)),
+        "k",
+        &d,
+        &opts(),
+    )
+    .await;
+    let seen = part_headers(&mock);
+    assert_eq!(seen.len(), 6);
+    for h in &seen {
+        assert!(!h.chunked, "{h:?}");
+        let want = if h.part == Some(6) { 1000 } else { PART };
+        assert_eq!(h.content_length, Some(want), "{h:?}");
+    }
+}

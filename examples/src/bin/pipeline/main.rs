@@ -117,14 +117,15 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Ctrl-C: a running upload is cancelled (and aborted, so no incomplete upload is left) and the
-/// step fails; otherwise, or on a second Ctrl-C, exit at once with 130. The state file is only
+/// Ctrl-C: a running upload is cancelled (and aborted, so no incomplete upload is left), a
+/// running build or repack stops (its temporary output removed), and the step fails; otherwise,
+/// or on a second Ctrl-C, exit at once with 130. The state file is only
 /// ever replaced atomically, so stopping anywhere is safe to resume.
 fn handle_ctrl_c() {
     tokio::spawn(async {
         while tokio::signal::ctrl_c().await.is_ok() {
             if steps::interrupt() {
-                eprintln!("interrupted: aborting the upload (Ctrl-C again to quit at once)");
+                eprintln!("interrupted: stopping the running step (Ctrl-C again to quit at once)");
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
                 }

@@ -186,6 +186,9 @@ pub struct SeenHeaders {
     pub part: Option<u32>,
     pub content_md5: bool,
     pub content_sha256: String,
+    /// `Content-Length`, when the request had one (S3 refuses chunked transfer encoding).
+    pub content_length: Option<u64>,
+    pub chunked: bool,
 }
 
 /// What the fault hook sees: operation name, part number, and how many times this
@@ -382,6 +385,11 @@ async fn handle(
         part,
         content_md5: headers.contains_key("content-md5"),
         content_sha256: content_sha256.clone(),
+        content_length: headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()),
+        chunked: headers.contains_key("transfer-encoding"),
     });
     if fault == Some(Fault::Corrupt) && !body.is_empty() {
         let mut v = body.to_vec();

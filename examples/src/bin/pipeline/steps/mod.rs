@@ -3,7 +3,7 @@
 mod cloud;
 mod prepare;
 mod s3;
-pub(crate) use s3::interrupt;
+pub(crate) use s3::{CtrlC, interrupt};
 mod tee;
 
 use crate::config::Config;

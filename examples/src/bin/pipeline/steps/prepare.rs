@@ -2,11 +2,11 @@
 //! validate the result.
 
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use ova_core::build::{BuildOptions, build_ova};
 use ova_core::manifest::Algorithm;
-use ova_core::no_progress;
 use ova_core::ovf::Edit;
 use ova_core::package::{Ova, RepackOptions};
 use ova_core::validate::{Finding, Severity};
@@ -82,7 +82,18 @@ fn summarize(findings: &[Finding]) -> (usize, String) {
 pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineError> {
     let settings = ctx.cfg.prepare()?;
     let printer = ctx.printer;
+    // Ctrl-C stops a build or repack at its next buffer; ova-core then removes its temporary
+    // output, and the step fails as cancelled.
+    let ctrl_c = super::CtrlC::new();
+    let token = ctrl_c.token.clone();
     let job = tokio::task::spawn_blocking(move || -> Result<_, PipelineError> {
+        let mut stop = move |_: u64| {
+            if token.is_cancelled() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
         let out = &settings.output;
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
@@ -109,7 +120,7 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
                 let options = b
                     .build()
                     .map_err(|e| ova_error("invalid build options".into(), e))?;
-                let report = build_ova(disk, out, &options, &mut no_progress).map_err(|e| {
+                let report = build_ova(disk, out, &options, &mut stop).map_err(|e| {
                     ova_error(format!("cannot build an OVA from {}", disk.display()), e)
                 })?;
                 printer.line(&format!(
@@ -132,7 +143,7 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
                 let options = RepackOptions::new()
                     .with_manifest(manifest)
                     .with_edits(edits);
-                ova.repack(out, &options, &mut no_progress)
+                ova.repack(out, &options, &mut stop)
                     .map_err(|e| ova_error(format!("cannot repack {}", src.display()), e))?;
                 printer.line(&format!(
                     "            repacked {} with {n} edit(s)",
@@ -141,7 +152,7 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
             }
         }
         let findings = Ova::open(out)
-            .and_then(|o| o.validate(&mut no_progress))
+            .and_then(|o| o.validate(&mut stop))
             .map_err(|e| ova_error(format!("cannot validate {}", out.display()), e))?;
         let (size, sha256) = file_sha256(out).map_err(|e| {
             PipelineError::failed(Step::Prepare, format!("cannot read {}", out.display()), e)
@@ -151,6 +162,7 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
     let (ova, size, sha256, findings) = job
         .await
         .map_err(|e| PipelineError::failed(Step::Prepare, "the prepare task stopped", e))??;
+    drop(ctrl_c);
     let (errors, text) = summarize(&findings);
     ctx.check("ova validates", errors == 0, text.clone());
     if errors > 0 {

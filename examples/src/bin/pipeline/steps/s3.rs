@@ -55,16 +55,16 @@ pub(crate) fn s3_error(step: Step, context: &str, e: s3_stream::Error) -> Pipeli
     }
 }
 
-/// The copy in progress, cancelled by [`interrupt`].
+/// The step work in progress (an upload, or prepare's build/repack), cancelled by [`interrupt`].
 static ACTIVE: std::sync::Mutex<Option<CancelToken>> = std::sync::Mutex::new(None);
 
-/// Registers a copy's cancel token for Ctrl-C while it lives.
-struct CtrlC {
-    token: CancelToken,
+/// Registers a cancel token for Ctrl-C while it lives.
+pub(crate) struct CtrlC {
+    pub(crate) token: CancelToken,
 }
 
 impl CtrlC {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let token = CancelToken::new();
         *ACTIVE
             .lock()
@@ -81,8 +81,8 @@ impl Drop for CtrlC {
     }
 }
 
-/// Ctrl-C: cancel the running upload (s3-stream then aborts it, so nothing is left behind) and
-/// report whether there was one.
+/// Ctrl-C: cancel the running work (s3-stream aborts an upload, ova-core removes a half-written
+/// package, so nothing is left behind) and report whether there was any.
 pub(crate) fn interrupt() -> bool {
     match ACTIVE
         .lock()
