@@ -8,6 +8,7 @@ mod common;
 mod cloudstack_cli;
 mod ova_cancel;
 mod ova_large_files;
+mod pipeline_cancel;
 mod pipeline_demo;
 mod pipeline_run;
 mod pipeline_tls;

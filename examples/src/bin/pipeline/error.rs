@@ -84,12 +84,36 @@ impl PipelineError {
         }
     }
 
-    /// Exit code: 1 when a check failed, 2 for usage, configuration and IO problems.
+    /// Exit code: 1 when a check failed, 130 when Ctrl-C stopped the step, 2 for usage,
+    /// configuration and IO problems.
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             PipelineError::Check { .. } | PipelineError::Failed { check: true, .. } => 1,
+            _ if self.interrupted() => 130,
             _ => 2,
         }
+    }
+
+    /// Whether the step stopped because it was cancelled (Ctrl-C): an upload aborted by
+    /// s3-stream, or a build or repack stopped by ova-core.
+    pub(crate) fn interrupted(&self) -> bool {
+        let PipelineError::Failed { source, .. } = self else {
+            return false;
+        };
+        let mut cur: Option<&(dyn StdError + 'static)> = Some(source.as_ref());
+        while let Some(e) = cur {
+            if e.downcast_ref::<ova_core::Error>()
+                .is_some_and(ova_core::Error::is_cancelled)
+                || matches!(
+                    e.downcast_ref::<s3_stream::Error>(),
+                    Some(s3_stream::Error::Cancelled)
+                )
+            {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
     }
 
     /// The step this error belongs to, when it belongs to one.
@@ -176,5 +200,14 @@ mod tests {
             e.to_string(),
             "deploy: service offering `Huge` not found (available: Small, Large)"
         );
+
+        // Ctrl-C: a stopped build or an aborted upload exits 130, like the other tools.
+        let e = PipelineError::failed(Step::Prepare, "cannot build", ova_core::Error::Cancelled);
+        assert!(e.interrupted());
+        assert_eq!(e.exit_code(), 130);
+        let e = PipelineError::failed(Step::Publish, "upload", s3_stream::Error::Cancelled);
+        assert_eq!(e.exit_code(), 130);
+        let e = PipelineError::failed(Step::Publish, "upload", std::io::Error::other("reset"));
+        assert!(!e.interrupted());
     }
 }

@@ -2,7 +2,8 @@
 //! storage, register it as a CloudStack template, deploy a VM, export the template, stream the
 //! export back into storage while verifying its manifest, and check everything. Resumable.
 //!
-//! Exit codes: 0 every step and check passed, 1 a check failed, 2 usage, configuration or I/O error.
+//! Exit codes: 0 every step and check passed, 1 a check failed, 2 usage, configuration or I/O error,
+//! 130 stopped by Ctrl-C.
 
 mod config;
 mod demo;
@@ -24,7 +25,13 @@ use crate::report::Printer;
 
 /// Build, publish, register, deploy, export and transfer an OVA: each step checked and resumable.
 #[derive(Debug, Parser)]
-#[command(name = "pipeline", version, about, long_about = None)]
+#[command(
+    name = "pipeline",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 every step and check passed, 1 a check failed, 2 usage, configuration or I/O error, 130 stopped by Ctrl-C.\nCtrl-C stops the running step (an upload is aborted, a build or repack leaves no package behind); a second Ctrl-C exits at once. The state file is only ever replaced whole, so the next run resumes where this one stopped."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
