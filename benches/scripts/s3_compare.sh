@@ -4,7 +4,8 @@
 # against two servers: s3s-fs (real store, burns a core itself) and s3sink (answers the
 # multipart protocol, checks signatures and Content-MD5, discards the bytes: each client's ceiling).
 # Each run reports wall time, client CPU seconds (user+sys of the client processes), peak RSS
-# (/usr/bin/time -v: the largest single process of the pipeline) and whether the object's digest matched
+# (/usr/bin/time -v: the largest single process of the pipeline), the CPU seconds the server spent
+# on the upload (client and server share the machine's cores) and whether the object's digest matched
 # (s3s-fs: sha256 of the stored file; sink: its md5-of-md5s ETag of what it received, which must
 # equal the file's for 16 MiB parts; sizes below one part are not meaningful there).
 # Same part size (16 MiB) for every tool and concurrency 4 where the tool has it; s3cmd uploads
@@ -79,6 +80,7 @@ start_server() { # NAME -> sets endpoint
     else
         "$sink" "$port" "$ak" "$sk" 2>/dev/null & pids+=($!)
     fi
+    server_pid=$!
     endpoint="http://127.0.0.1:$port"
     for _ in $(seq 50); do curl -s -o /dev/null "$endpoint/" && break; sleep 0.1; done
 }
@@ -99,14 +101,17 @@ printf '[default]\naccess_key = %s\nsecret_key = %s\nsignature_v2 = False\nuse_h
 
 # run SERVER TOOL KEY CMD: RUNS times under /usr/bin/time -v around a bash -c pipeline; prints the
 # median wall time, client CPU seconds and peak RSS, and whether every run's object was right.
-printf '\n%-10s %-16s %9s %8s %9s %9s %s\n' server tool "wall s" "MB/s" "cpu s" "rss MiB" digest
+printf '\n%-10s %-16s %9s %8s %9s %9s %10s %s\n' server tool "wall s" "MB/s" "cpu s" "rss MiB" "server cpu" digest
+# CPU seconds (user + system) a process has used so far
+proc_cpu() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 run() {
     local server="$1" tool="$2" key="$3" cmd="$4"
-    local walls="" cpus="" rsss="" ok=yes i
+    local walls="" cpus="" rsss="" srvs="" ok=yes i
     for i in $(seq 1 "$runs"); do
         local log="$work/time.$tool.$server.$i"
         if [ "$server" = s3s-fs ]; then rm -f "$work/s3data/bench/$key"; fi
+        local s0; s0=$(proc_cpu "$server_pid")
         /usr/bin/time -v -o "$log" bash -c "$cmd" >/dev/null 2>"$work/err.$tool.$server" || {
             printf '%-10s %-16s failed: %s\n' "$server" "$tool" "$(tail -1 "$work/err.$tool.$server")"; return; }
         local wall user sys rss
@@ -114,6 +119,7 @@ run() {
         user=$(awk -F': ' '/User time/ {print $2}' "$log"); sys=$(awk -F': ' '/System time/ {print $2}' "$log")
         rss=$(awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$log")
         walls+="$wall"$'\n'; cpus+="$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')"$'\n'; rsss+="$rss"$'\n'
+        srvs+="$(awk -v a="$s0" -v b="$(proc_cpu "$server_pid")" 'BEGIN{print b - a}')"$'\n'
         if [ "$server" = s3s-fs ]; then
             [ "$(sha256sum "$work/s3data/bench/$key" 2>/dev/null | cut -d' ' -f1)" = "$want_sha" ] || ok=no
         else
@@ -121,11 +127,12 @@ run() {
             [ "$got" = "$want_etag" ] || ok=no
         fi
     done
-    local wall cpu rss
+    local wall cpu rss srv
     wall=$(printf '%s' "$walls" | median); cpu=$(printf '%s' "$cpus" | median); rss=$(printf '%s' "$rsss" | median)
+    srv=$(printf '%s' "$srvs" | median)
     # time -v covers bash and its children: user+sys of the whole pipeline, incl. curl for the pipes
-    printf '%-10s %-16s %9.2f %8.1f %9.2f %9s %s\n' "$server" "$tool" "$wall" \
-        "$(awk -v s="$wall" -v m="$size_mib" 'BEGIN{print m*1.048576/s}')" "$cpu" "$rss" "$ok"
+    printf '%-10s %-16s %9.2f %8.1f %9.2f %9s %10.2f %s\n' "$server" "$tool" "$wall" \
+        "$(awk -v s="$wall" -v m="$size_mib" 'BEGIN{print m*1.048576/s}')" "$cpu" "$rss" "$srv" "$ok"
 }
 
 for server in $servers; do

@@ -9,7 +9,6 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use sha2::{Digest, Sha256};
 
-use crate::body::PartBytes;
 use crate::config::{
     AddressingStyle, ClientBuilder, PayloadSigning, RetryConfig, SignatureVersion,
 };
@@ -73,7 +72,7 @@ pub(crate) struct Req {
     /// Raw query, already encoded.
     pub(crate) query: String,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: PartBytes,
+    pub(crate) body: Bytes,
     /// Precomputed hex SHA-256 of the body, when the caller already has it.
     pub(crate) sha256: Option<String>,
     pub(crate) part: Option<u32>,
@@ -89,7 +88,7 @@ impl Req {
             key: key.to_owned(),
             query: String::new(),
             headers: Vec::new(),
-            body: PartBytes::default(),
+            body: Bytes::new(),
             sha256: None,
             part: None,
             upload_id: None,
@@ -107,13 +106,7 @@ impl Req {
     }
 
     pub(crate) fn body(mut self, b: impl Into<Bytes>) -> Self {
-        self.body = PartBytes::from(b.into());
-        self
-    }
-
-    /// A part's bytes as the body (kept as they are, chunks and all).
-    pub(crate) fn part_body(mut self, b: PartBytes) -> Self {
-        self.body = b;
+        self.body = b.into();
         self
     }
 
@@ -321,11 +314,9 @@ impl Client {
             match self.inner.signature {
                 SignatureVersion::V4 => {
                     let hash = if self.signs_payload() || r.body.is_empty() {
-                        r.sha256.clone().unwrap_or_else(|| {
-                            let mut h = Sha256::new();
-                            r.body.slices().for_each(|s| h.update(s));
-                            hex::encode(h.finalize())
-                        })
+                        r.sha256
+                            .clone()
+                            .unwrap_or_else(|| hex::encode(Sha256::digest(&r.body)))
                     } else {
                         UNSIGNED_PAYLOAD.to_owned()
                     };
@@ -368,7 +359,7 @@ impl Client {
             rb = rb.header(k.as_str(), v.as_str());
         }
         if !r.body.is_empty() || r.method == Method::PUT || r.method == Method::POST {
-            rb = rb.body(r.body.to_body());
+            rb = rb.body(r.body.clone());
         }
         let transport = |e: reqwest::Error| Error::S3 {
             context: Box::new(r.context()),

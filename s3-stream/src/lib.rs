@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 
 pub mod blocking;
-mod body;
 mod client;
 pub mod config;
 mod copy;

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::body::PartBuf;
 use crate::error::{BoxError, Error, Result};
 use crate::ledger::{ResumeRefusal, Validator, check_resume};
 
@@ -283,28 +282,17 @@ impl SeqReader {
         }
     }
 
-    /// Whether parts are taken as the chunks the source delivers (HTTP) rather than read into
-    /// a buffer of their own.
-    pub(crate) fn delivers_chunks(&self) -> bool {
-        matches!(self.inner, SeqInner::Http(_))
-    }
-
     /// Appends bytes to `buf` until it holds `want` bytes or the source ends.
-    pub(crate) async fn fill(&mut self, buf: &mut PartBuf, want: usize) -> Result<()> {
+    pub(crate) async fn fill(&mut self, buf: &mut BytesMut, want: usize) -> Result<()> {
         match &mut self.inner {
             SeqInner::Reader(r) => {
                 while buf.len() < want {
-                    let room = want - buf.len();
-                    let mut limited = (&mut *r).take(room as u64);
-                    let n =
-                        limited
-                            .read_buf(buf.buffer(room))
-                            .await
-                            .map_err(|e| Error::Source {
-                                what: self.name.clone(),
-                                source: Box::new(e),
-                            })?;
-                    buf.appended(n);
+                    let before = buf.len();
+                    let mut limited = (&mut *r).take((want - before) as u64);
+                    let n = limited.read_buf(buf).await.map_err(|e| Error::Source {
+                        what: self.name.clone(),
+                        source: Box::new(e),
+                    })?;
                     self.pos += n as u64;
                     if n == 0 {
                         break;
@@ -316,7 +304,7 @@ impl SeqReader {
                 while buf.len() < want {
                     if !h.pending.is_empty() {
                         let take = (want - buf.len()).min(h.pending.len());
-                        buf.push_chunk(h.pending.split_to(take));
+                        buf.extend_from_slice(&h.pending.split_to(take));
                         self.pos += take as u64;
                         continue;
                     }
