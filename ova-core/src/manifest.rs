@@ -546,71 +546,155 @@ pub fn verify_stream<R: Read>(
     fallback: &[Algorithm],
     mut progress: impl FnMut(u64) -> std::ops::ControlFlow<()>,
 ) -> crate::Result<Option<(Manifest, VerifyReport)>> {
-    let mut reader = crate::archive::ArchiveReader::new(source);
-    let mut manifest: Option<(String, Manifest)> = None;
-    let mut seen: Vec<(String, Digests, bool)> = Vec::new();
-    let mut buf = vec![0u8; 1 << 20];
-    while let Some(mut entry) = reader.next_entry()? {
-        let info = entry.info().clone();
-        let read_err = |source: io::Error| crate::Error::ArchiveRead {
-            offset: info.data_offset,
-            source,
-        };
-        if info.kind == crate::archive::EntryKind::Manifest && manifest.is_none() {
-            if info.size > 16 << 20 {
-                return Err(crate::Error::EntryTooLarge {
-                    entry: info.name,
-                    size: info.size,
-                    max: 16 << 20,
-                });
-            }
-            let mut text = Vec::new();
-            entry.read_to_end(&mut text).map_err(read_err)?;
-            manifest = Some((info.name.clone(), parse(&text)));
-            seen.push((info.name, Digests::new(), true));
-            continue;
-        }
-        if info.kind == crate::archive::EntryKind::Certificate
-            || info.entry_type != crate::tar::EntryType::Regular
-        {
-            seen.push((info.name, Digests::new(), true));
-            continue;
-        }
-        let algorithms: Vec<Algorithm> = match &manifest {
-            Some((_, m)) => m.algorithms().into_iter().collect(),
-            None => fallback.to_vec(),
-        };
-        let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| a.hasher()).collect();
-        loop {
-            let n = match entry.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return Err(crate::Error::Truncated {
-                        entry: info.name.clone(),
-                        offset: info.data_offset + info.size - entry.remaining(),
+    // Reading (this thread) and hashing (a second thread) overlap, so the pass runs at the
+    // speed of the slower of the two instead of their sum; the reader need not be `Send`.
+    std::thread::scope(|scope| {
+        let (jobs, hashed) = hashing_thread(scope);
+        let mut reader = crate::archive::ArchiveReader::new(source);
+        let mut manifest: Option<(String, Manifest)> = None;
+        let mut seen: Vec<(String, Digests, bool)> = Vec::new();
+        while let Some(mut entry) = reader.next_entry()? {
+            let info = entry.info().clone();
+            let read_err = |source: io::Error| crate::Error::ArchiveRead {
+                offset: info.data_offset,
+                source,
+            };
+            if info.kind == crate::archive::EntryKind::Manifest && manifest.is_none() {
+                if info.size > 16 << 20 {
+                    return Err(crate::Error::EntryTooLarge {
+                        entry: info.name,
+                        size: info.size,
+                        max: 16 << 20,
                     });
                 }
-                Err(e) => return Err(read_err(e)),
-            };
-            for h in &mut hashers {
-                h.update(&buf[..n]);
+                let mut text = Vec::new();
+                entry.read_to_end(&mut text).map_err(read_err)?;
+                manifest = Some((info.name.clone(), parse(&text)));
+                seen.push((info.name, Digests::new(), true));
+                continue;
             }
-            crate::progress::report(&mut progress, n as u64)?;
+            if info.kind == crate::archive::EntryKind::Certificate
+                || info.entry_type != crate::tar::EntryType::Regular
+            {
+                seen.push((info.name, Digests::new(), true));
+                continue;
+            }
+            let algorithms: Vec<Algorithm> = match &manifest {
+                Some((_, m)) => m.algorithms().into_iter().collect(),
+                None => fallback.to_vec(),
+            };
+            let hashers = algorithms.iter().map(|a| a.hasher()).collect();
+            let lost = || crate::Error::ArchiveRead {
+                offset: info.data_offset,
+                source: io::Error::other("the hashing thread stopped"),
+            };
+            jobs.send(HashJob::Begin(hashers)).map_err(|_| lost())?;
+            loop {
+                let mut buf = hashed.free.recv().map_err(|_| lost())?;
+                let n = match entry.read(&mut buf) {
+                    Ok(0) => {
+                        let _ = hashed.free_tx.send(buf);
+                        break;
+                    }
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                        let _ = hashed.free_tx.send(buf);
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        return Err(crate::Error::Truncated {
+                            entry: info.name.clone(),
+                            offset: info.data_offset + info.size - entry.remaining(),
+                        });
+                    }
+                    Err(e) => return Err(read_err(e)),
+                };
+                jobs.send(HashJob::Data(buf, n)).map_err(|_| lost())?;
+                crate::progress::report(&mut progress, n as u64)?;
+            }
+            jobs.send(HashJob::End).map_err(|_| lost())?;
+            let digests = hashed.digests.recv().map_err(|_| lost())?;
+            seen.push((info.name, digests, false));
         }
-        let digests = hashers
-            .into_iter()
-            .map(|h| (h.algorithm(), h.finish()))
-            .collect();
-        seen.push((info.name, digests, false));
+        let Some((name, manifest)) = manifest else {
+            return Ok(None);
+        };
+        let mut report = compare(&manifest, seen.iter().map(|(n, d, e)| (n.as_str(), d, *e)));
+        report.manifest_name = Some(name);
+        Ok(Some((manifest, report)))
+    })
+}
+
+/// Buffers in flight between the reading and the hashing thread of [`verify_stream`].
+const HASH_BUFS: usize = 4;
+/// Size of each of them.
+const HASH_BUF: usize = 1 << 20;
+
+/// What the reading thread asks of the hashing thread.
+enum HashJob {
+    /// A new entry, hashed with these.
+    Begin(Vec<Hasher>),
+    /// The next bytes of the entry (the buffer is handed back when hashed).
+    Data(Vec<u8>, usize),
+    /// The entry is complete: send its digests.
+    End,
+}
+
+/// The reading thread's side of the hashing thread.
+struct Hashed {
+    /// Empty buffers to read into.
+    free: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// To hand back a buffer that was not used.
+    free_tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    /// The digests of each entry, in order.
+    digests: std::sync::mpsc::Receiver<Digests>,
+}
+
+/// Start the hashing thread in `scope`; it ends when the job sender is dropped.
+fn hashing_thread<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+) -> (std::sync::mpsc::SyncSender<HashJob>, Hashed) {
+    use std::sync::mpsc::sync_channel;
+    let (job_tx, job_rx) = sync_channel::<HashJob>(HASH_BUFS + 2);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(HASH_BUFS);
+    let (digest_tx, digest_rx) = sync_channel::<Digests>(1);
+    for _ in 0..HASH_BUFS {
+        let _ = free_tx.send(vec![0u8; HASH_BUF]);
     }
-    let Some((name, manifest)) = manifest else {
-        return Ok(None);
-    };
-    let mut report = compare(&manifest, seen.iter().map(|(n, d, e)| (n.as_str(), d, *e)));
-    report.manifest_name = Some(name);
-    Ok(Some((manifest, report)))
+    let give_back = free_tx.clone();
+    scope.spawn(move || {
+        let mut hashers: Vec<Hasher> = Vec::new();
+        for job in job_rx {
+            match job {
+                HashJob::Begin(h) => hashers = h,
+                HashJob::Data(buf, n) => {
+                    for h in &mut hashers {
+                        h.update(&buf[..n]);
+                    }
+                    if give_back.send(buf).is_err() {
+                        return;
+                    }
+                }
+                HashJob::End => {
+                    let digests = std::mem::take(&mut hashers)
+                        .into_iter()
+                        .map(|h| (h.algorithm(), h.finish()))
+                        .collect();
+                    if digest_tx.send(digests).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    (
+        job_tx,
+        Hashed {
+            free: free_rx,
+            free_tx,
+            digests: digest_rx,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -642,9 +642,9 @@ async fn an_object_with_the_wrong_etag_is_deleted_and_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parts_from_an_http_source_are_sent_as_received_with_their_length() {
-    // An HTTP source's parts are kept as the chunks the client received (no copy into one
-    // buffer); each part must still go out with an exact Content-Length, never chunked.
+async fn parts_from_an_http_source_go_out_with_their_exact_length() {
+    // S3 refuses chunked transfer encoding: every part streamed from an HTTP source goes out
+    // with its exact Content-Length.
     let d = payload();
     let src = start_source(Bytes::from(d.clone()), SourceMode::Normal).await;
     let mock = MockS3::start(|_| None).await;
