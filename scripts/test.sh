@@ -85,6 +85,17 @@ if [ -f py-bindings/pyproject.toml ]; then
     (unset CONDA_PREFIX; VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
         "$venv/bin/maturin" develop --quiet -m py-bindings/Cargo.toml)
     pytest_dirs+=(py-bindings/tests)
+
+    # The wheel users install: built by `maturin build` (which bundles the OpenSSL libraries it
+    # links), installed into an empty virtualenv, and used there (no checkout on the path).
+    log "checking the ovakit wheel in a fresh virtualenv"
+    wheel_dir="$(mktemp -d)"
+    (unset CONDA_PREFIX; PATH="$venv/bin:$PATH" \
+        "$venv/bin/maturin" build --quiet -m py-bindings/Cargo.toml -o "$wheel_dir/dist")
+    python3 -m venv "$wheel_dir/venv"
+    "$wheel_dir/venv/bin/python" -m pip install -q --no-cache-dir --no-index "$wheel_dir"/dist/ovakit-*.whl
+    (cd "$wheel_dir" && "$wheel_dir/venv/bin/python" "$root/scripts/wheel_smoke.py")
+    rm -rf "$wheel_dir"
 fi
 
 # ---- tests -----------------------------------------------------------------------------------
