@@ -14,6 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use digest::Digest;
+use time::macros::{datetime, format_description};
+use time::{Date, Month, OffsetDateTime};
 
 /// The MAC algorithm used for the request signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -184,8 +186,15 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The latest instant [`format_expires`] renders: `9999-12-31T23:59:59+0000`.
+const MAX_EXPIRES_SECS: i64 = datetime!(9999-12-31 23:59:59 UTC).unix_timestamp();
+
 /// Formats the `expires` value for `signatureVersion=3`: `yyyy-MM-dd'T'HH:mm:ss+0000` (UTC), the only
 /// form every server version parses.
+///
+/// A time before the Unix epoch is written as the epoch (`1970-01-01T00:00:00+0000`, long expired
+/// either way) and one after the last four-digit year as `9999-12-31T23:59:59+0000`, so the value is
+/// always in that form and the call never panics.
 ///
 /// # Examples
 /// ```
@@ -196,21 +205,26 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 pub fn format_expires(at: SystemTime) -> String {
     let secs = at
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}+0000",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .min(MAX_EXPIRES_SECS);
+    // 1970..=9999 is inside the `time` crate's range, so the fallback is never taken.
+    OffsetDateTime::from_unix_timestamp(secs)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory][offset_minute]"
+        ))
+        // Formatting fails only for a field the value lacks (an `OffsetDateTime` has them all) or a
+        // year beyond ±9999 (clamped away above).
+        .expect("a UTC date-time with a four-digit year formats")
 }
 
 /// Parses an `expires` value the way current servers do (`DateUtil.parseTZDateString`):
 /// `2014-07-06T16:40:39+0900`, `…+09:00`, `…Z`, optional fraction, and the legacy `…Z+0000`.
 /// Returns `None` when the value does not parse (the server then rejects the request).
+///
+/// Month `01`–`12`, day `01`–`31`, hour `00`–`23`, minute `00`–`59` and second `00`–`60` are
+/// accepted; a day past the end of its month rolls over into the next (`2014-02-31` is 2014-03-03)
+/// and second `60` into the next minute. A value before the Unix epoch gives `None`.
 pub fn parse_expires(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
     if b.len() < 19
@@ -232,9 +246,10 @@ pub fn parse_expires(s: &str) -> Option<SystemTime> {
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    if !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
+    let month = Month::try_from(u8::try_from(mo).ok()?).ok()?;
     let mut rest = &s[19..];
     if let Some(frac) = rest.strip_prefix('.') {
         let n = frac.bytes().take_while(u8::is_ascii_digit).count();
@@ -264,35 +279,15 @@ pub fn parse_expires(s: &str) -> Option<SystemTime> {
         }
         _ => return None,
     };
-    let days = days_from_civil(y, mo, d);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + se - sign * (oh * 3600 + om * 60);
+    // Midnight on the first of the month, then the rest as a plain count of seconds: that is what
+    // lets day 31 of a shorter month and second 60 roll over instead of failing.
+    let first = Date::from_calendar_date(i32::try_from(y).ok()?, month, 1).ok()?;
+    let secs =
+        first.midnight().assume_utc().unix_timestamp() + (d - 1) * 86_400 + h * 3600 + mi * 60 + se
+            - sign * (oh * 3600 + om * 60);
     u64::try_from(secs)
         .ok()
         .map(|s| UNIX_EPOCH + Duration::from_secs(s))
-}
-
-// Howard Hinnant's civil calendar algorithms.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -300,6 +295,131 @@ mod tests {
     use super::*;
 
     const SHA1: SignatureAlgorithm = SignatureAlgorithm::HmacSha1;
+
+    // The hand-rolled calendar (Howard Hinnant's civil-from-days and days-from-civil algorithms) and
+    // the `expires` formatting and parsing built on it that this module used before the `time`
+    // crate, kept verbatim here only as an independent reference for the comparisons below.
+
+    fn civil_from_days(z: i64) -> (i64, u32, u32) {
+        let z = z + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let y = yoe + era * 400;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        (if m <= 2 { y + 1 } else { y }, m, d)
+    }
+
+    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    fn reference_format_expires(at: SystemTime) -> String {
+        let secs = at
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
+        let rem = secs % 86_400;
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}+0000",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60
+        )
+    }
+
+    fn reference_parse_expires(s: &str) -> Option<SystemTime> {
+        let b = s.as_bytes();
+        if b.len() < 19
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+        {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let t = s.get(r)?;
+            if t.bytes().all(|c| c.is_ascii_digit()) {
+                t.parse().ok()
+            } else {
+                None
+            }
+        };
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+            return None;
+        }
+        let mut rest = &s[19..];
+        if let Some(frac) = rest.strip_prefix('.') {
+            let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 0 {
+                return None;
+            }
+            rest = &frac[n..];
+        }
+        if let Some(r) = rest.strip_prefix("Z") {
+            rest = r;
+            if rest.is_empty() {
+                rest = "+0000";
+            }
+        }
+        let sign = match rest.as_bytes().first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let off = &rest[1..];
+        let (oh, om) = match off.len() {
+            4 if off.bytes().all(|c| c.is_ascii_digit()) => {
+                (off[..2].parse::<i64>().ok()?, off[2..].parse::<i64>().ok()?)
+            }
+            5 if off.as_bytes()[2] == b':' => {
+                (off[..2].parse::<i64>().ok()?, off[3..].parse::<i64>().ok()?)
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(y, mo, d);
+        let secs = days * 86_400 + h * 3600 + mi * 60 + se - sign * (oh * 3600 + om * 60);
+        u64::try_from(secs)
+            .ok()
+            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    }
+
+    /// `format_expires` of `secs` equals the reference's, and both parsers read it (and the same
+    /// instant written with a `Z`, a fraction or another offset) back to it.
+    fn assert_expires_match_reference(secs: u64) {
+        let t = UNIX_EPOCH + Duration::from_secs(secs);
+        let text = format_expires(t);
+        assert_eq!(text, reference_format_expires(t), "{secs}");
+        let shifted = format_expires(t + Duration::from_secs(9 * 3600 + 30 * 60));
+        let zulu = text.replace("+0000", "Z");
+        let variants = [
+            text.clone(),
+            zulu.clone(),
+            zulu.replace('Z', ".250Z"),
+            format!("{zulu}+0000"),
+            text.replace("+0000", "+00:00"),
+            shifted.replace("+0000", "+0930"),
+            shifted.replace("+0000", "+09:30"),
+        ];
+        for v in variants {
+            assert_eq!(parse_expires(&v), Some(t), "{v}");
+            assert_eq!(reference_parse_expires(&v), Some(t), "{v}");
+        }
+    }
 
     fn check(secret: &str, params: &[(&str, &str)], want_sts: &str, want_sig: &str) {
         let sts = string_to_sign(params.iter().copied());
@@ -594,6 +714,129 @@ mod tests {
         for days in [-1000i64, 0, 59, 60, 365, 10_957, 20_000, 100_000] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
+        }
+    }
+
+    /// Fixed vectors from Python's `datetime` (an oracle independent of both calendars here).
+    #[test]
+    fn expires_python_datetime_vectors() {
+        for (secs, text) in [
+            (784_111_777, "1994-11-06T08:49:37+0000"),
+            (951_825_600, "2000-02-29T12:00:00+0000"),
+            (1_796_511_600, "2026-12-05T23:00:00+0000"),
+            (4_107_542_399, "2100-02-28T23:59:59+0000"),
+            (4_107_542_400, "2100-03-01T00:00:00+0000"),
+        ] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(format_expires(t), text);
+            assert_eq!(parse_expires(text), Some(t));
+        }
+    }
+
+    /// Every day from 1970-01-01 to 2100-12-31, at its first and last second and one in between
+    /// that walks through the day, against the reference calendar.
+    #[test]
+    fn expires_every_day_1970_to_2100_matches_reference() {
+        let last = days_from_civil(2100, 12, 31) as u64;
+        assert_eq!(last, 47_846);
+        for day in 0..=last {
+            let start = day * 86_400;
+            for secs in [start, start + day * 7919 % 86_400, start + 86_399] {
+                assert_expires_match_reference(secs);
+            }
+        }
+    }
+
+    #[test]
+    fn expires_out_of_range() {
+        let max = MAX_EXPIRES_SECS as u64;
+        assert_eq!(max, days_from_civil(10_000, 1, 1) as u64 * 86_400 - 1);
+        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
+        assert_eq!(format_expires(at(max)), "9999-12-31T23:59:59+0000");
+        assert_eq!(format_expires(at(max)), reference_format_expires(at(max)));
+        // Later than the last four-digit year: written as its last second (the old code wrote a
+        // five-digit year no server parses).
+        for secs in [max + 1, 1 << 40, i64::MAX as u64] {
+            if let Some(t) = UNIX_EPOCH.checked_add(Duration::from_secs(secs)) {
+                assert_eq!(format_expires(t), "9999-12-31T23:59:59+0000", "{secs}");
+            }
+        }
+        // Before the epoch: written as the epoch, as before.
+        for before in [1, 86_400, 1 << 40] {
+            if let Some(t) = UNIX_EPOCH.checked_sub(Duration::from_secs(before)) {
+                assert_eq!(format_expires(t), "1970-01-01T00:00:00+0000");
+                assert_eq!(format_expires(t), reference_format_expires(t));
+            }
+        }
+        // The parser's extremes: the last second plus a leap second and the largest offset, and a
+        // value before the epoch.
+        assert_eq!(
+            parse_expires("9999-12-31T23:59:60-99:99"),
+            Some(at(max + 1 + 99 * 3600 + 99 * 60))
+        );
+        assert_eq!(parse_expires("0000-01-01T00:00:00Z"), None);
+        assert_eq!(parse_expires("1969-12-31T23:59:59Z"), None);
+        assert_eq!(parse_expires("1970-01-01T00:00:00Z"), Some(UNIX_EPOCH));
+    }
+
+    #[test]
+    fn expires_parse_rolls_over_like_before() {
+        let p = |s: &str| parse_expires(s).map(format_expires);
+        assert_eq!(
+            p("2014-02-31T00:00:00Z").as_deref(),
+            Some("2014-03-03T00:00:00+0000")
+        );
+        assert_eq!(
+            p("2016-02-30T00:00:00+0000").as_deref(),
+            Some("2016-03-01T00:00:00+0000")
+        );
+        assert_eq!(
+            p("2014-12-31T23:59:60Z").as_deref(),
+            Some("2015-01-01T00:00:00+0000")
+        );
+        for bad in [
+            "2014-00-06T16:40:39+0000",
+            "2014-07-00T16:40:39+0000",
+            "2014-07-32T16:40:39+0000",
+            "2014-07-06T24:40:39+0000",
+            "2014-07-06T16:60:39+0000",
+            "2014-07-06T16:40:61+0000",
+            "2014-07-06T16:40:39.Z",
+            "2014-07-06T16:40:39 +0000",
+        ] {
+            assert_eq!(parse_expires(bad), None, "{bad}");
+            assert_eq!(reference_parse_expires(bad), None, "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn expires_match_reference(secs in 0..=MAX_EXPIRES_SECS as u64 - 9 * 3600 - 30 * 60) {
+            assert_expires_match_reference(secs);
+        }
+
+        /// Field values in and just outside their ranges with every offset form: accepted and
+        /// rejected alike, with the same instant.
+        #[test]
+        fn parse_fields_match_reference(
+            y in 0u32..=9999,
+            mo in 0u32..=13,
+            d in 0u32..=32,
+            h in 0u32..=24,
+            mi in 0u32..=60,
+            se in 0u32..=61,
+            frac in proptest::sample::select(vec!["", ".", ".1", ".123456"]),
+            zone in proptest::sample::select(vec![
+                "Z", "Z+0000", "+0000", "-0500", "+09:00", "+0960", "-99:99", "+09", "", "+-1:00",
+            ]),
+        ) {
+            let s = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{se:02}{frac}{zone}");
+            proptest::prop_assert_eq!(parse_expires(&s), reference_parse_expires(&s), "{}", s);
+        }
+
+        #[test]
+        fn parse_any_text_matches_reference(s in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[0-9Z:.+-]{0,8}") {
+            proptest::prop_assert_eq!(parse_expires(&s), reference_parse_expires(&s), "{}", s);
         }
     }
 

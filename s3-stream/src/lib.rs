@@ -13,6 +13,7 @@ mod source;
 mod time;
 pub mod xml;
 
+pub use crate::time::Timestamp;
 pub use client::{Client, ObjectInfo};
 pub use config::{
     AddressingStyle, ClientBuilder, ConfigKey, PayloadSigning, RetryConfig, SignatureVersion,
@@ -22,5 +23,4 @@ pub use error::{BoxError, Error, Result, S3Context};
 pub use plan::{PartLimits, PartPlan};
 pub use sigv4::Credentials;
 pub use source::{HttpSource, Source};
-pub use time::Timestamp;
 pub use xml::UploadInfo;
