@@ -1114,12 +1114,12 @@ impl Client {
 
     /// Server-side copy `s3://src_bucket/src_key` → `s3://bucket/key` with UploadPartCopy: no
     /// object bytes pass through the client. Uses `opts.part_size`, `concurrency`, ACL, content
-    /// type and metadata.
+    /// type, metadata and `cancel`.
     ///
     /// # Errors
     ///
     /// [`Error::S3`] (after retries; `<Error>` in a 200 is retried), [`Error::Integrity`] when the
-    /// result has the wrong size; the upload is aborted on failure.
+    /// result has the wrong size, [`Error::Cancelled`]; the upload is aborted on failure.
     pub async fn copy_object(
         &self,
         src_bucket: &str,
@@ -1155,12 +1155,17 @@ impl Client {
         let copy_source = format!("/{src_bucket}/{}", uri_encode(src_key, false));
         let mut ledger = Ledger::new();
         let mut failure = None;
+        let cancel = opts.cancel.clone().unwrap_or_default();
         for n in 1..=count {
-            let permit = sem
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| Error::Cancelled)?;
+            let permit = tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                p = sem.clone().acquire_owned() => Some(p.map_err(|_| Error::Cancelled)?),
+            };
+            let Some(permit) = permit else {
+                failure = Some(Error::Cancelled);
+                break;
+            };
             let rg = plan.part_range(n);
             let mut r = Req::new("UploadPartCopy", Method::PUT, bucket, key)
                 .query(format!(
@@ -1213,7 +1218,15 @@ impl Client {
             }
         }
         while failure.is_none() {
-            match tasks.join_next().await {
+            let next = tokio::select! {
+                biased;
+                () = cancel.cancelled() => {
+                    failure = Some(Error::Cancelled);
+                    break;
+                }
+                next = tasks.join_next() => next,
+            };
+            match next {
                 Some(Ok(Ok(rec))) => ledger.insert(rec),
                 Some(Ok(Err(e))) => failure = Some(e),
                 Some(Err(e)) => {

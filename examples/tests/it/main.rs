@@ -1,7 +1,7 @@
 //! The integration tests of the `examples` binaries, in one test binary (`cargo test -p examples
 //! --test it`; one module per area, e.g. `--test it pipeline_run::`): the
 //! `cloudstack` CLI against the simulator, `ova --large-files chunk`, `ova` stopped by Ctrl-C,
-//! and `pipeline` (`demo`, `run --config`, and HTTPS export URLs).
+//! `pipeline` (`demo`, `run --config`, and HTTPS export URLs), and `s3copy` against s3s-fs and moto.
 
 mod common;
 
@@ -12,3 +12,4 @@ mod pipeline_cancel;
 mod pipeline_demo;
 mod pipeline_run;
 mod pipeline_tls;
+mod s3copy_cli;

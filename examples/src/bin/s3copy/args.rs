@@ -15,8 +15,8 @@ use s3_stream::{Error, PartChecksum, PayloadSigning};
 #[command(
     name = "s3copy",
     version,
-    args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  s3copy https://cloud.example/export/disk.ova s3://images/disk.ova --source-insecure --acl public-read\n  curl -s URL | s3copy - s3://images/disk.ova --expected-size 2147483648\n  s3copy s3://a/big.ova s3://b/big.ova\n  s3copy set-acl s3://images/disk.ova public-read\n  s3copy uploads s3://images --abort --older-than 24h"
+    override_usage = "s3copy [OPTIONS] SRC s3://bucket/key\n       s3copy [OPTIONS] set-acl s3://bucket/key ACL\n       s3copy [OPTIONS] uploads s3://bucket[/prefix] [--abort] [--older-than AGE]",
+    after_help = "Exit codes: 0 success, 1 an integrity check failed, 2 usage, I/O or server error, 130 stopped by Ctrl-C.\nCtrl-C stops a copy and aborts its multipart upload, so nothing is stored; a second Ctrl-C exits at once.\n\nExamples:\n  s3copy https://cloud.example/export/disk.ova s3://images/disk.ova --source-insecure --acl public-read\n  curl -s URL | s3copy - s3://images/disk.ova --expected-size 2147483648\n  s3copy s3://a/big.ova s3://b/big.ova\n  s3copy set-acl s3://images/disk.ova public-read\n  s3copy uploads s3://images --abort --older-than 24h"
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -266,5 +266,16 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(c.cmd, Some(Cmd::Uploads { abort: true, .. })));
+        // global options may come first: the subcommand is still one
+        let c =
+            Cli::try_parse_from(["s3copy", "--endpoint", "http://x", "uploads", "s3://b"]).unwrap();
+        assert!(matches!(c.cmd, Some(Cmd::Uploads { abort: false, .. })));
+        let c =
+            Cli::try_parse_from(["s3copy", "--json", "set-acl", "s3://b/k", "private"]).unwrap();
+        assert!(matches!(c.cmd, Some(Cmd::SetAcl { .. })));
+        // a file named like a subcommand is copied by its path
+        let c = Cli::try_parse_from(["s3copy", "--json", "./uploads", "s3://b/k"]).unwrap();
+        assert!(c.cmd.is_none());
+        assert_eq!(c.src.as_deref(), Some("./uploads"));
     }
 }

@@ -1,7 +1,8 @@
 //! `s3copy`: stream an HTTP(S) URL, a file or stdin into S3-compatible storage, or copy
 //! server-side between S3 objects; set ACLs; list and abort incomplete multipart uploads.
 //!
-//! Exit codes: 0 success, 1 an integrity check failed, 2 usage, I/O or server error.
+//! Exit codes: 0 success, 1 an integrity check failed, 2 usage, I/O or server error, 130 stopped
+//! by Ctrl-C (the copy's multipart upload aborted).
 
 mod args;
 
@@ -44,11 +45,20 @@ fn builder(cli: &Cli) -> ClientBuilder {
 fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Integrity { .. } | Error::Truncated { .. } | Error::TooLong { .. } => 1,
+        Error::Cancelled => 130,
+        // the upload could not be aborted either: the code is the cause's
+        Error::UploadLeftOpen { source, .. } => exit_code(source),
         _ => 2,
     }
 }
 
 fn print_error(e: &Error) {
+    if matches!(e, Error::Cancelled) {
+        eprintln!(
+            "s3copy: cancelled by Ctrl-C; no object was stored and no incomplete upload was left"
+        );
+        return;
+    }
     let mut msg = format!("s3copy: {e}");
     let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = cur {
@@ -179,11 +189,27 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
             }
         }));
     }
+    // Ctrl-C: the copy stops and its multipart upload is aborted (exit 130); a second Ctrl-C
+    // exits at once, which may leave the upload behind.
     let cancel = s3_stream::CancelToken::new();
     opts.cancel = Some(cancel.clone());
+    let (bucket, bar) = (dest.bucket.clone(), pb.clone());
     tokio::spawn(async move {
+        let say = |msg: &str| match &bar {
+            Some(pb) => pb.suspend(|| eprintln!("{msg}")),
+            None => eprintln!("{msg}"),
+        };
         if tokio::signal::ctrl_c().await.is_ok() {
+            say(
+                "s3copy: interrupted: stopping the copy and aborting its upload (Ctrl-C again to quit at once)",
+            );
             cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                say(&format!(
+                    "s3copy: interrupted again: an incomplete upload may be left; `s3copy uploads s3://{bucket} --abort` removes it"
+                ));
+                std::process::exit(130);
+            }
         }
     });
     let report = if let Some(s) = src.strip_prefix("s3://") {
@@ -263,7 +289,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match rt.block_on(run(cli)) {
+    let result = rt.block_on(run(cli));
+    // Do not wait for a blocking read that cannot finish (stdin after Ctrl-C or an error).
+    rt.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             print_error(&e);
