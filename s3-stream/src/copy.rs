@@ -364,6 +364,26 @@ struct PartDigests {
     sha256: Option<String>,
 }
 
+impl PartDigests {
+    /// The integrity headers of a part (or single PUT) body: the signed payload's SHA-256 when
+    /// it was taken, and the header `checksum` (already resolved) asks for.
+    fn check_headers(&self, mut r: Req, checksum: PartChecksum) -> Req {
+        r.sha256 = self.sha256.clone();
+        match checksum {
+            PartChecksum::ContentMd5 => {
+                if let Some(m) = &self.md5 {
+                    r = r.header("content-md5", md5_base64(m));
+                }
+            }
+            PartChecksum::Crc32c => {
+                r = r.header("x-amz-checksum-crc32c", crc32c_base64(self.crc32c))
+            }
+            PartChecksum::Auto | PartChecksum::None => {}
+        }
+        r
+    }
+}
+
 fn digest_part(b: &[u8], md5: bool, sha256: bool) -> PartDigests {
     PartDigests {
         md5: md5.then(|| Md5::digest(b).into()),
@@ -482,16 +502,7 @@ async fn upload_part(
         .body(bytes);
     r.part = Some(n);
     r.upload_id = Some(sh.upload_id.clone());
-    r.sha256 = d.sha256;
-    match sh.checksum {
-        PartChecksum::ContentMd5 => {
-            if let Some(m) = &d.md5 {
-                r = r.header("content-md5", md5_base64(m));
-            }
-        }
-        PartChecksum::Crc32c => r = r.header("x-amz-checksum-crc32c", crc32c_base64(d.crc32c)),
-        PartChecksum::Auto | PartChecksum::None => {}
-    }
+    r = d.check_headers(r, sh.checksum);
     let resp = sh.client.send(&r).await?;
     sh.recycle(std::mem::take(&mut r.body));
     let etag = resp
@@ -727,16 +738,7 @@ impl Client {
         let size = body.len() as u64;
         let mut r = Client::object_headers(Req::new("PutObject", Method::PUT, bucket, key), opts)
             .body(body);
-        r.sha256 = d.sha256;
-        match opts.part_checksum {
-            PartChecksum::ContentMd5 => {
-                if let Some(m) = &d.md5 {
-                    r = r.header("content-md5", md5_base64(m));
-                }
-            }
-            PartChecksum::Crc32c => r = r.header("x-amz-checksum-crc32c", crc32c_base64(d.crc32c)),
-            PartChecksum::Auto | PartChecksum::None => {}
-        }
+        r = d.check_headers(r, opts.part_checksum);
         let put = self.send(&r).await.map_err(|e| acl_error(e, bucket, key))?;
         let etag = put.header("etag").map(str::to_owned);
         let head = self.head_object(bucket, key).await?;

@@ -106,7 +106,12 @@ impl Ledger {
     /// CRC32C of the whole object, combined from the part CRCs in order.
     pub fn whole_crc32c(&self) -> u32 {
         self.parts.values().fold(0u32, |acc, p| {
-            crc32c::crc32c_combine(acc, p.crc32c, p.size as usize)
+            crc_fast::checksum_combine(
+                crc_fast::CrcAlgorithm::Crc32Iscsi,
+                u64::from(acc),
+                u64::from(p.crc32c),
+                p.size,
+            ) as u32
         })
     }
 
