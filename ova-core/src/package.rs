@@ -30,7 +30,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{ArchiveIndex, EntryInfo, EntryKind, EntryProblem, IndexedArchive};
@@ -301,9 +300,7 @@ impl Ova {
                     path: self.path().to_path_buf(),
                     source,
                 })?;
-            let ControlFlow::Continue((n, d)) = copy else {
-                return Err(Error::Cancelled);
-            };
+            let (n, d) = crate::progress::finished(copy)?;
             if n != e.size {
                 return Err(Error::Truncated {
                     entry: e.name.clone(),

@@ -84,3 +84,11 @@ pub(crate) fn report(
         ControlFlow::Break(()) => Err(Error::Cancelled),
     }
 }
+
+/// What a step that may be stopped produced; [`Error::Cancelled`] when its callback stopped it.
+pub(crate) fn finished<T>(flow: ControlFlow<(), T>) -> Result<T> {
+    match flow {
+        ControlFlow::Continue(value) => Ok(value),
+        ControlFlow::Break(()) => Err(Error::Cancelled),
+    }
+}

@@ -249,9 +249,7 @@ impl<W: Write> OvaWriter<W> {
                     source,
                 }
             })?;
-        let ControlFlow::Continue((copied, digests)) = copy else {
-            return Err(Error::Cancelled);
-        };
+        let (copied, digests) = crate::progress::finished(copy)?;
         self.pos += copied;
         if copied != size {
             return Err(Error::SizeMismatch {
@@ -1087,9 +1085,7 @@ pub fn extract(
         let mut out = AtomicFile::create(&target)?;
         let mut src = archive.open_entry(e)?;
         let copy = copy_hashed(&mut src, out.file(), &[], progress).map_err(io_err(&target))?;
-        let ControlFlow::Continue((n, _)) = copy else {
-            return Err(Error::Cancelled);
-        };
+        let (n, _) = crate::progress::finished(copy)?;
         if n != e.size {
             return Err(Error::Truncated {
                 entry: e.name.clone(),

@@ -1,7 +1,6 @@
 //! Signing and verifying whole packages: the IO shell over [`crate::package::Ova`].
 
 use super::{SignatureReport, SigningKey, TrustStore, sign_manifest, verify_manifest_signature};
-use std::ops::ControlFlow;
 
 use crate::manifest::Algorithm;
 use crate::progress::Progress;
@@ -98,9 +97,7 @@ pub fn sign_package(
                     path: input.to_owned(),
                     source,
                 })?;
-                let ControlFlow::Continue((_, d)) = copy else {
-                    return Err(Error::Cancelled);
-                };
+                let (_, d) = crate::progress::finished(copy)?;
                 let digest = d.get(&alg).cloned().unwrap_or_default();
                 text.push_str(&crate::manifest::format_line(alg, &e.name, &digest));
             }
