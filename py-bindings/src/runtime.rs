@@ -263,22 +263,28 @@ impl Callback {
     /// running total as `progress(done)`, and returns `ControlFlow::Break` once the call must
     /// stop (the callable raised, or Ctrl-C is pending; see [`Watch`]).
     pub(crate) fn counter(&self) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
-        let mut watch = Watch::new(&self.interrupt);
-        let mut done = 0u64;
-        move |n| {
-            done += n;
-            self.call((done,));
-            watch.flow()
-        }
+        self.counting(|done| (done,))
     }
 
     /// [`counter`](Self::counter) calling `progress(done, total)`.
     pub(crate) fn counter_of(&self, total: Option<u64>) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
+        self.counting(move |done| (done, total))
+    }
+
+    /// The progress callback of [`counter`](Self::counter), with the call's arguments made from
+    /// the running total by `args`.
+    fn counting<'s, A>(
+        &'s self,
+        args: impl Fn(u64) -> A + 's,
+    ) -> impl FnMut(u64) -> ControlFlow<()> + 's
+    where
+        A: for<'py> pyo3::call::PyCallArgs<'py>,
+    {
         let mut watch = Watch::new(&self.interrupt);
         let mut done = 0u64;
         move |n| {
             done += n;
-            self.call((done, total));
+            self.call(args(done));
             watch.flow()
         }
     }
