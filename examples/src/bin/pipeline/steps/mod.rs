@@ -3,7 +3,6 @@
 mod cloud;
 mod prepare;
 mod s3;
-pub(crate) use s3::{CtrlC, interrupt};
 mod tee;
 
 use crate::config::Config;
@@ -14,6 +13,48 @@ use crate::state::{
     Check, DeployOut, Done, ExportOut, PrepareOut, PublishOut, RegisterOut, State, TransferOut,
     VerifyOut,
 };
+
+/// The step work in progress (an upload, or prepare's build/repack), cancelled by [`interrupt`].
+static ACTIVE: std::sync::Mutex<Option<s3_stream::CancelToken>> = std::sync::Mutex::new(None);
+
+/// Registers a cancel token for Ctrl-C while it lives.
+pub(crate) struct CtrlC {
+    pub(crate) token: s3_stream::CancelToken,
+}
+
+impl CtrlC {
+    pub(crate) fn new() -> Self {
+        let token = s3_stream::CancelToken::new();
+        *ACTIVE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.clone());
+        Self { token }
+    }
+}
+
+impl Drop for CtrlC {
+    fn drop(&mut self) {
+        *ACTIVE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+}
+
+/// Ctrl-C: cancel the running work (s3-stream aborts an upload, ova-core removes a half-written
+/// package, so nothing is left behind) and report whether there was any.
+pub(crate) fn interrupt() -> bool {
+    match ACTIVE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+    {
+        Some(t) => {
+            t.cancel();
+            true
+        }
+        None => false,
+    }
+}
 
 /// What the steps share during one run.
 pub(crate) struct Ctx<'a> {

@@ -18,7 +18,7 @@ use crate::error::PipelineError;
 use crate::plan::Step;
 use crate::state::PrepareOut;
 
-use super::Ctx;
+use super::{CtrlC, Ctx};
 
 fn ova_error(context: String, e: ova_core::Error) -> PipelineError {
     PipelineError::failed(Step::Prepare, context, e)
@@ -84,7 +84,7 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
     let printer = ctx.printer;
     // Ctrl-C stops a build or repack at its next buffer; ova-core then removes its temporary
     // output, and the step fails as cancelled.
-    let ctrl_c = super::CtrlC::new();
+    let ctrl_c = CtrlC::new();
     let token = ctrl_c.token.clone();
     let job = tokio::task::spawn_blocking(move || -> Result<_, PipelineError> {
         let mut stop = move |_: u64| {

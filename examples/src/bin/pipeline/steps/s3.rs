@@ -5,7 +5,7 @@ use std::io;
 use futures::StreamExt;
 use ova_core::manifest::{Algorithm, VerifyReport};
 use s3_stream::Credentials;
-use s3_stream::{AddressingStyle, CancelToken, Client, CopyOptions, Source};
+use s3_stream::{AddressingStyle, Client, CopyOptions, Source};
 
 use crate::config::{Config, S3Settings};
 use crate::error::PipelineError;
@@ -13,7 +13,7 @@ use crate::hints::Hint;
 use crate::plan::Step;
 use crate::state::{PublishOut, State, TransferOut};
 
-use super::{Ctx, tee};
+use super::{CtrlC, Ctx, tee};
 
 /// Build a client from the `[s3]` settings.
 pub(crate) fn client(cfg: &Config, step: Step) -> Result<(Client, S3Settings), PipelineError> {
@@ -52,48 +52,6 @@ pub(crate) fn s3_error(step: Step, context: &str, e: s3_stream::Error) -> Pipeli
         code,
         check: matches!(e, s3_stream::Error::Integrity { .. }),
         source: Box::new(e),
-    }
-}
-
-/// The step work in progress (an upload, or prepare's build/repack), cancelled by [`interrupt`].
-static ACTIVE: std::sync::Mutex<Option<CancelToken>> = std::sync::Mutex::new(None);
-
-/// Registers a cancel token for Ctrl-C while it lives.
-pub(crate) struct CtrlC {
-    pub(crate) token: CancelToken,
-}
-
-impl CtrlC {
-    pub(crate) fn new() -> Self {
-        let token = CancelToken::new();
-        *ACTIVE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.clone());
-        Self { token }
-    }
-}
-
-impl Drop for CtrlC {
-    fn drop(&mut self) {
-        *ACTIVE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-    }
-}
-
-/// Ctrl-C: cancel the running work (s3-stream aborts an upload, ova-core removes a half-written
-/// package, so nothing is left behind) and report whether there was any.
-pub(crate) fn interrupt() -> bool {
-    match ACTIVE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .as_ref()
-    {
-        Some(t) => {
-            t.cancel();
-            true
-        }
-        None => false,
     }
 }
 
