@@ -6,27 +6,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::{listing, sigint, sparse_disk};
+
 const PRECIOUS: &[u8] = b"an existing file the user cares about\n";
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// A 4 GiB sparse raw disk (all zeros, no blocks on disk): converting it takes seconds, so
-/// there is time to interrupt it.
-fn sparse_disk(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("disk.raw");
-    std::fs::File::create(&path)
-        .unwrap()
-        .set_len(4 << 30)
-        .unwrap();
-    path
-}
 
 /// Runs `ova args...`, waits until a temporary file appears beside `existing` (or a few seconds
 /// pass), sends SIGINT, and checks the exit code, the message and what is left in the folder.
@@ -47,11 +29,7 @@ fn interrupt(args: &[&std::ffi::OsStr], existing: &Path) {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    sigint(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{args:?}: {stderr}");

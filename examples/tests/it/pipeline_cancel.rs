@@ -2,29 +2,15 @@
 //! reported as failed by the interruption, the run exits 130, and no package or temporary file is
 //! left in the output folder (an existing package of that name keeps every byte).
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::pipeline_cmd;
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use crate::common::{listing, pipeline_cmd, sigint, sparse_disk};
 
 #[test]
 fn ctrl_c_during_prepare_leaves_no_package_behind() {
     let tmp = tempfile::tempdir().unwrap();
-    // A 4 GiB sparse disk: converting it takes seconds, time enough to interrupt.
-    std::fs::File::create(tmp.path().join("disk.raw"))
-        .unwrap()
-        .set_len(4 << 30)
-        .unwrap();
+    sparse_disk(tmp.path());
     let out = tmp.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let existing = out.join("big.ova");
@@ -51,13 +37,7 @@ fn ctrl_c_during_prepare_leaves_no_package_behind() {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigint(&child);
     let done = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&done.stderr);
     let stdout = String::from_utf8_lossy(&done.stdout);

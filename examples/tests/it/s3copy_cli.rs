@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use hyper_util::rt::TokioIo;
 use s3_stream::{Client, CopyOptions, Credentials};
 
+use crate::common::sigint;
+
 /// The s3s-fs credentials (the secret has the characters that need care in a signature).
 const AK: &str = "S3COPYTESTKEY";
 const SK: &str = "s3copy/test+Secret";
@@ -1028,14 +1030,6 @@ fn wait_for(child: &mut Child, limit: Duration, what: &str) -> Run {
         stdout,
         stderr,
     }
-}
-
-fn sigint(child: &Child) {
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Helpers shared by the `pipeline` integration tests.
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 
 /// The `pipeline` binary built for these tests.
 const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
@@ -25,4 +26,34 @@ pub(crate) fn pipeline_cmd() -> Command {
         cmd.env_remove(var);
     }
     cmd
+}
+
+/// The names in `dir`, sorted.
+pub(crate) fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A 4 GiB sparse raw disk `dir/disk.raw` (all zeros, no blocks on disk): converting it takes
+/// seconds, so there is time to interrupt it.
+pub(crate) fn sparse_disk(dir: &Path) -> PathBuf {
+    let path = dir.join("disk.raw");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    path
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to `child`.
+pub(crate) fn sigint(child: &Child) {
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
 }
