@@ -478,15 +478,8 @@ fn part_headers(mock: &MockS3) -> Vec<SeenHeaders> {
 }
 
 fn unsigned_client(mock: &MockS3) -> s3_stream::Client {
-    s3_stream::Client::builder()
-        .with_endpoint(&mock.endpoint)
-        .with_credentials(s3_stream::Credentials::new(AK, SK))
-        .with_retry(fast_retry())
+    mock.builder()
         .with_payload_signing(s3_stream::PayloadSigning::Unsigned)
-        .with_part_limits(PartLimits {
-            min_part_size: 1024,
-            ..PartLimits::default()
-        })
         .build()
         .unwrap()
 }

@@ -286,6 +286,11 @@ impl MockS3 {
     }
 
     pub fn client(&self) -> Client {
+        self.builder().build().unwrap()
+    }
+
+    /// The builder behind [`MockS3::client`], for tests that change one setting.
+    pub fn builder(&self) -> s3_stream::ClientBuilder {
         Client::builder()
             .with_endpoint(&self.endpoint)
             .with_credentials(Credentials::new(AK, SK))
@@ -294,8 +299,6 @@ impl MockS3 {
                 min_part_size: 1024,
                 ..PartLimits::default()
             })
-            .build()
-            .unwrap()
     }
 
     pub fn object(&self, key: &str) -> Option<Bytes> {
