@@ -14,6 +14,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "$root/benches/scripts/common.sh"
 rel="${CARGO_TARGET_DIR:-$root/target}/release"
 size_mib="${1:-2048}"
 runs="${RUNS:-5}"
@@ -52,7 +53,7 @@ timed() {
         bash -c "$cmd" >/dev/null 2>&1 || { echo "failed: $cmd" >&2; exit 1; }
         t1=$(date +%s.%N)
         awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'
-    done | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+    done | median
 }
 row() { # LABEL RUST_SECONDS PYTHON_SECONDS
     printf '%-22s %9.3f %9.3f %8.3f\n' "$1" "$2" "$3" "$(awk -v r="$2" -v p="$3" 'BEGIN {print p / r}')"
@@ -66,7 +67,6 @@ row "ova manifest verify" "$rust" "$python"
 python=$(timed "'$py' -c 'import sys, ovakit.ova as o; o.verify_manifest(sys.argv[1])' '$work/disk.ova'")
 row "  (module function)" "$rust" "$python"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 "$rel/s3sink" "$port" BENCHKEY benchsecret 2>/dev/null & pids+=($!)
 endpoint="http://127.0.0.1:$port"

@@ -22,6 +22,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "$root/benches/scripts/common.sh"
 rel="${CARGO_TARGET_DIR:-$root/target}/release"
 s3copy="${S3COPY_BIN:-$rel/s3copy}"
 sink="${S3SINK_BIN:-$rel/s3sink}"
@@ -49,7 +50,6 @@ if [ ! -x "$venv/bin/aws" ] || [ ! -x "$venv/bin/s3cmd" ]; then
     "$venv/bin/pip" install -q awscli s3cmd
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ak=BENCHKEY; sk=benchsecret
 export AWS_CONFIG_FILE="$work/aws-config" AWS_SHARED_CREDENTIALS_FILE="$work/aws-credentials"
 export AWS_ACCESS_KEY_ID=$ak AWS_SECRET_ACCESS_KEY=$sk AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
@@ -104,7 +104,6 @@ printf '[default]\naccess_key = %s\nsecret_key = %s\nsignature_v2 = False\nuse_h
 printf '\n%-10s %-16s %9s %8s %9s %9s %10s %s\n' server tool "wall s" "MB/s" "cpu s" "rss MiB" "server cpu" digest
 # CPU seconds (user + system) a process has used so far
 proc_cpu() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 run() {
     local server="$1" tool="$2" key="$3" cmd="$4"
     local walls="" cpus="" rsss="" srvs="" ok=yes i
