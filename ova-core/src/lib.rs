@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod build;
 pub mod error;
+pub mod finding;
 pub mod inplace;
 pub mod manifest;
 pub mod ovf;

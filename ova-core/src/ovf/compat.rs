@@ -18,7 +18,7 @@
 use serde::Serialize;
 
 use super::model::{Item, VirtualHardware, VirtualSystem, resource_type};
-use crate::validate::Severity;
+use crate::finding::Severity;
 
 /// A device whose availability depends on the hardware version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
