@@ -135,7 +135,10 @@ pub enum EntryProblem {
     /// The name is longer than 100 bytes.
     LongName,
     /// The header uses the GNU base-256 number encoding.
-    Base256,
+    Base256 {
+        /// The fields so written (`size`, `uid`, `gid`, `mode`, `mtime`).
+        fields: Vec<&'static str>,
+    },
 }
 
 /// Everything known about one archive entry without reading its data.
@@ -532,7 +535,9 @@ impl<R: Read> ArchiveReader<R> {
                 _ => {}
             }
             if header.base256 {
-                problems.push(EntryProblem::Base256);
+                problems.push(EntryProblem::Base256 {
+                    fields: header.base256_fields.clone(),
+                });
             }
             if !self.seen.insert(name.clone()) {
                 problems.push(EntryProblem::Duplicate);

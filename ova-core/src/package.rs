@@ -412,9 +412,19 @@ impl Ova {
                 }
             }
             // a sparse extent whose flags say compressed grains with markers
-            let stream = got == 12
-                && head.starts_with(b"KDMV")
+            let sparse = got == 12 && head.starts_with(b"KDMV");
+            let stream = sparse
                 && u32::from_le_bytes([head[8], head[9], head[10], head[11]]) & 0x30000 == 0x30000;
+            let damaged = if sparse && !stream {
+                // Any other sparse extent: its header is checked as `ova vmdk info` checks it.
+                view.pos = 0;
+                let mut sector = [0u8; 512];
+                let n = std::io::Read::read(&mut view, &mut sector).unwrap_or(0);
+                crate::vmdk::layout::SparseHeader::parse(&sector[..n]).err()
+            } else {
+                None
+            };
+            let has_header = stream || damaged.is_some();
             let inspection = if stream {
                 view.pos = 0;
                 match crate::vmdk::inspect(&mut view) {
@@ -422,6 +432,8 @@ impl Ova {
                     Err(e @ Error::Io { .. }) => return Err(e),
                     Err(e) => Err(e.to_string()),
                 }
+            } else if let Some(e) = damaged {
+                Err(e.to_string())
             } else if declared.contains(&e.name) {
                 Err(String::from(
                     "declared streamOptimized but has no stream-optimized sparse header",
@@ -429,7 +441,7 @@ impl Ova {
             } else {
                 continue;
             };
-            disks.push(DiskFacts::new(&e.name, stream, inspection));
+            disks.push(DiskFacts::new(&e.name, has_header, inspection));
         }
         Ok(disks)
     }

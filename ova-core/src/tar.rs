@@ -90,6 +90,8 @@ pub struct Header {
     pub magic: Magic,
     /// Whether any numeric field used GNU base-256 encoding.
     pub base256: bool,
+    /// The numeric fields written in GNU base-256 (`mode`, `uid`, `gid`, `size`, `mtime`).
+    pub base256_fields: Vec<&'static str>,
     /// Whether the ustar `prefix` field was non-empty.
     pub used_prefix: bool,
 }
@@ -286,6 +288,16 @@ pub fn parse_header(block: &[u8; BLOCK]) -> Result<Header, HeaderError> {
         linkname: trim_nul(&block[157..257]).to_vec(),
         magic,
         base256: b1 || b2 || b3 || b4 || b5,
+        base256_fields: [
+            ("mode", b1),
+            ("uid", b2),
+            ("gid", b3),
+            ("size", b4),
+            ("mtime", b5),
+        ]
+        .into_iter()
+        .filter_map(|(f, b)| b.then_some(f))
+        .collect(),
         used_prefix,
     })
 }

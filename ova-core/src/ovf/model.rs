@@ -197,6 +197,9 @@ pub struct Item {
     pub configurations: Vec<String>,
     /// `ovf:required` (default true).
     pub required: bool,
+    /// `ovf:bound` (`min`, `max` or `normal`; absent means `normal`): items describing a
+    /// range share one `InstanceID`, one item per bound (DSP0243 9.5).
+    pub bound: Option<String>,
     #[serde(skip)]
     pub(crate) node: usize,
 }
@@ -527,8 +530,12 @@ struct Builder<'t> {
 
 /// The section kind of an element: its local name, or for `Section`/`Content` elements (OVF
 /// 0.9 style) the `xsi:type` without prefix and `_Type` suffix.
+///
+/// Elements in the envelope's namespace count, and so do unqualified ones (no namespace at
+/// all): VMware's OVF 0.9 exporters wrote `<ovf:Envelope>` around unprefixed `<References>`,
+/// `<Section>` and `<Content>` with no default namespace, and ovftool reads them.
 pub(crate) fn kind_of<'a>(node: &'a Node, ovf_ns: &str) -> Option<&'a str> {
-    if node.ns.as_deref() != Some(ovf_ns) {
+    if node.ns.as_deref().is_some_and(|ns| ns != ovf_ns) {
         return None;
     }
     if node.local == "Section" || node.local == "Content" {
@@ -719,7 +726,9 @@ impl Builder<'_> {
             _ => None,
         };
         Disk {
-            file_ref: self.attr(d, "fileRef"),
+            // An empty reference is a blank disk, as an absent one is (VMware 9.1 appliances
+            // ship `ovf:fileRef=""`).
+            file_ref: self.attr(d, "fileRef").filter(|r| !r.trim().is_empty()),
             capacity,
             capacity_units,
             capacity_bytes,
@@ -900,6 +909,7 @@ impl Builder<'_> {
             required: self
                 .attr(i, "required")
                 .is_none_or(|v| !matches!(v.trim(), "false" | "0")),
+            bound: self.attr(i, "bound").map(|v| v.trim().to_string()),
             node: i,
         };
         let mut caption = None;

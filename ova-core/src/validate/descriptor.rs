@@ -6,7 +6,7 @@ use crate::archive::EntryKind;
 use crate::error::Error;
 use crate::finding::Finding;
 use crate::ovf::compat::check_hardware;
-use crate::ovf::{Descriptor, HostResource, ProductSection, VirtualHardware};
+use crate::ovf::{Content, Descriptor, HostResource, ProductSection, VirtualHardware};
 
 pub(super) fn is_external(href: &str) -> bool {
     let lower = href.to_ascii_lowercase();
@@ -85,13 +85,33 @@ pub fn descriptor_findings(d: &Descriptor) -> Vec<Finding> {
             format!("NetworkSection has more than one Network named {n:?}"),
         ));
     }
-    let mut content_ids: Vec<&str> = d.systems().iter().map(|s| s.id.as_str()).collect();
-    content_ids.extend(d.collections().iter().map(|c| c.id.as_str()));
-    for id in duplicates(content_ids.into_iter()) {
-        out.push(Finding::error(
-            "duplicate-system-id",
-            format!("more than one VirtualSystem/VirtualSystemCollection has ovf:id {id:?}"),
-        ));
+    // DSP0243 asks the ovf:id of the entities in one collection to differ; a child may
+    // carry its parent's id (ovftool 3.5 and vCloud Director export vApps that way).
+    for c in d.collections() {
+        let ids = c.content.iter().map(|x| match x {
+            Content::System(s) => s.id.as_str(),
+            Content::Collection(c) => c.id.as_str(),
+        });
+        for id in duplicates(ids) {
+            out.push(Finding::error(
+                "duplicate-system-id",
+                format!(
+                    "VirtualSystemCollection {:?} holds more than one VirtualSystem/VirtualSystemCollection with ovf:id {id:?}",
+                    c.id
+                ),
+            ));
+        }
+    }
+    match d.content() {
+        None => out.push(Finding::error(
+            "virtual-system-missing",
+            "the descriptor has no VirtualSystem or VirtualSystemCollection (DSP0243 requires one; ovftool refuses it)",
+        )),
+        Some(Content::Collection(c)) if d.systems().is_empty() => out.push(Finding::warning(
+            "collection-without-system",
+            format!("VirtualSystemCollection {:?} holds no VirtualSystem (an empty vApp)", c.id),
+        )),
+        Some(_) => {}
     }
 
     // References.
@@ -200,16 +220,23 @@ fn hardware_findings(
         .iter()
         .filter_map(|i| i.instance_id.as_deref())
         .collect();
-    // Duplicate InstanceIDs: the same id on two items that apply to a common configuration
-    // (two items without ovf:configuration, or two naming the same configuration). Linear, so
-    // a hostile descriptor with many items cannot make this quadratic.
-    let mut seen: HashMap<&str, (bool, HashSet<&str>)> = HashMap::new();
+    // Duplicate InstanceIDs: the same id and bound on two items that apply to a common
+    // configuration (two items without ovf:configuration, or two naming the same
+    // configuration). Items of one range (ovf:bound min, max and normal; absent is normal)
+    // share their InstanceID by design (DSP0243 9.5). Linear, so a hostile descriptor with
+    // many items cannot make this quadratic.
+    let mut seen: HashMap<(&str, &str), (bool, HashSet<&str>)> = HashMap::new();
     let mut reported = HashSet::new();
+    let mut normal: HashSet<&str> = HashSet::new();
     for item in &h.items {
         let Some(id) = item.instance_id.as_deref() else {
             continue;
         };
-        let (unconfigured, configs) = seen.entry(id).or_default();
+        let bound = item.bound.as_deref().unwrap_or("normal");
+        if bound == "normal" {
+            normal.insert(id);
+        }
+        let (unconfigured, configs) = seen.entry((id, bound)).or_default();
         let overlap = if item.configurations.is_empty() {
             std::mem::replace(unconfigured, true)
         } else {
@@ -219,11 +246,36 @@ fn hardware_findings(
             }
             hit
         };
-        if overlap && reported.insert(id) {
+        if overlap && reported.insert((id, bound)) {
+            let what = match item.bound.as_deref() {
+                Some(b) => format!(" and ovf:bound {b:?}"),
+                None => String::new(),
+            };
             out.push(Finding::error(
                 "duplicate-instance-id",
-                format!("system {sys}: more than one item has InstanceID {id}"),
+                format!("system {sys}: more than one item has InstanceID {id}{what}"),
             ));
+        }
+    }
+    for item in &h.items {
+        let (Some(id), Some(bound)) = (item.instance_id.as_deref(), item.bound.as_deref()) else {
+            continue;
+        };
+        match bound {
+            "normal" => {}
+            "min" | "max" if normal.contains(id) => {}
+            "min" | "max" => out.push(Finding::error(
+                "item-bound-without-normal",
+                format!(
+                    "system {sys}: item {id} with ovf:bound {bound:?} has no normal item with the same InstanceID (DSP0243 9.5; ovftool refuses it)"
+                ),
+            )),
+            other => out.push(Finding::error(
+                "item-bound-invalid",
+                format!(
+                    "system {sys}: item {id} has ovf:bound {other:?}; the values are min, max and normal"
+                ),
+            )),
         }
     }
     for item in &h.items {

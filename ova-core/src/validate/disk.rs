@@ -22,7 +22,7 @@ pub(super) fn disk_findings(disk: &DiskFacts, out: &mut Vec<Finding>) {
             out.push(
                 Finding::error(
                     "vmdk-unreadable",
-                    format!("stream vmdk {:?} cannot be read: {reason}", disk.entry),
+                    format!("vmdk {:?} cannot be read: {reason}", disk.entry),
                 )
                 .with_entry(&disk.entry),
             );

@@ -49,8 +49,9 @@ pub struct PackageFacts {
 pub struct DiskFacts {
     /// The archive entry.
     pub entry: String,
-    /// Whether the entry starts with a stream-optimized sparse header (when not, it was
-    /// only declared streamOptimized by the descriptor, and `inspection` says so).
+    /// Whether the entry starts with a sparse extent header that was read: a
+    /// stream-optimized one, or a damaged one of any kind (when not, the entry was only
+    /// declared streamOptimized by the descriptor, and `inspection` says so).
     pub has_header: bool,
     /// The problems found, or why the disk could not be walked.
     pub inspection: std::result::Result<Vec<VmdkProblem>, String>,

@@ -14,7 +14,10 @@
 //! | `unknown-ovf-namespace` | error | the envelope namespace is no known OVF version |
 //! | `not-a-number`, `capacity-overflow` | error | a numeric attribute does not hold a number |
 //! | `capacity-units-unparseable` | error | `ovf:capacityAllocationUnits` cannot be read |
-//! | `duplicate-file-id`, `duplicate-file-href`, `duplicate-disk-id`, `duplicate-network-name`, `duplicate-system-id`, `duplicate-instance-id`, `duplicate-property-key` | error | an id used twice |
+//! | `duplicate-file-id`, `duplicate-file-href`, `duplicate-disk-id`, `duplicate-network-name`, `duplicate-system-id`, `duplicate-instance-id`, `duplicate-property-key` | error | an id used twice (system ids: among the children of one collection; instance ids: per `ovf:bound`) |
+//! | `item-bound-without-normal`, `item-bound-invalid` | error | an `ovf:bound` min/max item without the normal item of its InstanceID; a bound other than min, max, normal |
+//! | `virtual-system-missing` | error | no VirtualSystem or VirtualSystemCollection at all |
+//! | `collection-without-system` | warning | a VirtualSystemCollection holding no VirtualSystem (an empty vApp) |
 //! | `disk-file-ref-dangling` | error | a disk's `ovf:fileRef` names no File |
 //! | `host-resource-dangling` | error | a `HostResource` names no disk or file |
 //! | `item-parent-dangling` | error | an item's `Parent` names no item |
@@ -40,9 +43,9 @@
 //! | `manifest-line-rejected-by-vmware` | error | a line form VMware refuses (`SHA256 (x) = y`, `SHA2-256(x)= y`) |
 //! | `unsafe-entry-name`, `entry-is-link`, `entry-is-special`, `entry-is-directory`, `duplicate-entry`, `entry-past-end`, `appledouble-entry` | error | hostile or non-flat archive entries |
 //! | `entry-unknown-type`, `manifest-duplicate-entry` | error | an unknown tar type flag; a name listed twice in the manifest |
-//! | `entry-name-too-long`, `entry-name-not-ascii`, `entry-size-base256` | warning | headers VMware tools may not read |
+//! | `entry-name-too-long`, `entry-name-not-ascii`, `entry-size-base256`, `entry-field-base256` | warning | headers VMware tools may not read (a base-256 size; a base-256 uid, gid, mode or mtime) |
 //! | `digest-not-checked` | warning | a manifest line whose algorithm was not computed |
-//! | `vmdk-unreadable` | error | a stream VMDK (an entry starting with a stream-optimized `KDMV` header) cannot be walked: bad header, truncated, corrupt marker |
+//! | `vmdk-unreadable` | error | a stream VMDK (an entry starting with a stream-optimized `KDMV` header) cannot be walked: bad header, truncated, corrupt marker; or any other sparse extent's header is damaged (as `ova vmdk info` reports it) |
 //! | `vmdk-not-stream` | warning | a disk declared streamOptimized does not start with a stream-optimized sparse header |
 //! | `vmdk-no-end-of-stream-marker` | error | a stream VMDK ends without its end-of-stream marker (truncated) |
 //! | `vmdk-grain-directory`, `vmdk-grain-table-mismatch`, `vmdk-descriptor-capacity` | error | the grain directory or tables do not match the grains; the embedded descriptor's extent size is not the capacity |

@@ -71,10 +71,17 @@ fn entry_finding(name: &str, size: u64, problem: &EntryProblem) -> Option<Findin
             "entry-name-too-long",
             format!("entry name {name:?} is longer than 100 bytes (no USTAR header can hold it)"),
         ),
-        EntryProblem::Base256 => Finding::warning(
-            "entry-size-base256",
+        EntryProblem::Base256 { fields } => Finding::warning(
+            // The size is what a reader must decode to find the next header; the other
+            // fields only lose their value.
+            if fields.contains(&"size") {
+                "entry-size-base256"
+            } else {
+                "entry-field-base256"
+            },
             format!(
-                "entry {name:?} uses the GNU base-256 size field (not USTAR; VMware's support is undocumented)"
+                "entry {name:?} stores its {} in GNU base-256 (not USTAR; VMware's support is undocumented)",
+                fields.join(" and ")
             ),
         ),
         // Reported with the descriptor, where it matters.

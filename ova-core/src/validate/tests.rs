@@ -339,7 +339,13 @@ fn entry_safety_rules() {
             ("big", 1 << 40, EntryProblem::SizePastEnd { available: 5 }),
             ("._vm.ovf", 1, EntryProblem::AppleDouble),
             ("d/", 0, EntryProblem::Directory),
-            ("huge", 1 << 34, EntryProblem::Base256),
+            (
+                "huge",
+                1 << 34,
+                EntryProblem::Base256 {
+                    fields: vec!["size"],
+                },
+            ),
         ] {
             f.entries.push(with_problem(entry(name, size), p));
         }

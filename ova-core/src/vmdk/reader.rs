@@ -36,7 +36,9 @@ fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> Result<usize> {
 pub enum VmdkProblem {
     /// The stream ends without an end-of-stream marker.
     NoEndOfStreamMarker,
-    /// There is no footer (qemu-img and open-vmdk write none; VMware does).
+    /// The header defers the grain directory to a footer (`gdOffset` is `GD_AT_END`) and
+    /// there is none. (A stream with the directory in its header needs no footer: qemu-img
+    /// and open-vmdk write that layout, VMware writes footers.)
     NoFooter,
     /// Bytes follow the end-of-stream marker (qemu-img pads with zeros); VMware's stream
     /// reader stops at the marker, so a manifest digest over the whole file disagrees.
@@ -781,7 +783,9 @@ pub fn inspect<R: Read + Seek>(mut input: R) -> Result<VmdkInfo> {
     if summary.eos_offset.is_none() {
         problems.push(VmdkProblem::NoEndOfStreamMarker);
     }
-    if summary.footer.is_none() {
+    // A footer is needed only where the header defers the grain directory to it; with the
+    // directory in the header (qemu-img, open-vmdk) a stream without footer is complete.
+    if summary.footer.is_none() && header.gd_offset == GD_AT_END {
         problems.push(VmdkProblem::NoFooter);
     }
     if summary.trailing_bytes > 0 {
