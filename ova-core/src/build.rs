@@ -142,6 +142,7 @@ pub struct BuildOptions {
     signing: Option<SigningKey>,
     level: i32,
     mtime: u64,
+    allow_incompatible_hardware: bool,
 }
 
 /// Builder for [`BuildOptions`]; consuming `with_*` setters and a validating
@@ -172,6 +173,7 @@ impl BuildOptions {
                 signing: None,
                 level: VmdkWriter::DEFAULT_LEVEL,
                 mtime: 0,
+                allow_incompatible_hardware: false,
             },
         }
     }
@@ -211,6 +213,13 @@ impl BuildOptionsBuilder {
     /// Virtual hardware family (`vmx-13`).
     pub fn with_virtual_system_type(mut self, vst: impl Into<String>) -> Self {
         self.inner.virtual_system_type = vst.into();
+        self
+    }
+    /// Builds even when the virtual system type cannot carry the chosen hardware (an NVMe
+    /// controller at `vmx-07`), as ovftool's `--lax` does; the package's own validation then
+    /// reports it.
+    pub fn with_allow_incompatible_hardware(mut self, allow: bool) -> Self {
+        self.inner.allow_incompatible_hardware = allow;
         self
     }
     /// The disk controller.
@@ -259,8 +268,9 @@ impl BuildOptionsBuilder {
     /// # Errors
     ///
     /// [`Error::Build`] for a name that cannot be a file name in a strict USTAR archive, zero
-    /// CPUs or memory, an empty OS type, network or hardware family, or a property with an
-    /// empty or duplicate key.
+    /// CPUs or memory, an empty OS type or network, a virtual system type that names no
+    /// hardware family or cannot carry the disk controller, a text XML cannot carry, or a
+    /// property with an empty or duplicate key.
     pub fn build(mut self) -> Result<BuildOptions> {
         let o = &mut self.inner;
         let name_ok = !o.name.is_empty()
@@ -295,6 +305,42 @@ impl BuildOptionsBuilder {
                 )));
             }
         }
+        let texts = [&o.name, &o.os_type, &o.network, &o.virtual_system_type]
+            .into_iter()
+            .chain(o.product.iter().flat_map(|(p, v)| [p, v]))
+            .chain(o.vendor.iter())
+            .chain(o.properties.iter().flat_map(|(k, v)| [k, v]));
+        for t in texts {
+            if let Some(c) = t.chars().find(|&c| !crate::ovf::is_xml_char(c)) {
+                return Err(build_err(format!(
+                    "{t:?} holds U+{:04X}, which XML cannot carry",
+                    c as u32
+                )));
+            }
+        }
+        crate::ovf::compat::check_system_type(&o.virtual_system_type)
+            .map_err(|why| build_err(format!("virtual system type: {why}")))?;
+        if !o.allow_incompatible_hardware {
+            let facts = DiskFacts {
+                file_size: 0,
+                capacity: 1 << 30,
+                populated: 0,
+            };
+            let d = crate::ovf::Descriptor::parse(render_descriptor(o, &facts).as_bytes())?;
+            let problems: Vec<String> = d
+                .systems()
+                .into_iter()
+                .flat_map(crate::ovf::compat::check_hardware)
+                .filter(|p| p.severity == crate::finding::Severity::Error)
+                .map(|p| p.message)
+                .collect();
+            if !problems.is_empty() {
+                return Err(build_err(format!(
+                    "{}; choose a later virtual system type or another controller, or allow incompatible hardware (--force)",
+                    problems.join("; ")
+                )));
+            }
+        }
         if o.signing.is_some() && o.manifest.is_none() {
             o.manifest = Some(Algorithm::Sha256);
         }
@@ -313,21 +359,13 @@ pub struct DiskFacts {
     pub populated: u64,
 }
 
-/// Escapes text for XML content and attribute values.
+/// Escapes text for XML content and attribute values (double-quoted): the markup
+/// characters, and tab, newline and carriage return as character references (`&#9;`,
+/// `&#10;`, `&#13;`), since an XML parser turns them into spaces inside an attribute value.
+/// The same escaper the descriptor edits use. Characters XML cannot carry at all are refused
+/// by [`BuildOptionsBuilder::build`] before anything is rendered.
 pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
+    crate::ovf::escape_attr(s, b'"').replace('\'', "&apos;")
 }
 
 /// Renders the OVF 1.0 descriptor for `options` and a disk with `disk` facts.
@@ -785,7 +823,10 @@ mod tests {
 
     #[test]
     fn escaping() {
-        assert_eq!(xml_escape("a<b>&\"c'\u{1}"), "a&lt;b&gt;&amp;&quot;c&apos;");
+        assert_eq!(
+            xml_escape("a<b>&\"c'\t\n\r"),
+            "a&lt;b&gt;&amp;&quot;c&apos;&#9;&#10;&#13;"
+        );
     }
 
     #[test]

@@ -205,6 +205,17 @@ pub enum Error {
         /// The second edit, described.
         second: String,
     },
+    /// The edits leave hardware that the system's `VirtualSystemType` cannot carry (a SATA
+    /// controller at `vmx-07`, ...), which vSphere refuses at import. Add
+    /// [`crate::ovf::Edit::AllowIncompatibleHardware`] (`--force`) to write it anyway.
+    #[error(
+        "the edited descriptor has hardware its VirtualSystemType cannot carry: {}; remove or replace those devices, choose a later vmx-NN, or force the edit",
+        problems.join("; ")
+    )]
+    OvfEditIncompatibleHardware {
+        /// Each problem, for a human.
+        problems: Vec<String>,
+    },
     // ---- manifest ----
     /// A manifest cannot be used for the requested operation.
     #[error("manifest {entry:?}: {reason}")]

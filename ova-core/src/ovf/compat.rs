@@ -221,6 +221,48 @@ pub fn family(token: &str) -> Family {
     }
 }
 
+/// Checks a `VirtualSystemType` value before it is written: one hardware family, or several
+/// separated by spaces (`vmx-07 vmx-08`, as vSphere reads the element), each a VMware
+/// hardware version of [`HARDWARE_VERSIONS`] or a known family of another hypervisor
+/// (`virtualbox-2.2`). vSphere refuses a value that names no family it knows
+/// (`NotSupported`), so a typo such as `foo` is refused here instead of at import.
+///
+/// ```
+/// use ova_core::ovf::compat::check_system_type;
+/// assert!(check_system_type("vmx-07").is_ok());
+/// assert!(check_system_type("vmx-07 vmx-08").is_ok());
+/// assert!(check_system_type("foo").is_err());
+/// assert!(check_system_type("vmx-99").is_err());
+/// ```
+///
+/// # Errors
+///
+/// Why the value is refused, for a human.
+pub fn check_system_type(value: &str) -> Result<(), String> {
+    let tokens: Vec<&str> = value.split_whitespace().collect();
+    if tokens.is_empty() {
+        return Err("the value is empty".into());
+    }
+    let newest = HARDWARE_VERSIONS.last().map_or(0, |r| r.version);
+    for t in tokens {
+        match family(t) {
+            Family::Vmware(v) if hardware_version(v).is_some() => {}
+            Family::OtherKnown(_) => {}
+            Family::Vmware(v) => {
+                return Err(format!(
+                    "vmx-{v:02} is no VMware hardware version (known: vmx-03, vmx-04, vmx-06 ... vmx-{newest})"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "{t:?} is no hardware family; write vmx-NN (vmx-04 ... vmx-{newest}), or several separated by spaces (\"vmx-07 vmx-08\")"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The version-dependent device an item is, if it is one.
 pub fn classify(item: &Item) -> Option<Device> {
     let sub = item

@@ -87,6 +87,10 @@ pub enum Edit {
         /// Bytes per chunk (≥ 1).
         chunk_size: u64,
     },
+    /// Write the other edits even when they leave hardware the `VirtualSystemType` cannot
+    /// carry (ovftool's `--lax`): without it [`Descriptor::apply`] refuses such edits with
+    /// [`Error::OvfEditIncompatibleHardware`]. Changes no bytes itself.
+    AllowIncompatibleHardware,
 }
 
 impl Edit {
@@ -154,7 +158,7 @@ impl Edit {
             | Edit::SetMemoryMib { system, .. }
             | Edit::SetProperty { system, .. }
             | Edit::SetName { system, .. } => *system = id,
-            Edit::SetChunkSize { .. } => {}
+            Edit::SetChunkSize { .. } | Edit::AllowIncompatibleHardware => {}
         }
         self
     }
@@ -193,7 +197,7 @@ impl Edit {
             | Edit::SetMemoryMib { system, .. }
             | Edit::SetProperty { system, .. }
             | Edit::SetName { system, .. } => system.as_deref(),
-            Edit::SetChunkSize { .. } => None,
+            Edit::SetChunkSize { .. } | Edit::AllowIncompatibleHardware => None,
         }
     }
 }
@@ -210,6 +214,9 @@ impl fmt::Display for Edit {
             Edit::SetName { name, .. } => write!(f, "set name to {name:?}")?,
             Edit::SetChunkSize { href, chunk_size } => {
                 write!(f, "set chunk size of {href:?} to {chunk_size}")?
+            }
+            Edit::AllowIncompatibleHardware => {
+                f.write_str("allow hardware the VirtualSystemType cannot carry")?
             }
         }
         if let Edit::SetCpus {
@@ -465,13 +472,36 @@ impl Ctx<'_> {
         })
     }
 
+    /// Keeps a CPU or memory item's `ElementName` (`Caption` in OVF 0.9) in step with its
+    /// new quantity, as VMware's tools write it (`2 virtual CPU(s)`, `2048MB of memory`),
+    /// when the name is in that generated form; a name of any other form is the author's
+    /// and stays.
+    fn rename(&self, item: &Item, name: &str) -> Result<Option<Splice>> {
+        let Some(n) = self
+            .item_child(item.node, "ElementName")
+            .or_else(|| self.item_child(item.node, "Caption"))
+        else {
+            return Ok(None);
+        };
+        let current = self.node(n).text.trim();
+        let generated = |suffix: &str| {
+            current.strip_suffix(suffix).is_some_and(|q| {
+                let q = q.trim_end();
+                !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit())
+            })
+        };
+        if generated("virtual CPU(s)") || generated("MB of memory") {
+            Ok(Some(self.set_text(n, name)?))
+        } else {
+            Ok(None)
+        }
+    }
+
     fn splices(&self) -> Result<Vec<Splice>> {
         match self.edit {
             Edit::SetVirtualSystemType { value, .. } => {
                 let v = value.trim();
-                if v.is_empty() {
-                    return Err(self.invalid("the value is empty"));
-                }
+                super::compat::check_system_type(v).map_err(|why| self.invalid(why))?;
                 let s = self.system()?;
                 let h = self.hardware(s)?;
                 let t = h.system_type_node.ok_or_else(|| {
@@ -493,7 +523,9 @@ impl Ctx<'_> {
                 let q = self
                     .item_child(item.node, "VirtualQuantity")
                     .ok_or_else(|| self.absent("VirtualQuantity of the cpu item"))?;
-                Ok(vec![self.set_text(q, &count.to_string())?])
+                let mut out = vec![self.set_text(q, &count.to_string())?];
+                out.extend(self.rename(item, &format!("{count} virtual CPU(s)"))?);
+                Ok(out)
             }
             Edit::SetMemoryMib {
                 mib, configuration, ..
@@ -512,21 +544,23 @@ impl Ctx<'_> {
                     .item_child(item.node, "VirtualQuantity")
                     .ok_or_else(|| self.absent("VirtualQuantity of the memory item"))?;
                 let units = self.item_child(item.node, "AllocationUnits");
-                match units {
-                    None => Ok(vec![self.set_text(q, &mib.to_string())?]),
+                let mut out = match units {
+                    None => vec![self.set_text(q, &mib.to_string())?],
                     Some(u) => {
                         let per = bytes_per_unit(self.node(u).text.trim()).ok();
                         match per {
                             Some(per) if bytes % per == 0 => {
-                                Ok(vec![self.set_text(q, &(bytes / per).to_string())?])
+                                vec![self.set_text(q, &(bytes / per).to_string())?]
                             }
-                            _ => Ok(vec![
+                            _ => vec![
                                 self.set_text(u, "byte * 2^20")?,
                                 self.set_text(q, &mib.to_string())?,
-                            ]),
+                            ],
                         }
                     }
-                }
+                };
+                out.extend(self.rename(item, &format!("{mib}MB of memory"))?);
+                Ok(out)
             }
             Edit::SetProperty {
                 system,
@@ -681,6 +715,7 @@ impl Ctx<'_> {
                     edit: self.idx,
                 }])
             }
+            Edit::AllowIncompatibleHardware => Ok(Vec::new()),
         }
     }
 }

@@ -54,12 +54,14 @@ pub mod units;
 use serde::Serialize;
 
 pub use edit::Edit;
+pub(crate) use edit::escape_attr;
 pub use model::{
     ConfigurationValue, Content, DeploymentOption, Disk, FileRef, HostResource, Item, ItemElement,
     ModelIssue, NS_OVF_0_9, NS_OVF_1, NS_OVF_2, NS_VMW, NS_XSI, Network, OperatingSystem,
     OvfVersion, ProductSection, Property, VirtualHardware, VirtualSystem, VirtualSystemCollection,
     resource_type, split_system_types,
 };
+pub(crate) use parse::is_xml_char;
 
 use crate::error::{Error, Result};
 use parse::Tree;
@@ -247,14 +249,13 @@ impl Descriptor {
     /// [`Error::OvfEditTargetAbsent`] / [`Error::OvfEditTargetAmbiguous`] when an edit's
     /// target is missing or matches several elements (address a system with
     /// [`Edit::in_system`]), [`Error::OvfEditInvalidValue`] for a value that cannot be
-    /// written (a control character, a zero CPU count), [`Error::OvfEditConflict`] when two
-    /// edits change the same text.
+    /// written (a control character, a zero CPU count, a `VirtualSystemType` that names no
+    /// hardware family), [`Error::OvfEditConflict`] when two edits change the same text,
+    /// [`Error::OvfEditIncompatibleHardware`] when the edits leave hardware the
+    /// `VirtualSystemType` cannot carry (unless the list holds
+    /// [`Edit::AllowIncompatibleHardware`]).
     pub fn apply(&self, edits: &[Edit]) -> Result<Vec<u8>> {
-        let out = edit::apply(self, edits)?;
-        // The splices are local and escaped, so this cannot fail short of a bug; checking
-        // keeps a broken descriptor from ever reaching an archive.
-        Descriptor::parse(&out)?;
-        Ok(out)
+        Ok(self.edited(edits)?.into_bytes())
     }
 
     /// [`Descriptor::apply`], returning the parsed result.
@@ -264,7 +265,35 @@ impl Descriptor {
     /// As [`Descriptor::apply`].
     pub fn edited(&self, edits: &[Edit]) -> Result<Descriptor> {
         let out = edit::apply(self, edits)?;
-        Descriptor::from_vec(out)
+        // The splices are local and escaped, so this cannot fail short of a bug; checking
+        // keeps a broken descriptor from ever reaching an archive.
+        let d = Descriptor::from_vec(out)?;
+        if !edits.contains(&Edit::AllowIncompatibleHardware) {
+            let problems = self.hardware_regressions(&d);
+            if !problems.is_empty() {
+                return Err(Error::OvfEditIncompatibleHardware { problems });
+            }
+        }
+        Ok(d)
+    }
+
+    /// The hardware errors of `edited` ([`compat::check_hardware`]) that this descriptor did
+    /// not have: what the edits broke. A package that was already incompatible can still be
+    /// edited in other ways.
+    pub fn hardware_regressions(&self, edited: &Descriptor) -> Vec<String> {
+        let errors = |d: &Descriptor| -> Vec<String> {
+            d.systems()
+                .into_iter()
+                .flat_map(compat::check_hardware)
+                .filter(|p| p.severity == crate::finding::Severity::Error)
+                .map(|p| p.message)
+                .collect()
+        };
+        let before = errors(self);
+        errors(edited)
+            .into_iter()
+            .filter(|m| !before.contains(m))
+            .collect()
     }
 
     pub(crate) fn tree(&self) -> &Tree {

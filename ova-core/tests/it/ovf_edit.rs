@@ -79,7 +79,11 @@ fn virtual_system_type_on_every_system() {
             }
             let old = s.hardware[0].system_types.join(" ");
             let out = d
-                .apply(&[Edit::set_virtual_system_type("vmx-07").in_system(&s.id)])
+                .apply(&[
+                    Edit::set_virtual_system_type("vmx-07").in_system(&s.id),
+                    // the splice is what is tested here; the refusal has its own test
+                    Edit::AllowIncompatibleHardware,
+                ])
                 .unwrap_or_else(|e| panic!("{name} {}: {e}", s.id));
             let (was, now) = diff(d.as_bytes(), &out);
             assert!(
@@ -112,10 +116,18 @@ fn cpus_and_memory_on_every_system() {
                 continue;
             }
             let h = &s.hardware[0];
-            match d.apply(&[Edit::set_cpus(3).in_system(&s.id)]) {
+            match d.apply(&[
+                Edit::set_cpus(3).in_system(&s.id),
+                Edit::AllowIncompatibleHardware,
+            ]) {
                 Ok(out) => {
                     let (_, now) = diff(d.as_bytes(), &out);
-                    assert!(inside(now, b"3"), "{name}");
+                    // the quantity, and the generated ElementName kept in step with it
+                    assert!(
+                        inside(now, b"3")
+                            || String::from_utf8_lossy(now).contains("3 virtual CPU(s)"),
+                        "{name}"
+                    );
                     let back = Descriptor::parse(&out).unwrap();
                     assert_eq!(back.system(&s.id).unwrap().hardware[0].cpus(), Some(3));
                 }
@@ -125,7 +137,10 @@ fn cpus_and_memory_on_every_system() {
                 ),
                 Err(e) => panic!("{name} {}: {e}", s.id),
             }
-            match d.apply(&[Edit::set_memory_mib(3072).in_system(&s.id)]) {
+            match d.apply(&[
+                Edit::set_memory_mib(3072).in_system(&s.id),
+                Edit::AllowIncompatibleHardware,
+            ]) {
                 Ok(out) => {
                     let back = Descriptor::parse(&out).unwrap();
                     assert_eq!(
@@ -288,7 +303,13 @@ proptest! {
     #[test]
     fn quantities_round_trip(cpus in 1u64..1000, mib in 1u64..(1 << 30)) {
         let d = one_property_file();
-        let out = d.apply(&[Edit::set_cpus(cpus), Edit::set_memory_mib(mib)]).unwrap();
+        let out = d
+            .apply(&[
+                Edit::set_cpus(cpus),
+                Edit::set_memory_mib(mib),
+                Edit::AllowIncompatibleHardware,
+            ])
+            .unwrap();
         let back = Descriptor::parse(&out).unwrap();
         let h = &back.systems()[0].hardware[0];
         prop_assert_eq!(h.cpus(), Some(cpus));
@@ -305,7 +326,20 @@ fn downgrade_of_a_vsphere8_export_is_caught() {
     assert!(!ova_core::validate::has_errors(
         &ova_core::validate::validate_descriptor(&bytes)
     ));
-    let out = d.apply(&[Edit::set_virtual_system_type("vmx-07")]).unwrap();
+    // refused as it stands (EFI at vmx-07), written when forced
+    let refused = d
+        .apply(&[Edit::set_virtual_system_type("vmx-07")])
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::OvfEditIncompatibleHardware { problems } if problems.iter().any(|p| p.contains("EFI firmware"))),
+        "{refused:?}"
+    );
+    let out = d
+        .apply(&[
+            Edit::set_virtual_system_type("vmx-07"),
+            Edit::AllowIncompatibleHardware,
+        ])
+        .unwrap();
     let (was, now) = diff(&bytes, &out);
     assert_eq!((was, now), (&b"20"[..], &b"07"[..]));
     let findings = ova_core::validate::validate_descriptor(&out);
