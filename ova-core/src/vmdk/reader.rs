@@ -762,11 +762,9 @@ pub fn inspect<R: Read + Seek>(mut input: R) -> Result<VmdkInfo> {
             found: create_type.clone().unwrap_or_default(),
         });
     }
-    for key in [
-        "ddb.virtualHWVersion",
-        "ddb.adapterType",
-        "ddb.toolsVersion",
-    ] {
+    // `ddb.toolsVersion` only sets the VMware Tools state shown after import (KB 83068);
+    // vCloud Director's own exports omit it, so its absence is no finding.
+    for key in ["ddb.virtualHWVersion", "ddb.adapterType"] {
         if descriptor.ddb(key).is_none() {
             problems.push(VmdkProblem::MissingDdb {
                 key: key.to_owned(),

@@ -53,13 +53,27 @@ fn verdict(findings: &[Finding]) -> Vec<String> {
 fn outcome<T>(r: ova_core::Result<T>) -> String {
     match r {
         Ok(_) => "ok".into(),
-        Err(e) => format!("refused: {e}"),
+        Err(e) => refused(&e),
     }
+}
+
+/// An error as recorded: its message without the paths of this run.
+fn refused(e: &ova_core::Error) -> String {
+    let msg = e.to_string();
+    let msg = match msg.find(" in /") {
+        Some(i) => &msg[..i],
+        None => &msg,
+    };
+    format!("refused: {msg}")
 }
 
 fn package_verdict(path: &Path) -> Value {
     let tmp = tempfile::tempdir().unwrap();
-    let ova = Ova::open(path).unwrap();
+    let ova = match Ova::open(path) {
+        Ok(ova) => ova,
+        // Only that it is refused is recorded: the message is the archive reader's.
+        Err(_) => return json!({ "open": "refused" }),
+    };
     let validate = verdict(&ova.validate(&mut no_progress).unwrap());
     let manifest = match ova.verify_manifest(&mut no_progress).unwrap() {
         None => "none".to_string(),
@@ -97,7 +111,7 @@ fn package_verdict(path: &Path) -> Value {
             names.sort();
             json!(names)
         }
-        Err(e) => json!(format!("refused: {e}")),
+        Err(e) => json!(refused(&e)),
     };
     let packed = tmp.path().join("packed.ova");
     let pack = match Ova::pack(
@@ -108,7 +122,7 @@ fn package_verdict(path: &Path) -> Value {
         &mut no_progress,
     ) {
         Ok(r) => json!(r.written),
-        Err(e) => json!(format!("refused: {e}")),
+        Err(e) => json!(refused(&e)),
     };
     json!({
         "validate": validate,
@@ -126,7 +140,7 @@ fn descriptor_verdict(path: &Path) -> Value {
     let validate = verdict(&validate_descriptor(&bytes));
     let edit = match Descriptor::parse(&bytes) {
         Ok(d) => outcome(d.apply(&[Edit::set_cpus(2)])),
-        Err(e) => format!("refused: {e}"),
+        Err(e) => refused(&e),
     };
     // Pack with a stand-in for every local file the descriptor references.
     let tmp = tempfile::tempdir().unwrap();
@@ -152,7 +166,7 @@ fn descriptor_verdict(path: &Path) -> Value {
         &mut no_progress,
     ) {
         Ok(r) => json!(r.written),
-        Err(e) => json!(format!("refused: {e}")),
+        Err(e) => json!(refused(&e)),
     };
     json!({ "validate": validate, "edit": edit, "pack": pack })
 }

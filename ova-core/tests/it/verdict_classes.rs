@@ -173,6 +173,21 @@ fn a_damaged_sparse_header_is_an_error() {
 
 #[test]
 fn a_base256_uid_is_blamed_on_the_uid() {
+    // glance's test package: uid 11608529 in base-256, sizes in octal
+    let glance = Ova::open(realworld("glance/testserver.ova"))
+        .unwrap()
+        .validate(&mut no_progress)
+        .unwrap();
+    assert!(
+        glance.iter().all(|f| f.code != "entry-size-base256"),
+        "{glance:?}"
+    );
+    assert!(
+        glance
+            .iter()
+            .any(|f| f.code == "entry-field-base256" && f.message.contains("uid")),
+        "{glance:?}"
+    );
     if !have(&python()) {
         return skip("python3 not found");
     }
