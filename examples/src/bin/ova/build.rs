@@ -8,7 +8,7 @@ use ova_core::build::{BuildOptions, DiskController, build_ova};
 use ova_core::sign::SigningKey;
 use ova_core::write::ManifestChoice;
 
-use crate::common::{progress, ticks};
+use crate::common::{print_hardware_findings, progress, ticks};
 
 /// Arguments of `ova build`.
 #[derive(Debug, Args)]
@@ -68,6 +68,10 @@ pub(crate) struct BuildArgs {
     /// Deflate level of the disk conversion, 1 (fastest) to 12 (smallest).
     #[arg(long, default_value_t = ova_core::vmdk::VmdkWriter::DEFAULT_LEVEL)]
     level: i32,
+    /// Build even when the virtual system type cannot carry the disk controller (NVMe or
+    /// SATA at vmx-07, ...); the problems are printed.
+    #[arg(long)]
+    force: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -99,7 +103,8 @@ pub(crate) fn run(a: BuildArgs) -> Result<ExitCode, ova_core::Error> {
         .with_virtual_system_type(a.virtual_system_type)
         .with_disk_controller(a.disk_controller)
         .with_manifest(a.manifest.algorithm())
-        .with_compression_level(a.level);
+        .with_compression_level(a.level)
+        .with_allow_incompatible_hardware(a.force);
     if a.product.is_some() || a.product_version.is_some() {
         b = b.with_product(
             a.product.unwrap_or_default(),
@@ -128,6 +133,9 @@ pub(crate) fn run(a: BuildArgs) -> Result<ExitCode, ova_core::Error> {
     let report = build_ova(&a.disk, &a.output, &options, &mut ticks(&bar));
     bar.finish_and_clear();
     let report = report?;
+    if a.force {
+        print_hardware_findings(&a.output);
+    }
     if a.json {
         println!(
             "{}",

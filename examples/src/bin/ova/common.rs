@@ -31,6 +31,10 @@ pub(crate) struct EditFlags {
     /// Address the VirtualSystem with this ovf:id (needed when there are several).
     #[arg(long, value_name = "ID")]
     pub(crate) system: Option<String>,
+    /// Write the edits even when they leave hardware the VirtualSystemType cannot carry
+    /// (SATA, NVMe, E1000e at vmx-07, ...); the problems are printed.
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 impl EditFlags {
@@ -57,6 +61,9 @@ impl EditFlags {
         }
         if let Some(id) = &self.system {
             edits = edits.into_iter().map(|e| e.in_system(id.clone())).collect();
+        }
+        if self.force && !edits.is_empty() {
+            edits.push(Edit::AllowIncompatibleHardware);
         }
         Ok(edits)
     }
@@ -189,4 +196,17 @@ pub(crate) fn print_json(value: &serde_json::Value) {
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into())
     );
+}
+
+/// Prints the hardware findings of the package at `path` (after a forced edit or build: what
+/// the target cannot carry, so the user sees what was written anyway).
+pub(crate) fn print_hardware_findings(path: &std::path::Path) {
+    let Ok(bytes) = ova_core::package::Ova::open(path).and_then(|o| o.descriptor_bytes()) else {
+        return;
+    };
+    for f in ova_core::validate::validate_descriptor(&bytes) {
+        if f.code == "hardware-exceeds-virtual-system-type" {
+            eprintln!("ova: written anyway (--force): {f}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use ova_core::Error;
 use ova_core::package::{Ova, PackOptions, RepackOptions};
 use ova_core::write::{Chunking, LargeSize, ManifestChoice, WriteReport};
 
-use crate::common::{EditFlags, Failure, growing_ticks, progress, ticks};
+use crate::common::{EditFlags, Failure, growing_ticks, print_hardware_findings, progress, ticks};
 
 /// How files of 8 GiB or more are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -104,6 +104,9 @@ pub(crate) fn repack(
     let report = ova.repack(output, &options, &mut ticks(&bar));
     bar.finish_and_clear();
     print_report(output, &report?);
+    if flags.force {
+        print_hardware_findings(output);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -126,6 +129,9 @@ pub(crate) fn edit(file: &Path, no_fallback: bool, flags: &EditFlags) -> Result<
                 r.manifest_lines.len(),
                 r.bytes_written
             );
+            if flags.force {
+                print_hardware_findings(file);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(Error::InPlaceImpossible { reason }) if !no_fallback => {
@@ -147,6 +153,9 @@ pub(crate) fn edit(file: &Path, no_fallback: bool, flags: &EditFlags) -> Result<
             let report = ova.repack(file, &options, &mut ticks(&bar));
             bar.finish_and_clear();
             print_report(file, &report?);
+            if flags.force {
+                print_hardware_findings(file);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(e.into()),
