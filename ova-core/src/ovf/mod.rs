@@ -114,9 +114,24 @@ impl Descriptor {
                 found: root.qname(),
             });
         }
-        let ns = root.ns.as_deref().unwrap_or_default().to_string();
-        let version =
-            OvfVersion::from_namespace(&ns).ok_or(Error::OvfUnknownNamespace { namespace: ns })?;
+        let version = match root.ns.as_deref() {
+            Some(ns) => OvfVersion::from_namespace(ns),
+            // An unqualified <Envelope> (ovftool 3.5 wrote some with only xmlns:ovf declared):
+            // the OVF namespace the root declares, when it declares exactly one.
+            None => {
+                let declared: Vec<OvfVersion> = [OvfVersion::V0_9, OvfVersion::V1, OvfVersion::V2]
+                    .into_iter()
+                    .filter(|v| root.prefix_for(v.namespace()).is_some())
+                    .collect();
+                match declared[..] {
+                    [v] => Some(v),
+                    _ => None,
+                }
+            }
+        }
+        .ok_or_else(|| Error::OvfUnknownNamespace {
+            namespace: root.ns.as_deref().unwrap_or_default().to_string(),
+        })?;
         let m = model::build(&tree, version);
         Ok(Descriptor {
             bytes,

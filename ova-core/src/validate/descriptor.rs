@@ -220,12 +220,14 @@ fn hardware_findings(
         .iter()
         .filter_map(|i| i.instance_id.as_deref())
         .collect();
-    // Duplicate InstanceIDs: the same id and bound on two items that apply to a common
-    // configuration (two items without ovf:configuration, or two naming the same
-    // configuration). Items of one range (ovf:bound min, max and normal; absent is normal)
-    // share their InstanceID by design (DSP0243 9.5). Linear, so a hostile descriptor with
-    // many items cannot make this quadratic.
-    let mut seen: HashMap<(&str, &str), (bool, HashSet<&str>)> = HashMap::new();
+    // Duplicate InstanceIDs: the same id and bound on two items for the same configurations
+    // (both without ovf:configuration, or both naming the same set). Items of one range
+    // (ovf:bound min, max and normal; absent is normal) share their InstanceID by design
+    // (DSP0243 9.5), and so does an item written for some configurations beside the general
+    // one it overrides there (DSP0243's SugarCRM example: memory for "medium large", then for
+    // "large"; ovftool's positive tests). Linear, so a hostile descriptor with many items
+    // cannot make this quadratic.
+    let mut seen: HashSet<(&str, &str, Vec<&str>)> = HashSet::new();
     let mut reported = HashSet::new();
     let mut normal: HashSet<&str> = HashSet::new();
     for item in &h.items {
@@ -236,17 +238,10 @@ fn hardware_findings(
         if bound == "normal" {
             normal.insert(id);
         }
-        let (unconfigured, configs) = seen.entry((id, bound)).or_default();
-        let overlap = if item.configurations.is_empty() {
-            std::mem::replace(unconfigured, true)
-        } else {
-            let mut hit = false;
-            for c in &item.configurations {
-                hit |= !configs.insert(c.as_str());
-            }
-            hit
-        };
-        if overlap && reported.insert((id, bound)) {
+        let mut configs: Vec<&str> = item.configurations.iter().map(String::as_str).collect();
+        configs.sort_unstable();
+        configs.dedup();
+        if !seen.insert((id, bound, configs)) && reported.insert((id, bound)) {
             let what = match item.bound.as_deref() {
                 Some(b) => format!(" and ovf:bound {b:?}"),
                 None => String::new(),

@@ -47,6 +47,22 @@ fn items_of_one_range_share_their_instance_id() {
 }
 
 #[test]
+fn per_configuration_items_override_the_general_one() {
+    // DSP0243's SugarCRM vApp: memory for "medium large", then for "large", both InstanceID 2
+    let bytes = std::fs::read(realworld("govmomi/SugarCRM.ovf")).unwrap();
+    assert!(!codes(&bytes).contains(&"duplicate-instance-id"));
+}
+
+#[test]
+fn an_unprefixed_envelope_declaring_the_ovf_namespace_is_read() {
+    // ovftool 3.5: <Envelope> without a default namespace, only xmlns:ovf
+    let d = load("govmomi/SLES11_SP2_64.ovf");
+    assert_eq!(d.version(), ova_core::ovf::OvfVersion::V1);
+    assert_eq!(d.references().len(), 1);
+    assert_eq!(d.systems().len(), 1);
+}
+
+#[test]
 fn a_child_may_carry_its_collections_id_and_a_descriptor_needs_content() {
     let vapp = std::fs::read(realworld("govmomi/vApp_with_2vms.ovf")).unwrap();
     let d = Descriptor::parse(&vapp).unwrap();
