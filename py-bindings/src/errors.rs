@@ -82,7 +82,8 @@ fn ova_to_py(err: &ova_core::Error) -> PyErr {
         | E::OvfEditTargetAbsent { .. }
         | E::OvfEditTargetAmbiguous { .. }
         | E::OvfEditInvalidValue { .. }
-        | E::OvfEditConflict { .. } => OvfError::new_err(msg),
+        | E::OvfEditConflict { .. }
+        | E::OvfEditIncompatibleHardware { .. } => OvfError::new_err(msg),
         E::SignKey { .. }
         | E::SignCertificate { .. }
         | E::SignKeyMismatch { .. }
