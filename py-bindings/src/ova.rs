@@ -658,7 +658,7 @@ impl Ova {
     /// ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C) stops
     /// the repack at the next buffer and is re-raised, the temporary file removed and an
     /// existing ``output`` left as it was.
-    #[pyo3(signature = (output, *, manifest = Some("sha256"), name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None, progress = None))]
+    #[pyo3(signature = (output, *, manifest = Some("sha256"), name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None, force = false, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn repack(
         &self,
@@ -672,6 +672,7 @@ impl Ova {
         properties: Option<std::collections::BTreeMap<String, String>>,
         system: Option<String>,
         configuration: Option<String>,
+        force: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let edits = ovf::edits(
@@ -682,6 +683,7 @@ impl Ova {
             properties,
             system,
             configuration,
+            force,
         );
         let options = package::RepackOptions::new()
             .with_manifest(manifest_choice(manifest)?)
@@ -721,7 +723,7 @@ impl Ova {
     /// manifest's descriptor digest is updated; crash-safe). Raises ``OvaError`` when the edit
     /// cannot be done in place (then use ``repack``). Returns a report dict.
     #[staticmethod]
-    #[pyo3(signature = (path, *, name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None))]
+    #[pyo3(signature = (path, *, name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None, force = false))]
     #[allow(clippy::too_many_arguments)]
     fn edit_in_place(
         py: Python<'_>,
@@ -733,6 +735,7 @@ impl Ova {
         properties: Option<std::collections::BTreeMap<String, String>>,
         system: Option<String>,
         configuration: Option<String>,
+        force: bool,
     ) -> PyResult<Py<PyAny>> {
         let edits = ovf::edits(
             name,
@@ -742,6 +745,7 @@ impl Ova {
             properties,
             system,
             configuration,
+            force,
         );
         let report = py
             .detach(|| package::Ova::edit_in_place(&path, &edits))

@@ -211,8 +211,11 @@ impl Descriptor {
     /// VirtualSystem by ``ovf:id`` (needed when there are several); ``configuration`` limits CPU
     /// and memory edits to one deployment option.
     ///
-    /// Raises ``OvfError`` when a target is missing or ambiguous or a value cannot be written.
-    #[pyo3(signature = (*, name = None, cpus = None, memory_mib = None, virtual_system_type = None, properties = None, system = None, configuration = None))]
+    /// Raises ``OvfError`` when a target is missing or ambiguous, a value cannot be written
+    /// (a ``virtual_system_type`` that names no hardware family), or the edits leave hardware
+    /// the VirtualSystemType cannot carry (SATA at ``vmx-07``, ...); ``force=True`` writes the
+    /// latter anyway.
+    #[pyo3(signature = (*, name = None, cpus = None, memory_mib = None, virtual_system_type = None, properties = None, system = None, configuration = None, force = false))]
     #[allow(clippy::too_many_arguments)]
     fn edit(
         &self,
@@ -223,6 +226,7 @@ impl Descriptor {
         properties: Option<BTreeMap<String, String>>,
         system: Option<String>,
         configuration: Option<String>,
+        force: bool,
     ) -> PyResult<Self> {
         let edits = edits(
             name,
@@ -232,6 +236,7 @@ impl Descriptor {
             properties,
             system,
             configuration,
+            force,
         );
         Ok(Self::new(
             self.inner.edited(&edits).map_err(errors::Error::from)?,
@@ -249,6 +254,7 @@ impl Descriptor {
 }
 
 /// The crate's [`Edit`] list for the keyword arguments of `Descriptor.edit`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn edits(
     name: Option<String>,
     cpus: Option<u64>,
@@ -257,6 +263,7 @@ pub(crate) fn edits(
     properties: Option<BTreeMap<String, String>>,
     system: Option<String>,
     configuration: Option<String>,
+    force: bool,
 ) -> Vec<Edit> {
     let mut out = Vec::new();
     if let Some(n) = name {
@@ -274,7 +281,8 @@ pub(crate) fn edits(
     for (k, v) in properties.unwrap_or_default() {
         out.push(Edit::set_property(k, v));
     }
-    out.into_iter()
+    let mut out: Vec<Edit> = out
+        .into_iter()
         .map(|e| {
             let e = match &system {
                 Some(s) => e.in_system(s.clone()),
@@ -285,7 +293,11 @@ pub(crate) fn edits(
                 None => e,
             }
         })
-        .collect()
+        .collect();
+    if force && !out.is_empty() {
+        out.push(Edit::AllowIncompatibleHardware);
+    }
+    out
 }
 
 /// Apply the descriptor-only validation rules to descriptor bytes (a descriptor that does not

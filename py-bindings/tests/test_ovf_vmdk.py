@@ -151,3 +151,19 @@ def test_vmdk_errors(raw_disk, tmp_path):
     with pytest.raises(ovakit.OvaError):
         vmdk_to_raw(raw_disk, tmp_path / "y.raw")
     assert not (tmp_path / "y.raw").exists()
+
+
+def test_a_downgrade_the_hardware_cannot_take_needs_force(corpus):
+    # the Photon 5 appliance of the real-world corpus: vmx-15 with a SATA controller
+    d = Descriptor.open(corpus.parent / "realworld" / "govmomi" / "photon5.ovf")
+    with pytest.raises(ovakit.OvfError, match="SATA"):
+        d.edit(virtual_system_type="vmx-07")
+    forced = d.edit(virtual_system_type="vmx-07", force=True)
+    assert "hardware-exceeds-virtual-system-type" in [f.code for f in forced.validate()]
+    with pytest.raises(ovakit.OvfError, match="no hardware family"):
+        d.edit(virtual_system_type="bogus", force=True)
+    # the CPU item's generated name follows the count (read back by xml.etree)
+    rasd = "{http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData}"
+    root = ET.fromstring(d.edit(cpus=2).xml)
+    cpu = next(i for i in root.iter(OVF + "Item") if i.find(rasd + "ResourceType").text == "3")
+    assert cpu.find(rasd + "ElementName").text == "2 virtual CPU(s)"

@@ -172,9 +172,11 @@ class Descriptor:
         properties: Optional[dict[str, str]] = None,
         system: Optional[str] = None,
         configuration: Optional[str] = None,
+        force: bool = False,
     ) -> Descriptor:
         """A new descriptor with the edits applied. Raises ``OvfError`` when a target is
-        missing or ambiguous or a value cannot be written."""
+        missing or ambiguous, a value cannot be written, or the edits leave hardware the
+        VirtualSystemType cannot carry (``force=True`` writes that anyway)."""
 
 @final
 class Ova:
@@ -264,9 +266,11 @@ class Ova:
         properties: Optional[dict[str, str]] = None,
         system: Optional[str] = None,
         configuration: Optional[str] = None,
+        force: bool = False,
         progress: Optional[Callable[[int], Any]] = None,
     ) -> dict[str, Any]:
-        """Write a clean copy (descriptor first, edits applied, fresh manifest).
+        """Write a clean copy (descriptor first, edits applied, fresh manifest). Edits that
+        leave hardware the VirtualSystemType cannot carry raise ``OvfError`` unless ``force``.
 
         ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C)
         stops the repack at the next buffer and is re-raised, the temporary file removed and
@@ -291,8 +295,10 @@ class Ova:
         properties: Optional[dict[str, str]] = None,
         system: Optional[str] = None,
         configuration: Optional[str] = None,
+        force: bool = False,
     ) -> dict[str, Any]:
-        """Edit the descriptor inside the archive without rewriting the disks."""
+        """Edit the descriptor inside the archive without rewriting the disks. Edits that
+        leave hardware the VirtualSystemType cannot carry raise ``OvfError`` unless ``force``."""
     def check_manifest(self, *, progress: Optional[ByteProgress] = None) -> Optional[VerifyReport]:
         """Like ``verify_manifest`` but return the report (None without a manifest)."""
 
