@@ -23,11 +23,15 @@ use crate::runtime::{Callback, Interrupt, run_blocking};
 /// It is written under a temporary name and renamed on success. Returns a report dict
 /// (``entries``, ``bytes``, ``capacity``, ``manifest``, ``signed_by``...).
 ///
+/// A ``virtual_system_type`` that names no hardware family, or one that cannot carry
+/// ``disk_controller`` (``nvme`` at ``vmx-07``), is refused; ``force=True`` builds the latter
+/// anyway.
+///
 /// ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an exception
 /// it raises (or Ctrl-C) stops the build at the next buffer and is re-raised, the temporary
 /// file removed and an existing ``output`` left as it was.
 #[pyfunction]
-#[pyo3(signature = (disk, output, name, *, os_type = None, cpus = None, memory_mb = None, network = None, virtual_system_type = None, disk_controller = None, product = None, version = None, vendor = None, properties = None, manifest = Some("sha256"), signing_key = None, certificate = None, passphrase = None, compression_level = None, mtime = None, progress = None))]
+#[pyo3(signature = (disk, output, name, *, os_type = None, cpus = None, memory_mb = None, network = None, virtual_system_type = None, disk_controller = None, product = None, version = None, vendor = None, properties = None, manifest = Some("sha256"), signing_key = None, certificate = None, passphrase = None, compression_level = None, mtime = None, force = false, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build_ova(
     py: Python<'_>,
@@ -50,6 +54,7 @@ pub(crate) fn build_ova(
     passphrase: Option<Vec<u8>>,
     compression_level: Option<i32>,
     mtime: Option<u64>,
+    force: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let mut b = BuildOptions::builder(name);
@@ -96,7 +101,10 @@ pub(crate) fn build_ova(
     if let Some(v) = mtime {
         b = b.with_mtime(v);
     }
-    let options = b.build().map_err(Error::from)?;
+    let options = b
+        .with_allow_incompatible_hardware(force)
+        .build()
+        .map_err(Error::from)?;
     let total = std::fs::metadata(&disk).ok().map(|m| m.len());
     let interrupt = Interrupt::new();
     let callback = Callback::new(progress, Arc::clone(&interrupt));

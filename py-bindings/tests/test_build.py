@@ -92,3 +92,26 @@ def test_build_signed(disk, tmp_path):
     ova.repack(tmp_path / "unsigned.ova")
     with pytest.raises(ovakit.SignatureError, match="not signed"):
         Ova.open(tmp_path / "unsigned.ova").verify_signature()
+
+
+def test_a_controller_the_hardware_version_cannot_carry_needs_force(disk, tmp_path):
+    out = tmp_path / "vm.ova"
+    with pytest.raises(ovakit.OvaError, match="NVMe"):
+        build_ova(disk, out, "vm", disk_controller="nvme", virtual_system_type="vmx-07")
+    assert not out.exists()
+    with pytest.raises(ovakit.OvaError, match="no hardware family"):
+        build_ova(disk, out, "vm", virtual_system_type="foo", force=True)
+    build_ova(disk, out, "vm", disk_controller="nvme", virtual_system_type="vmx-07", force=True)
+    findings = Ova.open(out).descriptor.validate()
+    assert "hardware-exceeds-virtual-system-type" in [f.code for f in findings]
+
+
+def test_property_values_keep_newlines_and_tabs(disk, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "vm.ova"
+    value = "line1\nline2\tx\ry"
+    build_ova(disk, out, "vm", product="p", version="1", properties={"k": value})
+    ovf = "{http://schemas.dmtf.org/ovf/envelope/1}"
+    root = ET.fromstring(Ova.open(out).descriptor.xml)
+    assert next(root.iter(ovf + "Property")).get(ovf + "value") == value

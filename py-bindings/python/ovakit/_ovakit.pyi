@@ -380,11 +380,13 @@ def build_ova(
     passphrase: Optional[bytes] = None,
     compression_level: Optional[int] = None,
     mtime: Optional[int] = None,
+    force: bool = False,
     progress: Optional[ByteProgress] = None,
 ) -> dict[str, Any]:
     """Build a complete OVA (descriptor, manifest, optional signature, disk) from a raw disk
     or a stream-optimized VMDK; written under a temporary name and renamed on success.
-    Raises ``SignatureError`` for an unusable key, ``OvaError`` for an unusable disk.
+    Raises ``SignatureError`` for an unusable key, ``OvaError`` for an unusable disk or a
+    ``virtual_system_type`` that cannot carry ``disk_controller`` (unless ``force``).
 
     ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an
     exception it raises (or Ctrl-C) stops the build at the next buffer and is re-raised, the
