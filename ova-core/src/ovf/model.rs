@@ -74,7 +74,8 @@ pub struct FileRef {
 pub struct Disk {
     /// `ovf:diskId`.
     pub disk_id: String,
-    /// `ovf:fileRef`, the `References/File` id holding the image (absent for an empty disk).
+    /// `ovf:fileRef`, the `References/File` id holding the image (`None` for a blank disk:
+    /// the attribute is absent or empty).
     pub file_ref: Option<String>,
     /// `ovf:capacity` as written (a number, or a `${property}` reference).
     pub capacity: String,
@@ -533,7 +534,8 @@ struct Builder<'t> {
 ///
 /// Elements in the envelope's namespace count, and so do unqualified ones (no namespace at
 /// all): VMware's OVF 0.9 exporters wrote `<ovf:Envelope>` around unprefixed `<References>`,
-/// `<Section>` and `<Content>` with no default namespace, and ovftool reads them.
+/// `<Section>` and `<Content>` with no default namespace (govmomi's vSphere import fixtures
+/// carry such descriptors).
 pub(crate) fn kind_of<'a>(node: &'a Node, ovf_ns: &str) -> Option<&'a str> {
     if node.ns.as_deref().is_some_and(|ns| ns != ovf_ns) {
         return None;
