@@ -2,8 +2,10 @@
 
 pub mod archive;
 pub mod build;
+pub mod content;
 pub mod error;
 pub mod inplace;
+pub mod magic;
 pub mod manifest;
 pub mod ovf;
 pub mod package;

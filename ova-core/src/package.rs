@@ -33,6 +33,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::archive::{ArchiveIndex, EntryInfo, EntryKind, EntryProblem, IndexedArchive};
+use crate::content::{Compression, ContentReader, StoredReader};
 use crate::error::{Error, Result};
 use crate::inplace;
 use crate::manifest::{self, Algorithm, Digests, Manifest, VerifyReport};
@@ -177,31 +178,89 @@ pub struct InPlaceReport {
 pub fn reference_names(descriptor: &Descriptor, index: &ArchiveIndex) -> Vec<String> {
     let mut out = Vec::new();
     for r in descriptor.references() {
-        let href = write::normalize_name(&r.href).to_owned();
-        if index
-            .entries
+        out.extend(
+            stored_entries(index, &r.href, r.chunk_size.is_some())
+                .into_iter()
+                .map(|e| write::normalize_name(&e.name).to_owned()),
+        );
+        let href = write::normalize_name(&r.href);
+        if !out
             .iter()
-            .any(|e| write::normalize_name(&e.name) == href)
-            || r.chunk_size.is_none()
+            .any(|n| n == href || chunk_of(n).is_some_and(|(b, _)| b == href))
         {
-            out.push(href);
-            continue;
+            // Absent: planning reports it as missing.
+            out.push(href.to_owned());
         }
-        let prefix = format!("{href}.");
-        let mut chunks: Vec<(u64, String)> = index
-            .entries
-            .iter()
-            .filter_map(|e| {
-                let n = write::normalize_name(&e.name);
-                let suffix = n.strip_prefix(&prefix)?;
-                (suffix.len() == 9 && suffix.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| (suffix.parse().unwrap_or(0), n.to_owned()))
-            })
-            .collect();
-        chunks.sort();
-        out.extend(chunks.into_iter().map(|(_, n)| n));
     }
     out
+}
+
+/// `("disk.vmdk", 1)` for the chunk name `disk.vmdk.000000001` (a dot and exactly 9 digits).
+pub fn chunk_of(name: &str) -> Option<(&str, u64)> {
+    let (base, suffix) = name.rsplit_once('.')?;
+    (!base.is_empty() && suffix.len() == 9 && suffix.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| (base, suffix.parse().unwrap_or(0)))
+}
+
+/// The regular entries holding the file `href`: the entry of that name, or (when there is
+/// none and `chunked` is set) its chunk entries in chunk order.
+fn stored_entries<'a>(index: &'a ArchiveIndex, href: &str, chunked: bool) -> Vec<&'a EntryInfo> {
+    let href = write::normalize_name(href);
+    let regular = |e: &&EntryInfo| e.entry_type == EntryType::Regular;
+    if let Some(e) = index
+        .entries
+        .iter()
+        .filter(regular)
+        .find(|e| write::normalize_name(&e.name) == href)
+    {
+        return vec![e];
+    }
+    if !chunked {
+        return Vec::new();
+    }
+    let mut chunks: Vec<(u64, &EntryInfo)> = index
+        .entries
+        .iter()
+        .filter(regular)
+        .filter_map(|e| {
+            let (base, k) = chunk_of(write::normalize_name(&e.name))?;
+            (base == href).then_some((k, e))
+        })
+        .collect();
+    chunks.sort_by_key(|(k, _)| *k);
+    chunks.dedup_by_key(|(k, _)| *k);
+    chunks.into_iter().map(|(_, e)| e).collect()
+}
+
+/// A file the descriptor references, as the archive stores it: one entry, or the chunks of an
+/// OVF-chunked file, possibly gzip-compressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredFile {
+    /// `ovf:href`, without a leading `./`.
+    pub href: String,
+    /// The entries holding it, in order (one, or its chunks; none when it is absent).
+    pub entries: Vec<EntryInfo>,
+    /// `ovf:compression`.
+    pub compression: Compression,
+    /// `ovf:chunkSize`, when declared.
+    pub chunk_size: Option<u64>,
+    /// `ovf:size`, when declared.
+    pub declared_size: Option<u64>,
+}
+
+impl StoredFile {
+    /// Bytes stored (the chunks together; compressed bytes for a compressed file).
+    pub fn stored_size(&self) -> u64 {
+        self.entries.iter().map(|e| e.size).sum()
+    }
+
+    /// Whether it is stored as chunks (`href.000000000`, ...).
+    pub fn is_chunked(&self) -> bool {
+        self.entries
+            .first()
+            .is_some_and(|e| write::normalize_name(&e.name) != self.href)
+    }
 }
 
 impl Ova {
@@ -273,6 +332,72 @@ impl Ova {
         let bytes = self.archive.read_entry(mf, MAX_TEXT_ENTRY)?;
         let parsed = manifest::parse(&bytes);
         Ok(Some((mf.clone(), bytes, parsed)))
+    }
+
+    /// The files the descriptor references, in References order, with the entries that store
+    /// them (a chunked file's chunks in order) and their compression.
+    ///
+    /// # Errors
+    ///
+    /// As [`descriptor`](Self::descriptor).
+    pub fn stored_files(&self) -> Result<Vec<StoredFile>> {
+        let descriptor = self.descriptor()?;
+        Ok(Self::stored_files_of(&descriptor, self.index()))
+    }
+
+    fn stored_files_of(descriptor: &Descriptor, index: &ArchiveIndex) -> Vec<StoredFile> {
+        descriptor
+            .references()
+            .iter()
+            .map(|r| StoredFile {
+                href: write::normalize_name(&r.href).to_owned(),
+                entries: stored_entries(index, &r.href, r.chunk_size.is_some())
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+                compression: Compression::from_attribute(r.compression.as_deref()),
+                chunk_size: r.chunk_size,
+                declared_size: r.size,
+            })
+            .collect()
+    }
+
+    /// The stored bytes of `file`, its chunks joined (compressed bytes stay compressed).
+    pub fn open_stored(&self, file: &StoredFile) -> StoredReader<'_> {
+        let len = self.index().len;
+        let parts = file
+            .entries
+            .iter()
+            .map(|e| (e.data_offset, e.size.min(len.saturating_sub(e.data_offset))))
+            .collect();
+        StoredReader::new(self.archive.file(), parts)
+    }
+
+    /// The content of `file` as one file: its chunks joined, gzip decompressed. The reader is
+    /// seekable (see [`crate::content`] for what seeking in a gzip stream costs).
+    ///
+    /// ```no_run
+    /// # fn main() -> ova_core::Result<()> {
+    /// use std::io::Read;
+    /// let ova = ova_core::package::Ova::open("appliance.ova")?;
+    /// for file in ova.stored_files()? {
+    ///     let mut head = [0u8; 4];
+    ///     ova.open_content(&file)?.read_exact(&mut head).ok();
+    ///     println!("{}: {:?}", file.href, head);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedCompression`] for an `ovf:compression` other than gzip or identity.
+    pub fn open_content(&self, file: &StoredFile) -> Result<ContentReader<'_>> {
+        ContentReader::new(self.open_stored(file), &file.compression).map_err(|method| {
+            Error::UnsupportedCompression {
+                entry: file.href.clone(),
+                method,
+            }
+        })
     }
 
     /// Hash every regular entry with `algorithms`, one pass, each byte read once; returns
@@ -363,12 +488,14 @@ impl Ova {
         Ok(PackageFacts::new(self.entries().to_vec(), descriptor, manifest).with_disks(disks))
     }
 
-    /// Walks every stream-optimized VMDK in the package (entries starting with a stream
-    /// VMDK header, and entries the descriptor declares as streamOptimized disks) in place,
-    /// without extracting it.
+    /// Walks every stream-optimized VMDK in the package in place, without extracting it: each
+    /// referenced file read as one file (chunks joined, gzip decompressed, see
+    /// [`open_content`](Self::open_content)) and each unreferenced entry, when it starts with a
+    /// stream VMDK header or the descriptor declares it a streamOptimized disk.
     fn inspect_stream_disks(&self, descriptor: Option<&[u8]>) -> Result<Vec<DiskFacts>> {
-        let declared: Vec<String> = descriptor
-            .and_then(|b| Descriptor::parse(b).ok())
+        let parsed = descriptor.and_then(|b| Descriptor::parse(b).ok());
+        let declared: Vec<String> = parsed
+            .as_ref()
             .map(|d| {
                 d.disks()
                     .iter()
@@ -378,31 +505,61 @@ impl Ova {
                             .is_some_and(|f| f.to_ascii_lowercase().contains("streamoptimized"))
                     })
                     .filter_map(|disk| d.file(disk.file_ref.as_deref()?))
-                    .filter(|f| f.chunk_size.is_none())
-                    .map(|f| f.href.clone())
+                    .map(|f| write::normalize_name(&f.href).to_owned())
                     .collect()
             })
             .unwrap_or_default();
-        let archive_len = self.index().len;
-        let mut disks = Vec::new();
+        let mut files = parsed
+            .as_ref()
+            .map(|d| Self::stored_files_of(d, self.index()))
+            .unwrap_or_default();
+        files.retain(|f| !f.entries.is_empty() && f.entries.iter().all(EntryInfo::is_safe_regular));
+        let covered: Vec<u64> = files
+            .iter()
+            .flat_map(|f| f.entries.iter().map(|e| e.data_offset))
+            .collect();
         for e in self.entries() {
-            if e.kind != EntryKind::File || !e.is_safe_regular() {
-                continue;
+            if e.kind == EntryKind::File && e.is_safe_regular() && !covered.contains(&e.data_offset)
+            {
+                files.push(StoredFile {
+                    href: write::normalize_name(&e.name).to_owned(),
+                    entries: vec![e.clone()],
+                    compression: Compression::Identity,
+                    chunk_size: None,
+                    declared_size: None,
+                });
             }
-            let len = e.size.min(archive_len.saturating_sub(e.data_offset));
-            let mut view = EntryView {
-                file: self.archive.file(),
-                start: e.data_offset,
-                len,
-                pos: 0,
+        }
+        let mut disks = Vec::new();
+        for f in &files {
+            let name = f.href.as_str();
+            let Ok(mut content) = self.open_content(f) else {
+                // An unreadable compression is reported by the descriptor rules.
+                continue;
             };
             let mut head = [0u8; 12];
             let mut got = 0;
+            let mut undecodable = false;
             while got < head.len() {
-                match std::io::Read::read(&mut view, &mut head[got..]) {
+                match std::io::Read::read(&mut content, &mut head[got..]) {
                     Ok(0) => break,
                     Ok(n) => got += n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) if f.compression != Compression::Identity => {
+                        // Not a readable gzip stream: say so for a declared disk.
+                        if declared.iter().any(|d| d == name) {
+                            disks.push(DiskFacts::new(
+                                name,
+                                false,
+                                Err(format!(
+                                    "the {:?} data cannot be decompressed: {e}",
+                                    f.compression
+                                )),
+                            ));
+                        }
+                        undecodable = true;
+                        break;
+                    }
                     Err(source) => {
                         return Err(Error::Io {
                             path: self.archive.path().to_owned(),
@@ -412,24 +569,33 @@ impl Ova {
                 }
             }
             // a sparse extent whose flags say compressed grains with markers
-            let stream = got == 12
+            let stream = !undecodable
+                && got == 12
                 && head.starts_with(b"KDMV")
                 && u32::from_le_bytes([head[8], head[9], head[10], head[11]]) & 0x30000 == 0x30000;
             let inspection = if stream {
-                view.pos = 0;
-                match crate::vmdk::inspect(&mut view) {
-                    Ok(info) => Ok(info.problems),
-                    Err(e @ Error::Io { .. }) => return Err(e),
+                let rewound = std::io::Seek::seek(&mut content, std::io::SeekFrom::Start(0));
+                match rewound.map_err(|source| Error::Io {
+                    path: self.archive.path().to_owned(),
+                    source,
+                }) {
+                    Ok(_) => match crate::vmdk::inspect(&mut content) {
+                        Ok(info) => Ok(info.problems),
+                        Err(e @ Error::Io { .. }) if f.compression == Compression::Identity => {
+                            return Err(e);
+                        }
+                        Err(e) => Err(e.to_string()),
+                    },
                     Err(e) => Err(e.to_string()),
                 }
-            } else if declared.contains(&e.name) {
+            } else if !undecodable && declared.iter().any(|d| d == name) {
                 Err(String::from(
                     "declared streamOptimized but has no stream-optimized sparse header",
                 ))
             } else {
                 continue;
             };
-            disks.push(DiskFacts::new(&e.name, stream, inspection));
+            disks.push(DiskFacts::new(name, stream, inspection));
         }
         Ok(disks)
     }
@@ -705,44 +871,5 @@ impl PlannedFile {
             size,
             chunk_size: None,
         }
-    }
-}
-
-/// A seekable view of one entry's data inside the archive file.
-struct EntryView<'a> {
-    file: &'a std::fs::File,
-    start: u64,
-    len: u64,
-    pos: u64,
-}
-
-impl std::io::Read for EntryView<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::io::Seek;
-        let left = self.len.saturating_sub(self.pos);
-        let n = (buf.len() as u64).min(left) as usize;
-        if n == 0 {
-            return Ok(0);
-        }
-        let mut f = self.file;
-        f.seek(std::io::SeekFrom::Start(self.start + self.pos))?;
-        let got = f.read(&mut buf[..n])?;
-        self.pos += got as u64;
-        Ok(got)
-    }
-}
-
-impl std::io::Seek for EntryView<'_> {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
-        let target = match to {
-            std::io::SeekFrom::Start(o) => Some(o),
-            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
-            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        let target = target.ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the entry")
-        })?;
-        self.pos = target;
-        Ok(target)
     }
 }

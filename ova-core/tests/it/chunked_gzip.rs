@@ -1,0 +1,253 @@
+//! Chunked (`ovf:chunkSize`) and gzip-compressed (`ovf:compression="gzip"`) files laid out as
+//! ovftool and vCloud Director write them: the descriptor, the manifest with one line per
+//! chunk, then `disk1.vmdk.000000000`, `.000000001`, ... (compressed first, then chunked). The
+//! disk is made by `qemu-img`, compressed by `gzip`, and the archive by Python `tarfile`
+//! (ustar). Each is read as one file: validated, extracted, repacked.
+//!
+//! Skips with a message when qemu-img, gzip or Python are missing; fails when `CI` is set.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::archive_support::{data, descriptor, have, python, run, skip, write};
+use ova_core::manifest::Algorithm;
+use ova_core::no_progress;
+use ova_core::package::Ova;
+use ova_core::validate::Severity;
+
+/// How the disk is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Plain,
+    Chunked(usize),
+    Gzip,
+    GzipChunked(usize),
+}
+
+fn tools() -> bool {
+    for t in ["qemu-img", "gzip", &python()] {
+        if !have(t) {
+            skip(&format!("{t} not found"));
+            return false;
+        }
+    }
+    true
+}
+
+/// A streamOptimized VMDK made by qemu-img from a 4 MiB raw disk (1 MiB of it random letters,
+/// so the VMDK spans several chunks).
+fn qemu_vmdk(dir: &Path) -> Vec<u8> {
+    let mut raw = vec![0u8; 4 << 20];
+    for (r, x) in raw.iter_mut().zip(data(1 << 20, 9)) {
+        *r = b'a' + (x & 15);
+    }
+    let raw_path = write(dir, "disk.raw", &raw);
+    let vmdk = dir.join("qemu.vmdk");
+    run(Command::new("qemu-img")
+        .args([
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            "vmdk",
+            "-o",
+            "subformat=streamOptimized",
+        ])
+        .arg(&raw_path)
+        .arg(&vmdk));
+    std::fs::read(vmdk).unwrap()
+}
+
+/// Writes a ustar archive with Python's `tarfile`, entries in the given order.
+fn python_tar(out: &Path, dir: &Path, names: &[String]) {
+    let script = "import sys, tarfile\n\
+        out, d = sys.argv[1], sys.argv[2]\n\
+        with tarfile.open(out, 'w', format=tarfile.USTAR_FORMAT) as t:\n\
+        \x20   for n in sys.argv[3:]:\n\
+        \x20       t.add(d + '/' + n, arcname=n)\n";
+    run(Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(out)
+        .arg(dir)
+        .args(names));
+}
+
+/// Builds `p.ova` in `dir` holding `vmdk` as `disk1.vmdk` stored per `layout`, the way
+/// ovftool lays it out; returns its path.
+fn package(dir: &Path, vmdk: &[u8], layout: Layout) -> PathBuf {
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let stored = match layout {
+        Layout::Gzip | Layout::GzipChunked(_) => {
+            let plain = write(&files, "plain.vmdk", vmdk);
+            let out = Command::new("gzip")
+                .args(["-n", "-6", "-c"])
+                .arg(&plain)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            std::fs::remove_file(plain).unwrap();
+            out.stdout
+        }
+        _ => vmdk.to_vec(),
+    };
+    let pieces: Vec<(String, &[u8])> = match layout {
+        Layout::Chunked(cs) | Layout::GzipChunked(cs) => stored
+            .chunks(cs)
+            .enumerate()
+            .map(|(k, c)| (format!("disk1.vmdk.{k:09}"), c))
+            .collect(),
+        _ => vec![("disk1.vmdk".to_owned(), &stored[..])],
+    };
+    let iso = data(3000, 2);
+    let mut attrs = format!(
+        r#"ovf:href="disk1.vmdk" ovf:id="file1" ovf:size="{}""#,
+        stored.len()
+    );
+    if let Layout::Chunked(cs) | Layout::GzipChunked(cs) = layout {
+        attrs.push_str(&format!(r#" ovf:chunkSize="{cs}""#));
+    }
+    if let Layout::Gzip | Layout::GzipChunked(_) = layout {
+        attrs.push_str(r#" ovf:compression="gzip""#);
+    }
+    let ovf = descriptor(0, iso.len() as u64).replace(
+        r#"ovf:href="disk1.vmdk" ovf:id="file1" ovf:size="0""#,
+        &attrs,
+    );
+    write(&files, "p.ovf", ovf.as_bytes());
+    let sha = |b: &[u8]| hex::encode(Algorithm::Sha256.digest(b));
+    let mut mf = format!("SHA256(p.ovf)= {}\n", sha(ovf.as_bytes()));
+    let mut names = vec!["p.ovf".to_owned(), "p.mf".to_owned()];
+    for (name, bytes) in &pieces {
+        write(&files, name, bytes);
+        mf.push_str(&format!("SHA256({name})= {}\n", sha(bytes)));
+        names.push(name.clone());
+    }
+    write(&files, "extra.iso", &iso);
+    mf.push_str(&format!("SHA256(extra.iso)= {}\n", sha(&iso)));
+    names.push("extra.iso".into());
+    write(&files, "p.mf", mf.as_bytes());
+    let out = dir.join("p.ova");
+    python_tar(&out, &files, &names);
+    out
+}
+
+fn codes(ova: &Ova) -> Vec<(String, Severity)> {
+    let mut v: Vec<(String, Severity)> = ova
+        .validate(&mut no_progress)
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.code.to_string(), f.severity))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[test]
+fn chunked_and_gzip_disks_validate_as_the_plain_disk_does() {
+    if !tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let vmdk = qemu_vmdk(tmp.path());
+    let plain = Ova::open(package(&tmp.path().join("plain"), &vmdk, Layout::Plain)).unwrap();
+    let expected = codes(&plain);
+    // qemu-img's stream VMDK has no footer and zero padding after the end: warnings only.
+    assert!(
+        expected.iter().all(|(_, s)| *s == Severity::Warning),
+        "{expected:?}"
+    );
+    assert!(
+        expected.iter().any(|(c, _)| c.starts_with("vmdk-")),
+        "{expected:?}"
+    );
+    let chunk = 256 * 1024;
+    assert!(vmdk.len() > 2 * chunk, "the disk must span several chunks");
+    for layout in [
+        Layout::Chunked(chunk),
+        Layout::Gzip,
+        Layout::GzipChunked(100_000),
+        Layout::Chunked(vmdk.len()),
+    ] {
+        let dir = tmp.path().join(format!("{layout:?}"));
+        let ova = Ova::open(package(&dir, &vmdk, layout)).unwrap();
+        assert_eq!(codes(&ova), expected, "{layout:?}");
+        let (_, report) = ova.verify_manifest(&mut no_progress).unwrap().unwrap();
+        assert!(report.is_ok(), "{layout:?}: {report:?}");
+        // The content reader gives the disk qemu-img wrote.
+        let files = ova.stored_files().unwrap();
+        assert_eq!(files[0].href, "disk1.vmdk");
+        assert_eq!(
+            files[0].is_chunked(),
+            matches!(layout, Layout::Chunked(_) | Layout::GzipChunked(_))
+        );
+        let mut content = Vec::new();
+        ova.open_content(&files[0])
+            .unwrap()
+            .read_to_end(&mut content)
+            .unwrap();
+        assert!(content == vmdk, "{layout:?}");
+    }
+}
+
+#[test]
+fn a_cut_disk_across_chunks_is_still_an_error() {
+    if !tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let vmdk = qemu_vmdk(tmp.path());
+    let cut = &vmdk[..vmdk.len() * 2 / 3];
+    for layout in [Layout::Chunked(200_000), Layout::GzipChunked(100_000)] {
+        let ova = Ova::open(package(
+            &tmp.path().join(format!("{layout:?}")),
+            cut,
+            layout,
+        ))
+        .unwrap();
+        let findings = ova.validate(&mut no_progress).unwrap();
+        let bad: Vec<_> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .collect();
+        assert_eq!(bad.len(), 1, "{layout:?}: {findings:?}");
+        assert_eq!(bad[0].code, "vmdk-unreadable");
+        assert_eq!(bad[0].entry.as_deref(), Some("disk1.vmdk"));
+    }
+}
+
+#[test]
+fn a_declared_gzip_file_that_is_not_gzip_is_reported() {
+    if !tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let vmdk = qemu_vmdk(tmp.path());
+    let path = package(tmp.path(), &vmdk, Layout::Plain);
+    // Same package, but the descriptor claims gzip: the stored bytes are a plain VMDK.
+    let files = tmp.path().join("files");
+    let ovf = std::fs::read_to_string(files.join("p.ovf"))
+        .unwrap()
+        .replace(
+            r#"ovf:id="file1""#,
+            r#"ovf:id="file1" ovf:compression="gzip""#,
+        );
+    write(&files, "p.ovf", ovf.as_bytes());
+    std::fs::remove_file(&path).unwrap();
+    python_tar(
+        &path,
+        &files,
+        &["p.ovf".into(), "disk1.vmdk".into(), "extra.iso".into()],
+    );
+    let findings = Ova::open(&path)
+        .unwrap()
+        .validate(&mut no_progress)
+        .unwrap();
+    let f = findings
+        .iter()
+        .find(|f| f.entry.as_deref() == Some("disk1.vmdk") && f.code.starts_with("vmdk-"))
+        .unwrap_or_else(|| panic!("{findings:?}"));
+    assert!(f.message.contains("decompress"), "{f:?}");
+}
