@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::archive::IndexedArchive;
+use crate::archive::{EntryInfo, IndexedArchive};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::tar::EntryType;
@@ -37,6 +37,21 @@ pub fn extract(
     dir: &Path,
     progress: Progress<'_>,
 ) -> Result<Vec<PathBuf>> {
+    extract_entries(archive, dir, &|_| true, progress)
+}
+
+/// [`extract`] limited to the entries `wanted` accepts (the safety checks still cover every
+/// entry).
+///
+/// # Errors
+///
+/// As [`extract`].
+pub fn extract_entries(
+    archive: &IndexedArchive,
+    dir: &Path,
+    wanted: &dyn Fn(&EntryInfo) -> bool,
+    progress: Progress<'_>,
+) -> Result<Vec<PathBuf>> {
     use crate::archive::EntryProblem as P;
     let entries = &archive.index().entries;
     let mut plan = Vec::new();
@@ -63,7 +78,10 @@ pub fn extract(
                 });
             }
         }
-        plan.push((e, safe_relative_path(&e.name)?));
+        let rel = safe_relative_path(&e.name)?;
+        if wanted(e) {
+            plan.push((e, rel));
+        }
     }
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
@@ -73,29 +91,7 @@ pub fn extract(
     let mut written = Vec::new();
     for (e, rel) in plan {
         let target = dir.join(&rel);
-        // Create parents one component at a time, refusing symlinks.
-        let mut cur = dir.to_path_buf();
-        if let Some(parent) = rel.parent() {
-            for c in parent.components() {
-                cur.push(c);
-                match fs::symlink_metadata(&cur) {
-                    Ok(m) if m.file_type().is_symlink() => {
-                        return Err(Error::UnsafeEntry {
-                            entry: e.name.clone(),
-                            reason: format!("{} is a symbolic link", cur.display()),
-                        });
-                    }
-                    Ok(m) if m.is_dir() => {}
-                    Ok(_) => {
-                        return Err(Error::UnsafeEntry {
-                            entry: e.name.clone(),
-                            reason: format!("{} is not a directory", cur.display()),
-                        });
-                    }
-                    Err(_) => fs::create_dir(&cur).map_err(io_err(&cur))?,
-                }
-            }
-        }
+        make_parents(dir, &rel, &e.name)?;
         let mut out = AtomicFile::create(&target)?;
         let mut src = archive.open_entry(e)?;
         let copy = copy_hashed(&mut src, out.file(), &[], progress).map_err(io_err(&target))?;
@@ -110,4 +106,37 @@ pub fn extract(
         written.push(target);
     }
     Ok(written)
+}
+
+/// Create the parents of `rel` inside `dir` one component at a time, refusing symbolic links
+/// and non-directories on the way.
+pub(crate) fn make_parents(dir: &Path, rel: &Path, entry: &str) -> Result<()> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    // Create parents one component at a time, refusing symlinks.
+    let mut cur = dir.to_path_buf();
+    if let Some(parent) = rel.parent() {
+        for c in parent.components() {
+            cur.push(c);
+            match fs::symlink_metadata(&cur) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::UnsafeEntry {
+                        entry: entry.to_owned(),
+                        reason: format!("{} is a symbolic link", cur.display()),
+                    });
+                }
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(Error::UnsafeEntry {
+                        entry: entry.to_owned(),
+                        reason: format!("{} is not a directory", cur.display()),
+                    });
+                }
+                Err(_) => fs::create_dir(&cur).map_err(io_err(&cur))?,
+            }
+        }
+    }
+    Ok(())
 }

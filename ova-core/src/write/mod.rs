@@ -40,12 +40,14 @@ mod copy;
 mod extract;
 mod ova_writer;
 mod plan;
+pub mod refs;
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::archive::IndexedArchive;
+use crate::content::{Compression, ContentReader, StoredReader};
 use crate::error::{Error, Result};
 use crate::manifest::{self, Algorithm};
 use crate::progress::Progress;
@@ -54,7 +56,8 @@ use crate::tar::BLOCK;
 pub use crate::tar::LargeSize;
 pub use atomic::AtomicFile;
 pub use copy::copy_hashed;
-pub use extract::extract;
+pub(crate) use extract::make_parents;
+pub use extract::{extract, extract_entries};
 pub use ova_writer::{OvaWriter, Reserved};
 use plan::entry_names;
 pub use plan::{
@@ -211,6 +214,26 @@ pub fn write_package(
                             source,
                         })?;
                     Box::new(src.take(f.size))
+                }
+                FileSource::ArchiveParts { parts, gunzip } => {
+                    let archive = archive.ok_or_else(|| Error::MissingEntry {
+                        entry: f.name.clone(),
+                    })?;
+                    let stored = StoredReader::new(archive.file(), parts.clone());
+                    let compression = if *gunzip {
+                        Compression::Gzip
+                    } else {
+                        Compression::Identity
+                    };
+                    match ContentReader::new(stored, &compression) {
+                        Ok(r) => Box::new(r),
+                        Err(method) => {
+                            return Err(Error::UnsupportedCompression {
+                                entry: f.name.clone(),
+                                method,
+                            });
+                        }
+                    }
                 }
                 FileSource::Path(p) => Box::new(File::open(p).map_err(|source| Error::Io {
                     path: p.clone(),

@@ -89,6 +89,14 @@ pub enum FileSource {
     },
     /// A file on disk.
     Path(PathBuf),
+    /// Ranges of the source archive read as one file (the chunks of a chunked file, joined),
+    /// gzip-decompressed when `gunzip` is set.
+    ArchiveParts {
+        /// `(data offset, length)` of each piece, in order.
+        parts: Vec<(u64, u64)>,
+        /// Decompress the joined bytes (`ovf:compression="gzip"`).
+        gunzip: bool,
+    },
 }
 
 /// Entries left out of a repack, with the reason.

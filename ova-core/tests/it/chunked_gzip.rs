@@ -251,3 +251,154 @@ fn a_declared_gzip_file_that_is_not_gzip_is_reported() {
         .unwrap_or_else(|| panic!("{findings:?}"));
     assert!(f.message.contains("decompress"), "{f:?}");
 }
+
+/// `qemu-img check` judges a disk file (a stream VMDK is checked as qemu reads it).
+fn qemu_check(path: &Path) {
+    run(Command::new("qemu-img").arg("check").arg(path));
+}
+
+/// GNU tar and Python `tarfile` both list the archive, with these names.
+fn tar_readers_agree(path: &Path, names: &[&str]) {
+    let gnu = run(Command::new("tar").arg("-tf").arg(path));
+    assert_eq!(gnu.lines().collect::<Vec<_>>(), names, "GNU tar");
+    let py = run(Command::new(python())
+        .arg("-c")
+        .arg("import sys, tarfile\nfor m in tarfile.open(sys.argv[1]).getmembers(): print(m.name)")
+        .arg(path));
+    assert_eq!(py.lines().collect::<Vec<_>>(), names, "Python tarfile");
+}
+
+#[test]
+fn extract_joins_chunks_unless_asked_to_keep_them() {
+    if !tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let vmdk = qemu_vmdk(tmp.path());
+    let ova = Ova::open(package(
+        &tmp.path().join("c"),
+        &vmdk,
+        Layout::Chunked(200_000),
+    ))
+    .unwrap();
+    let out = tmp.path().join("joined");
+    let written = ova.extract(&out, &mut no_progress).unwrap();
+    assert_eq!(written.len(), 4, "{written:?}");
+    let disk = out.join("disk1.vmdk");
+    assert!(std::fs::read(&disk).unwrap() == vmdk);
+    assert!(!out.join("disk1.vmdk.000000000").exists());
+    qemu_check(&disk);
+    // The directory is a consistent package again: packing it validates cleanly but for the
+    // disk's own (qemu-img) warnings, and its manifest names the joined file.
+    let mf = std::fs::read_to_string(out.join("p.mf")).unwrap();
+    assert_eq!(mf.lines().count(), 3, "{mf}");
+    assert!(mf.contains("SHA256(disk1.vmdk)= "), "{mf}");
+    let ovf = std::fs::read_to_string(out.join("p.ovf")).unwrap();
+    assert!(!ovf.contains("chunkSize"), "{ovf}");
+    let repacked = tmp.path().join("again.ova");
+    let options = ova_core::package::PackOptions::new();
+    Ova::pack_with(out.join("p.ovf"), &repacked, &options, &mut no_progress).unwrap();
+    let again = Ova::open(&repacked).unwrap();
+    assert!(
+        codes(&again).iter().all(|(_, s)| *s == Severity::Warning),
+        "{:?}",
+        codes(&again)
+    );
+
+    let kept = tmp.path().join("kept");
+    let opts = ova_core::package::ExtractOptions::new().with_keep_chunks(true);
+    let written = ova.extract_with(&kept, &opts, &mut no_progress).unwrap();
+    assert_eq!(written.len(), 2 + 1 + vmdk.len().div_ceil(200_000));
+    assert!(kept.join("disk1.vmdk.000000000").exists());
+    assert!(!kept.join("disk1.vmdk").exists());
+}
+
+#[test]
+fn repack_keeps_joins_rechunks_and_decompresses() {
+    if !tools() {
+        return;
+    }
+    use ova_core::package::RepackOptions;
+    use ova_core::write::Chunking;
+    let tmp = tempfile::tempdir().unwrap();
+    let vmdk = qemu_vmdk(tmp.path());
+    let src = Ova::open(package(
+        &tmp.path().join("src"),
+        &vmdk,
+        Layout::GzipChunked(100_000),
+    ))
+    .unwrap();
+    let expected = {
+        let plain = Ova::open(package(&tmp.path().join("plain"), &vmdk, Layout::Plain)).unwrap();
+        codes(&plain)
+    };
+    let names =
+        |ova: &Ova| -> Vec<String> { ova.entries().iter().map(|e| e.name.clone()).collect() };
+    let chunk_names =
+        |n: usize| -> Vec<String> { (0..n).map(|k| format!("disk1.vmdk.{k:09}")).collect() };
+    let stored_chunks = src.stored_files().unwrap()[0].entries.len();
+
+    // default: copied as stored
+    let same = tmp.path().join("same.ova");
+    src.repack(&same, &RepackOptions::new(), &mut no_progress)
+        .unwrap();
+    let same = Ova::open(&same).unwrap();
+    let mut want = vec!["p.ovf".to_owned(), "p.mf".to_owned()];
+    want.extend(chunk_names(stored_chunks));
+    want.push("extra.iso".into());
+    assert_eq!(names(&same), want);
+    assert_eq!(codes(&same), expected);
+
+    // joined: one gzip entry, chunkSize gone, still compressed
+    let joined = tmp.path().join("joined.ova");
+    src.repack(
+        &joined,
+        &RepackOptions::new().with_join_chunks(true),
+        &mut no_progress,
+    )
+    .unwrap();
+    let joined = Ova::open(&joined).unwrap();
+    assert_eq!(names(&joined), ["p.ovf", "p.mf", "disk1.vmdk", "extra.iso"]);
+    let r = joined.descriptor().unwrap().references()[0].clone();
+    assert_eq!(
+        (r.chunk_size, r.compression.as_deref()),
+        (None, Some("gzip"))
+    );
+    assert_eq!(codes(&joined), expected);
+
+    // re-chunked at another size
+    let rechunked = tmp.path().join("rechunked.ova");
+    let options =
+        RepackOptions::new().with_chunking(Some(Chunking::new(150_000).with_threshold(1)));
+    src.repack(&rechunked, &options, &mut no_progress).unwrap();
+    let rechunked = Ova::open(&rechunked).unwrap();
+    let r = rechunked.descriptor().unwrap().references()[0].clone();
+    assert_eq!(r.chunk_size, Some(150_000));
+    let stored = src.stored_files().unwrap()[0].stored_size() as usize;
+    assert_eq!(
+        rechunked.stored_files().unwrap()[0].entries.len(),
+        stored.div_ceil(150_000)
+    );
+    assert_eq!(codes(&rechunked), expected);
+
+    // decompressed: one plain entry, References fixed
+    let plain = tmp.path().join("plain.ova");
+    src.repack(
+        &plain,
+        &RepackOptions::new().with_decompress(true),
+        &mut no_progress,
+    )
+    .unwrap();
+    tar_readers_agree(&plain, &["p.ovf", "p.mf", "disk1.vmdk", "extra.iso"]);
+    let plain = Ova::open(&plain).unwrap();
+    let r = plain.descriptor().unwrap().references()[0].clone();
+    assert_eq!(
+        (r.chunk_size, r.compression.as_deref(), r.size),
+        (None, None, Some(vmdk.len() as u64))
+    );
+    assert_eq!(codes(&plain), expected);
+    let out = tmp.path().join("x");
+    plain.extract(&out, &mut no_progress).unwrap();
+    assert!(std::fs::read(out.join("disk1.vmdk")).unwrap() == vmdk);
+    qemu_check(&out.join("disk1.vmdk"));
+}
