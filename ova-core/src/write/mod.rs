@@ -41,6 +41,7 @@ mod extract;
 mod ova_writer;
 mod plan;
 pub mod refs;
+mod stream;
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -63,6 +64,7 @@ use plan::entry_names;
 pub use plan::{
     Chunking, Dropped, FileSource, PlannedFile, normalize_name, plan_repack, safe_relative_path,
 };
+pub use stream::StreamingFile;
 
 /// How `repack` and `pack` write the manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -168,10 +170,11 @@ pub fn write_package(
         manifest,
         large,
     } = *spec;
+    stream::forget_cached(out);
     let mut atomic = AtomicFile::create(out)?;
     let mut report = WriteReport::default();
     {
-        let file = atomic.file();
+        let file = StreamingFile::new(atomic.file());
         let mut w =
             OvaWriter::new(BufWriter::with_capacity(256 * 1024, file)).with_large_size(large);
         w.add_descriptor(descriptor_name, descriptor)?;

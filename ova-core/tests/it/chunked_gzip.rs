@@ -402,3 +402,25 @@ fn repack_keeps_joins_rechunks_and_decompresses() {
     assert!(std::fs::read(out.join("disk1.vmdk")).unwrap() == vmdk);
     qemu_check(&out.join("disk1.vmdk"));
 }
+
+#[test]
+fn in_place_edit_of_a_chunked_gzip_package_keeps_it_valid() {
+    if !tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let vmdk = qemu_vmdk(tmp.path());
+    let expected =
+        codes(&Ova::open(package(&tmp.path().join("plain"), &vmdk, Layout::Plain)).unwrap());
+    let path = package(&tmp.path().join("c"), &vmdk, Layout::GzipChunked(100_000));
+    let before = std::fs::read(&path).unwrap();
+    let report = Ova::edit_in_place(&path, &[ova_core::ovf::Edit::set_cpus(2)]).unwrap();
+    assert_eq!(report.manifest_lines.len(), 1);
+    let ova = Ova::open(&path).unwrap();
+    assert_eq!(codes(&ova), expected);
+    // the chunks are untouched, byte for byte
+    for e in &ova.stored_files().unwrap()[0].entries {
+        let r = e.data_offset as usize..(e.data_offset + e.size) as usize;
+        assert!(before[r.clone()] == std::fs::read(&path).unwrap()[r]);
+    }
+}
