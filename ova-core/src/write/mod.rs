@@ -59,7 +59,7 @@ pub use atomic::AtomicFile;
 pub use copy::copy_hashed;
 pub(crate) use extract::make_parents;
 pub use extract::{extract, extract_entries};
-pub use ova_writer::{OvaWriter, Reserved};
+pub use ova_writer::{OpenEntry, OvaWriter, Reserved};
 use plan::entry_names;
 pub use plan::{
     Chunking, Dropped, FileSource, PlannedFile, normalize_name, plan_repack, safe_relative_path,

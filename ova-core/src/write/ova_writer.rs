@@ -285,7 +285,70 @@ impl<W: Write> OvaWriter<W> {
     }
 }
 
+/// An entry whose size is known only once its data is written (see
+/// [`OvaWriter::begin_entry`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenEntry {
+    /// Entry name.
+    pub name: String,
+    /// Offset of its header.
+    pub header_offset: u64,
+    /// Offset of its data.
+    pub data_offset: u64,
+}
+
 impl<W: Write + Seek> OvaWriter<W> {
+    /// Start an entry of a size not known yet: a header with a placeholder size is written,
+    /// then the caller writes the data through [`get_mut`](Self::get_mut) and calls
+    /// [`end_entry`](Self::end_entry), which pads it and writes the real header.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_descriptor`](Self::add_descriptor).
+    pub fn begin_entry(&mut self, name: &str) -> Result<OpenEntry> {
+        let header_offset = self.pos;
+        self.header(name, 0, EntryKind::of(name))?;
+        Ok(OpenEntry {
+            name: name.to_owned(),
+            header_offset,
+            data_offset: self.pos,
+        })
+    }
+
+    /// End an entry started with [`begin_entry`](Self::begin_entry) whose `size` bytes of
+    /// data were written through [`get_mut`](Self::get_mut).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SizeMismatch`] when the underlying writer is not at the end of `size` bytes of
+    /// data, [`Error::Encode`] for a size the header cannot hold, [`Error::ArchiveWrite`] on
+    /// I/O errors.
+    pub fn end_entry(&mut self, entry: &OpenEntry, size: u64) -> Result<()> {
+        let name = entry.name.as_str();
+        let at = self.out.stream_position().map_err(Self::write_err(name))?;
+        if at != entry.data_offset + size {
+            return Err(Error::SizeMismatch {
+                entry: name.to_owned(),
+                expected: size,
+                actual: at.saturating_sub(entry.data_offset),
+            });
+        }
+        self.pos = at;
+        self.pad(name, size)?;
+        let header = tar::ustar_header(name, size, self.mtime, self.large).map_err(|source| {
+            Error::Encode {
+                entry: name.to_owned(),
+                source,
+            }
+        })?;
+        self.out
+            .seek(SeekFrom::Start(entry.header_offset))
+            .and_then(|_| self.out.write_all(&header))
+            .and_then(|()| self.out.seek(SeekFrom::Start(self.pos)))
+            .map_err(Self::write_err(name))?;
+        Ok(())
+    }
+
     /// Write an entry of `size` zero bytes now, to be filled in with [`fill`](Self::fill)
     /// once its content is known (a manifest placed before the files it lists, whose canonical
     /// length [`manifest::canonical_len`] is known in advance).
@@ -369,6 +432,36 @@ mod tests {
             OvaWriter::new(Vec::new()).finish(),
             Err(Error::NoDescriptor { .. })
         ));
+    }
+
+    #[test]
+    fn entries_of_unknown_size() {
+        let mut w = OvaWriter::new(io::Cursor::new(Vec::new()));
+        w.add_descriptor("a.ovf", b"<a/>").unwrap();
+        let open = w.begin_entry("d.vmdk").unwrap();
+        w.get_mut().write_all(&[5u8; 700]).unwrap();
+        assert!(matches!(
+            w.end_entry(&open, 600),
+            Err(Error::SizeMismatch { actual: 700, .. })
+        ));
+        w.end_entry(&open, 700).unwrap();
+        w.add_bytes("b.iso", b"xyz").unwrap();
+        let bytes = w.finish().unwrap().into_inner();
+        let mut reader = ArchiveReader::new(&bytes[..]);
+        let mut names = Vec::new();
+        while let Some(mut e) = reader.next_entry().unwrap() {
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            names.push((e.info().name.clone(), data.len()));
+        }
+        assert_eq!(
+            names,
+            vec![
+                ("a.ovf".into(), 4),
+                ("d.vmdk".into(), 700),
+                ("b.iso".into(), 3)
+            ]
+        );
     }
 
     #[test]
