@@ -1,8 +1,11 @@
-//! The hashed copy: one pipeline that reads, hashes and writes on overlapping threads.
+//! The crate's one hashing pipeline: the calling thread reads (and writes, for a copy) while a
+//! hashing thread hashes the buffers it is handed, so a pass runs at the speed of the slower
+//! of the two. [`copy_hashed`] (repack, pack, build, extract) and
+//! [`crate::manifest::verify_stream`] both drive it; buffers circulate between the two
+//! threads, so memory stays at `COPY_BUFS × COPY_BUF`.
 
 use std::io::{self, Read, Write};
 use std::ops::ControlFlow;
-use std::sync::mpsc;
 
 use crate::manifest::{Algorithm, Digests, Hasher};
 use crate::progress::Progress;
@@ -12,8 +15,8 @@ const COPY_BUF: usize = 1 << 20;
 /// Number of buffers in flight.
 const COPY_BUFS: usize = 8;
 /// Copy everything from `source` to `out`, hashing with `algorithms`; returns the byte count and
-/// digests. Without algorithms this is a plain buffered copy; with them, a reader thread, a
-/// hashing thread and the calling (writing) thread overlap.
+/// digests. Without algorithms this is a plain buffered copy; with them, the calling thread
+/// reads and writes while a hashing thread hashes (see the module docs).
 ///
 /// `progress` is called after each buffer (1 MiB) is written. When it returns
 /// [`ControlFlow::Break`], the copy stops there and returns `Ok(ControlFlow::Break(()))`: `out`
@@ -66,88 +69,106 @@ pub fn copy_hashed<R: Read + Send, W: Write + ?Sized>(
         }
         return Ok(ControlFlow::Continue((total, Digests::new())));
     }
-    let hashers: Vec<Hasher> = algorithms.iter().map(|a| a.hasher()).collect();
-    std::thread::scope(|s| {
-        let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(COPY_BUFS);
-        let (read_tx, read_rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(COPY_BUFS);
-        let (hashed_tx, hashed_rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(COPY_BUFS);
-        for _ in 0..COPY_BUFS {
-            let _ = free_tx.send(vec![0u8; COPY_BUF]);
-        }
-        s.spawn(move || {
-            while let Ok(mut buf) = free_rx.recv() {
-                let r = loop {
-                    match source.read(&mut buf) {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        other => break other,
-                    }
-                };
-                match r {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        if read_tx.send(Ok((buf, n))).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = read_tx.send(Err(e));
-                        break;
-                    }
-                }
-            }
-        });
-        let hasher = s.spawn(move || {
-            let mut hashers = hashers;
-            for item in read_rx {
-                if let Ok((buf, n)) = &item {
-                    for h in &mut hashers {
-                        h.update(&buf[..*n]);
-                    }
-                }
-                let failed = item.is_err();
-                if hashed_tx.send(item).is_err() || failed {
-                    break;
-                }
-            }
-            hashers
-        });
+    let lost = || io::Error::other("the hashing thread stopped");
+    // Leaving the scope drops the job sender: the hashing thread ends and is joined.
+    std::thread::scope(|scope| {
+        let (jobs, hashed) = hashing_thread(scope);
+        let hashers = algorithms.iter().map(|a| a.hasher()).collect();
+        jobs.send(HashJob::Begin(hashers)).map_err(|_| lost())?;
         let mut total = 0u64;
-        let mut result = Ok(ControlFlow::Continue(()));
-        // Leaving this loop drops `hashed_rx`: the hashing thread's next send fails, it stops
-        // and drops `read_rx`, and then the reader thread stops too.
-        for item in hashed_rx {
-            match item {
-                Ok((buf, n)) => {
-                    if let Err(e) = out.write_all(&buf[..n]) {
-                        result = Err(e);
-                        break;
-                    }
-                    total += n as u64;
-                    if progress(n as u64).is_break() {
-                        result = Ok(ControlFlow::Break(()));
-                        break;
-                    }
-                    let _ = free_tx.send(buf);
-                }
-                Err(e) => {
-                    result = Err(e);
+        loop {
+            let mut buf = hashed.free.recv().map_err(|_| lost())?;
+            let n = match source.read(&mut buf) {
+                Ok(0) => {
+                    let _ = hashed.free_tx.send(buf);
                     break;
                 }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    let _ = hashed.free_tx.send(buf);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            out.write_all(&buf[..n])?;
+            jobs.send(HashJob::Data(buf, n)).map_err(|_| lost())?;
+            total += n as u64;
+            if progress(n as u64).is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
-        drop(free_tx);
-        let hashers = hasher
-            .join()
-            .map_err(|_| io::Error::other("hashing thread panicked"))?;
-        if result?.is_break() {
-            return Ok(ControlFlow::Break(()));
-        }
-        let digests = hashers
-            .into_iter()
-            .map(|h| (h.algorithm(), h.finish()))
-            .collect();
+        jobs.send(HashJob::End).map_err(|_| lost())?;
+        let digests = hashed.digests.recv().map_err(|_| lost())?;
         Ok(ControlFlow::Continue((total, digests)))
     })
+}
+
+
+/// What the reading thread asks of the hashing thread.
+pub(crate) enum HashJob {
+    /// A new entry, hashed with these.
+    Begin(Vec<Hasher>),
+    /// The next bytes of the entry (the buffer is handed back when hashed).
+    Data(Vec<u8>, usize),
+    /// The entry is complete: send its digests.
+    End,
+}
+
+/// The reading thread's side of the hashing thread.
+pub(crate) struct Hashed {
+    /// Empty buffers to read into.
+    pub(crate) free: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// To hand back a buffer that was not used.
+    pub(crate) free_tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    /// The digests of each entry, in order.
+    pub(crate) digests: std::sync::mpsc::Receiver<Digests>,
+}
+
+/// Start the hashing thread in `scope`; it ends when the job sender is dropped.
+pub(crate) fn hashing_thread<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+) -> (std::sync::mpsc::SyncSender<HashJob>, Hashed) {
+    use std::sync::mpsc::sync_channel;
+    let (job_tx, job_rx) = sync_channel::<HashJob>(COPY_BUFS + 2);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(COPY_BUFS);
+    let (digest_tx, digest_rx) = sync_channel::<Digests>(1);
+    for _ in 0..COPY_BUFS {
+        let _ = free_tx.send(vec![0u8; COPY_BUF]);
+    }
+    let give_back = free_tx.clone();
+    scope.spawn(move || {
+        let mut hashers: Vec<Hasher> = Vec::new();
+        for job in job_rx {
+            match job {
+                HashJob::Begin(h) => hashers = h,
+                HashJob::Data(buf, n) => {
+                    for h in &mut hashers {
+                        h.update(&buf[..n]);
+                    }
+                    if give_back.send(buf).is_err() {
+                        return;
+                    }
+                }
+                HashJob::End => {
+                    let digests = std::mem::take(&mut hashers)
+                        .into_iter()
+                        .map(|h| (h.algorithm(), h.finish()))
+                        .collect();
+                    if digest_tx.send(digests).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    (
+        job_tx,
+        Hashed {
+            free: free_rx,
+            free_tx,
+            digests: digest_rx,
+        },
+    )
 }
 
 #[cfg(test)]

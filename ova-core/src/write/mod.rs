@@ -57,6 +57,7 @@ use crate::tar::BLOCK;
 pub use crate::tar::LargeSize;
 pub use atomic::AtomicFile;
 pub use copy::copy_hashed;
+pub(crate) use copy::{HashJob, hashing_thread};
 pub(crate) use extract::make_parents;
 pub use extract::{extract, extract_entries};
 pub use ova_writer::{OpenEntry, OvaWriter, Reserved};
