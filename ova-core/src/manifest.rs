@@ -588,7 +588,8 @@ pub fn verify_stream<R: Read>(
                 offset: info.data_offset,
                 source: io::Error::other("the hashing thread stopped"),
             };
-            jobs.send(crate::write::HashJob::Begin(hashers)).map_err(|_| lost())?;
+            jobs.send(crate::write::HashJob::Begin(hashers))
+                .map_err(|_| lost())?;
             loop {
                 let mut buf = hashed.free.recv().map_err(|_| lost())?;
                 let n = match entry.read(&mut buf) {
@@ -609,7 +610,8 @@ pub fn verify_stream<R: Read>(
                     }
                     Err(e) => return Err(read_err(e)),
                 };
-                jobs.send(crate::write::HashJob::Data(buf, n)).map_err(|_| lost())?;
+                jobs.send(crate::write::HashJob::Data(buf, n))
+                    .map_err(|_| lost())?;
                 crate::progress::report(&mut progress, n as u64)?;
             }
             jobs.send(crate::write::HashJob::End).map_err(|_| lost())?;

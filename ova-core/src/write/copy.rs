@@ -103,7 +103,6 @@ pub fn copy_hashed<R: Read + Send, W: Write + ?Sized>(
     })
 }
 
-
 /// What the reading thread asks of the hashing thread.
 pub(crate) enum HashJob {
     /// A new entry, hashed with these.
