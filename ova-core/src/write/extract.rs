@@ -18,7 +18,7 @@ use super::plan::safe_relative_path;
 /// skipped. Each file is written to a temporary name and renamed; parent directories are created
 /// inside `dir` only, and an existing symbolic link on the way is refused.
 ///
-/// `progress` gets the bytes of each entry written (see [`Progress`]).
+/// `progress` gets the bytes of each entry written (see [`crate::Progress`]).
 ///
 /// # What stays behind after an error
 ///

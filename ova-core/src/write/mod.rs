@@ -157,6 +157,20 @@ impl<'a> PackageSpec<'a> {
     }
 }
 
+/// Write a new OVA at `out`: `descriptor` first, then a fresh manifest (if chosen), then `files`
+/// in the given order. The manifest is reserved right after the descriptor and filled in once the
+/// files have been hashed during the copy, so every byte is read once.
+///
+/// `archive` supplies the bytes of [`FileSource::Archive`] and [`FileSource::ArchiveParts`]
+/// files.
+///
+/// `progress` gets the bytes of each file copied (see [`Progress`]).
+///
+/// # Errors
+///
+/// [`Error::Io`] for the output or a source file, the [`OvaWriter`] errors, and
+/// [`Error::SizeMismatch`] when a source is shorter than planned; [`Error::Cancelled`] when
+/// `progress` stops the write. On any error the temporary file is removed and `out` is left as
 /// it was.
 pub fn write_package(
     out: &Path,

@@ -185,7 +185,7 @@ impl<W: Write> OvaWriter<W> {
     /// # Errors
     ///
     /// As [`add_file`](Self::add_file); [`Error::Cancelled`] when `progress` returns
-    /// [`ControlFlow::Break`] (the entry is then incomplete: the archive being written must be
+    /// [`ControlFlow::Break`](std::ops::ControlFlow::Break) (the entry is then incomplete: the archive being written must be
     /// thrown away, as after any other error).
     pub fn add_file_progress<R: Read + Send>(
         &mut self,
@@ -351,7 +351,7 @@ impl<W: Write + Seek> OvaWriter<W> {
 
     /// Write an entry of `size` zero bytes now, to be filled in with [`fill`](Self::fill)
     /// once its content is known (a manifest placed before the files it lists, whose canonical
-    /// length [`manifest::canonical_len`] is known in advance).
+    /// length [`crate::manifest::canonical_len`] is known in advance).
     ///
     /// # Errors
     ///
