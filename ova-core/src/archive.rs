@@ -239,6 +239,18 @@ fn name_problems(raw: &[u8], name: &str, problems: &mut Vec<EntryProblem>) {
 /// Skips `n` bytes of the source: by reading (any `Read`) or by seeking.
 type Skipper<R> = fn(&mut R, u64) -> io::Result<u64>;
 
+/// [`Error::NotAnOva`] when the first block of the input (at offset 0) is another known
+/// format rather than a tar header.
+fn not_an_ova(offset: u64, head: &[u8]) -> Option<Error> {
+    if offset != 0 {
+        return None;
+    }
+    crate::magic::sniff(head).map(|format| Error::NotAnOva {
+        source_name: "input".into(),
+        format,
+    })
+}
+
 fn skip_by_reading<R: Read>(r: &mut R, n: u64) -> io::Result<u64> {
     io::copy(&mut r.take(n), &mut io::sink())
 }
@@ -346,11 +358,12 @@ impl<R: Read> ArchiveReader<R> {
                 }
             }
         }
+        let start = self.pos;
         self.pos += filled as u64;
         match filled {
             0 => Ok(None),
             BLOCK => Ok(Some(block)),
-            _ => Err(self.truncated()),
+            _ => Err(not_an_ova(start, &block[..filled]).unwrap_or_else(|| self.truncated())),
         }
     }
 
@@ -391,8 +404,9 @@ impl<R: Read> ArchiveReader<R> {
     ///
     /// # Errors
     ///
-    /// [`Error::BadHeader`] for a block that is not a tar header (including input that is not a
-    /// tar at all), [`Error::Truncated`] when the input ends inside a header or inside data being
+    /// [`Error::NotAnOva`] when the input is not a tar at all but another known format (gzip,
+    /// zip, a disk image, an `.ovf`...), [`Error::BadHeader`] for a block that is not a tar
+    /// header, [`Error::Truncated`] when the input ends inside a header or inside data being
     /// skipped, [`Error::ExtensionTooLarge`]/[`Error::BadPax`] for absurd or malformed extension
     /// headers, [`Error::ArchiveRead`] for I/O errors.
     pub fn next_entry(&mut self) -> Result<Option<Entry<'_, R>>> {
@@ -458,9 +472,11 @@ impl<R: Read> ArchiveReader<R> {
                 // A lone zero block between entries: tolerated (GNU tar --ignore-zeros style).
                 self.end.zero_blocks = 0;
             }
-            let header = tar::parse_header(&block).map_err(|source| Error::BadHeader {
-                offset: block_offset,
-                source,
+            let header = tar::parse_header(&block).map_err(|source| {
+                not_an_ova(block_offset, &block).unwrap_or(Error::BadHeader {
+                    offset: block_offset,
+                    source,
+                })
             })?;
             let et = header.entry_type();
             if et.is_extension() {
@@ -752,7 +768,15 @@ impl IndexedArchive {
         };
         let file = File::open(&path).map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
-        let index = ArchiveIndex::read(BufReader::with_capacity(64 * 1024, &file), len)?;
+        let index = ArchiveIndex::read(BufReader::with_capacity(64 * 1024, &file), len).map_err(
+            |e| match e {
+                Error::NotAnOva { format, .. } => Error::NotAnOva {
+                    source_name: path.display().to_string(),
+                    format,
+                },
+                e => e,
+            },
+        )?;
         Ok(Self { file, index, path })
     }
 

@@ -23,14 +23,15 @@
 //! ```
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::manifest::{self, Algorithm};
-use crate::progress::{Progress, report};
+use crate::progress::Progress;
 use crate::sign::{self, SigningKey};
-use crate::tar::{self, BLOCK, LargeSize};
+use crate::tar::{BLOCK, LargeSize};
 use crate::vmdk::{self, AdapterType, DiskKind, VmdkWriter};
+use crate::write::OvaWriter;
 use crate::{Error, Result};
 
 fn build_err(reason: impl Into<String>) -> Error {
@@ -534,26 +535,6 @@ pub struct BuildReport {
     pub signed_by: Option<String>,
 }
 
-struct Hashing<W> {
-    inner: W,
-    hasher: Option<manifest::Hasher>,
-    count: u64,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        if let Some(h) = &mut self.hasher {
-            h.update(&buf[..n]);
-        }
-        self.count += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// Builds the OVA at `output` from the disk image at `disk` (raw, converted to a
 /// stream-optimized VMDK on the way in; or a stream-optimized VMDK, copied as is).
 ///
@@ -646,10 +627,6 @@ fn build_into(
     let cert_name = format!("{}.cert", o.name);
     let disk_name = o.disk_name();
     let alg = o.manifest;
-    let encode = |entry: &str| {
-        let entry = entry.to_owned();
-        move |source| Error::Encode { entry, source }
-    };
     let write_err = |entry: &str| {
         let entry = entry.to_owned();
         move |source| Error::ArchiveWrite { entry, source }
@@ -668,41 +645,28 @@ fn build_into(
         _ => None,
     };
     let mut entries = vec![ovf_name.clone()];
-    let mut out = BufWriter::with_capacity(1 << 20, &mut *file);
-    let mut pos = 0u64;
-    let mut reserve = |out: &mut BufWriter<&mut File>, name: &str, len: u64| -> Result<u64> {
-        let header =
-            tar::ustar_header(name, len, o.mtime, LargeSize::Base256).map_err(encode(name))?;
-        out.write_all(&header).map_err(write_err(name))?;
-        let data_offset = pos + BLOCK as u64;
-        std::io::copy(&mut std::io::repeat(0).take(tar::padded(len)), out)
-            .map_err(write_err(name))?;
-        pos = data_offset + tar::padded(len);
-        Ok(data_offset)
-    };
-    let desc_offset = reserve(&mut out, &ovf_name, desc_len)?;
-    let mf_offset = match mf_len {
+    let mut w = OvaWriter::new(BufWriter::with_capacity(1 << 20, &mut *file))
+        .with_mtime(o.mtime)
+        .with_large_size(LargeSize::Base256);
+    let desc_slot = w.reserve(&ovf_name, desc_len)?;
+    let mf_slot = match mf_len {
         Some(len) => {
             entries.push(mf_name.clone());
-            Some(reserve(&mut out, &mf_name, len)?)
+            Some(w.reserve(&mf_name, len)?)
         }
         None => None,
     };
-    let cert_offset = match cert_len {
+    let cert_slot = match cert_len {
         Some(len) => {
             entries.push(cert_name.clone());
-            Some(reserve(&mut out, &cert_name, len)?)
+            Some(w.reserve(&cert_name, len)?)
         }
         None => None,
     };
 
-    // The disk: a placeholder header, the data (converted or copied, hashed on the way), the
-    // padding; the real header once the size is known.
+    // The disk: its size is known once it is converted or copied (hashed on the way).
     entries.push(disk_name.clone());
-    let disk_header_offset = pos;
-    let placeholder = tar::ustar_header(&disk_name, 0, o.mtime, LargeSize::Base256)
-        .map_err(encode(&disk_name))?;
-    out.write_all(&placeholder).map_err(write_err(&disk_name))?;
+    let disk_entry = w.begin_entry(&disk_name)?;
     let input = File::open(disk).map_err(io_disk)?;
     let (disk_size, disk_digest, capacity, populated) = match &existing {
         None => {
@@ -716,58 +680,34 @@ fn build_into(
             let s = writer.write_progress(
                 BufReader::with_capacity(1 << 20, input),
                 input_len,
-                &mut out,
+                w.get_mut(),
                 progress,
             )?;
             let digest = s.digest.map(|h| hex::decode(h).unwrap_or_default());
             (s.bytes_written, digest, s.capacity, s.populated_bytes)
         }
         Some(info) => {
-            let mut hashing = Hashing {
-                inner: &mut out,
-                hasher: alg.map(Algorithm::hasher),
-                count: 0,
-            };
             let mut input = input;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = match input.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(io_disk(e)),
-                };
-                hashing
-                    .write_all(&buf[..n])
-                    .map_err(write_err(&disk_name))?;
-                report(progress, n as u64)?;
-            }
-            if hashing.count != input_len {
+            let copy = crate::write::copy_hashed(
+                &mut input,
+                w.get_mut(),
+                &alg.into_iter().collect::<Vec<_>>(),
+                progress,
+            )
+            .map_err(write_err(&disk_name))?;
+            let (count, digests) = crate::progress::finished(copy)?;
+            if count != input_len {
                 return Err(build_err(format!(
                     "{} changed while it was read",
                     disk.display()
                 )));
             }
-            let digest = hashing.hasher.map(manifest::Hasher::finish);
+            let digest = alg.and_then(|a| digests.get(&a).cloned());
             let populated = (info.grains * info.grain_size).min(info.capacity);
             (input_len, digest, info.capacity, populated)
         }
     };
-    out.write_all(&[0u8; BLOCK][..tar::padding(disk_size) as usize])
-        .and_then(|()| out.write_all(&[0u8; 2 * BLOCK]))
-        .and_then(|()| out.flush())
-        .map_err(write_err(&disk_name))?;
-    let total = disk_header_offset + BLOCK as u64 + tar::padded(disk_size) + 2 * BLOCK as u64;
-    drop(out);
-
-    let mut patch = |offset: u64, data: &[u8], name: &str| -> Result<()> {
-        file.seek(SeekFrom::Start(offset))
-            .and_then(|_| file.write_all(data))
-            .map_err(write_err(name))
-    };
-    let header = tar::ustar_header(&disk_name, disk_size, o.mtime, LargeSize::Base256)
-        .map_err(encode(&disk_name))?;
-    patch(disk_header_offset, &header, &disk_name)?;
+    w.end_entry(&disk_entry, disk_size)?;
 
     let facts = DiskFacts {
         file_size: disk_size,
@@ -780,31 +720,30 @@ fn build_into(
     if let Some(last) = descriptor.last_mut() {
         *last = b'\n';
     }
-    patch(desc_offset, &descriptor, &ovf_name)?;
+    w.fill(&desc_slot, &descriptor)?;
 
     let mut manifest_text = None;
-    if let (Some(a), Some(offset)) = (alg, mf_offset) {
+    if let (Some(a), Some(slot)) = (alg, &mf_slot) {
         let mut text = manifest::format_line(a, &ovf_name, &a.digest(&descriptor));
         text.push_str(&manifest::format_line(
             a,
             &disk_name,
             disk_digest.as_deref().unwrap_or_default(),
         ));
-        debug_assert_eq!(Some(text.len() as u64), mf_len);
-        patch(offset, text.as_bytes(), &mf_name)?;
-        if let (Some(key), Some(cert_offset), Some(len)) = (&o.signing, cert_offset, cert_len) {
+        w.fill(slot, text.as_bytes())?;
+        if let (Some(key), Some(slot)) = (&o.signing, &cert_slot) {
             let mut cert = sign::sign_manifest(key, &mf_name, text.as_bytes(), a)?;
-            if cert.len() as u64 > len {
+            if cert.len() as u64 > slot.size {
                 return Err(build_err("certificate file longer than reserved"));
             }
-            cert.resize(len as usize, b'\n');
-            patch(cert_offset, &cert, &cert_name)?;
+            cert.resize(slot.size as usize, b'\n');
+            w.fill(slot, &cert)?;
         }
         manifest_text = Some(text);
     }
-    file.seek(SeekFrom::Start(total))
-        .and_then(|_| file.flush())
-        .map_err(write_err("package"))?;
+    let total = w.position() + 2 * BLOCK as u64;
+    let mut out = w.finish()?;
+    out.flush().map_err(write_err("package"))?;
     Ok(BuildReport {
         entries,
         bytes: total,

@@ -28,6 +28,22 @@ pub enum Error {
         #[source]
         source: crate::tar::HeaderError,
     },
+    /// The input is not a tar archive at all: its first bytes say what it is.
+    #[error("{source_name} is not an ova but {}: {}", format.description(), format.advice())]
+    NotAnOva {
+        /// The file (or `input` for a stream).
+        source_name: String,
+        /// What the first bytes say it is.
+        format: crate::magic::FileFormat,
+    },
+    /// A referenced file uses an `ovf:compression` this crate cannot read.
+    #[error("file {entry:?} uses ovf:compression {method:?}; only gzip and identity can be read")]
+    UnsupportedCompression {
+        /// The file's href.
+        entry: String,
+        /// The `ovf:compression` value.
+        method: String,
+    },
     /// The archive ends inside a header or inside an entry's data.
     #[error("archive is truncated in entry {entry:?} at offset {offset}")]
     Truncated {

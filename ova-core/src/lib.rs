@@ -2,9 +2,11 @@
 
 pub mod archive;
 pub mod build;
+pub mod content;
 pub mod error;
 pub mod finding;
 pub mod inplace;
+pub mod magic;
 pub mod manifest;
 pub mod ovf;
 pub mod package;

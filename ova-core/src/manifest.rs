@@ -549,7 +549,7 @@ pub fn verify_stream<R: Read>(
     // Reading (this thread) and hashing (a second thread) overlap, so the pass runs at the
     // speed of the slower of the two instead of their sum; the reader need not be `Send`.
     std::thread::scope(|scope| {
-        let (jobs, hashed) = hashing_thread(scope);
+        let (jobs, hashed) = crate::write::hashing_thread(scope);
         let mut reader = crate::archive::ArchiveReader::new(source);
         let mut manifest: Option<(String, Manifest)> = None;
         let mut seen: Vec<(String, Digests, bool)> = Vec::new();
@@ -588,7 +588,8 @@ pub fn verify_stream<R: Read>(
                 offset: info.data_offset,
                 source: io::Error::other("the hashing thread stopped"),
             };
-            jobs.send(HashJob::Begin(hashers)).map_err(|_| lost())?;
+            jobs.send(crate::write::HashJob::Begin(hashers))
+                .map_err(|_| lost())?;
             loop {
                 let mut buf = hashed.free.recv().map_err(|_| lost())?;
                 let n = match entry.read(&mut buf) {
@@ -609,10 +610,11 @@ pub fn verify_stream<R: Read>(
                     }
                     Err(e) => return Err(read_err(e)),
                 };
-                jobs.send(HashJob::Data(buf, n)).map_err(|_| lost())?;
+                jobs.send(crate::write::HashJob::Data(buf, n))
+                    .map_err(|_| lost())?;
                 crate::progress::report(&mut progress, n as u64)?;
             }
-            jobs.send(HashJob::End).map_err(|_| lost())?;
+            jobs.send(crate::write::HashJob::End).map_err(|_| lost())?;
             let digests = hashed.digests.recv().map_err(|_| lost())?;
             seen.push((info.name, digests, false));
         }
@@ -623,78 +625,6 @@ pub fn verify_stream<R: Read>(
         report.manifest_name = Some(name);
         Ok(Some((manifest, report)))
     })
-}
-
-/// Buffers in flight between the reading and the hashing thread of [`verify_stream`].
-const HASH_BUFS: usize = 4;
-/// Size of each of them.
-const HASH_BUF: usize = 1 << 20;
-
-/// What the reading thread asks of the hashing thread.
-enum HashJob {
-    /// A new entry, hashed with these.
-    Begin(Vec<Hasher>),
-    /// The next bytes of the entry (the buffer is handed back when hashed).
-    Data(Vec<u8>, usize),
-    /// The entry is complete: send its digests.
-    End,
-}
-
-/// The reading thread's side of the hashing thread.
-struct Hashed {
-    /// Empty buffers to read into.
-    free: std::sync::mpsc::Receiver<Vec<u8>>,
-    /// To hand back a buffer that was not used.
-    free_tx: std::sync::mpsc::SyncSender<Vec<u8>>,
-    /// The digests of each entry, in order.
-    digests: std::sync::mpsc::Receiver<Digests>,
-}
-
-/// Start the hashing thread in `scope`; it ends when the job sender is dropped.
-fn hashing_thread<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-) -> (std::sync::mpsc::SyncSender<HashJob>, Hashed) {
-    use std::sync::mpsc::sync_channel;
-    let (job_tx, job_rx) = sync_channel::<HashJob>(HASH_BUFS + 2);
-    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(HASH_BUFS);
-    let (digest_tx, digest_rx) = sync_channel::<Digests>(1);
-    for _ in 0..HASH_BUFS {
-        let _ = free_tx.send(vec![0u8; HASH_BUF]);
-    }
-    let give_back = free_tx.clone();
-    scope.spawn(move || {
-        let mut hashers: Vec<Hasher> = Vec::new();
-        for job in job_rx {
-            match job {
-                HashJob::Begin(h) => hashers = h,
-                HashJob::Data(buf, n) => {
-                    for h in &mut hashers {
-                        h.update(&buf[..n]);
-                    }
-                    if give_back.send(buf).is_err() {
-                        return;
-                    }
-                }
-                HashJob::End => {
-                    let digests = std::mem::take(&mut hashers)
-                        .into_iter()
-                        .map(|h| (h.algorithm(), h.finish()))
-                        .collect();
-                    if digest_tx.send(digests).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    (
-        job_tx,
-        Hashed {
-            free: free_rx,
-            free_tx,
-            digests: digest_rx,
-        },
-    )
 }
 
 #[cfg(test)]

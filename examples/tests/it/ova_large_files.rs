@@ -127,3 +127,78 @@ fn pack_and_repack_with_chunks() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn extract_joins_or_keeps_chunks_and_repack_joins_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let disk: Vec<u8> = (0..2_500_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    std::fs::write(src.join("vm.ovf"), descriptor(disk.len() as u64)).unwrap();
+    std::fs::write(src.join("disk1.img"), &disk).unwrap();
+    let chunked = dir.path().join("chunked.ova");
+    let out = ova(&[
+        "pack".as_ref(),
+        src.as_os_str(),
+        chunked.as_os_str(),
+        "--large-files".as_ref(),
+        "chunk".as_ref(),
+        "--chunk-size".as_ref(),
+        "1M".as_ref(),
+        "--chunk-threshold".as_ref(),
+        "1M".as_ref(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+
+    let joined = dir.path().join("joined");
+    let out = ova(&["extract".as_ref(), chunked.as_os_str(), joined.as_os_str()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(std::fs::read(joined.join("disk1.img")).unwrap() == disk);
+    assert!(!joined.join("disk1.img.000000000").exists());
+    let kept = dir.path().join("kept");
+    let out = ova(&[
+        "extract".as_ref(),
+        chunked.as_os_str(),
+        kept.as_os_str(),
+        "--keep-chunks".as_ref(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(kept.join("disk1.img.000000002").exists());
+    assert!(!kept.join("disk1.img").exists());
+
+    let one = dir.path().join("one.ova");
+    let out = ova(&[
+        "repack".as_ref(),
+        chunked.as_os_str(),
+        one.as_os_str(),
+        "--join-chunks".as_ref(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("disk1.img\n"));
+    let out = ova(&["validate".as_ref(), one.as_os_str(), "--json".as_ref()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn input_that_is_not_an_ova_is_named_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("x.ova");
+    std::fs::write(
+        &gz,
+        [
+            0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ],
+    )
+    .unwrap();
+    for cmd in ["info", "validate"] {
+        let out = ova(&[cmd.as_ref(), gz.as_os_str()]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("not an ova but gzip-compressed") && err.contains("gunzip it first"),
+            "{err}"
+        );
+    }
+}

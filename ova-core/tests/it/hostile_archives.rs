@@ -188,10 +188,15 @@ fn not_a_tar() {
         vec![0xffu8; 4096],
         b"<?xml version='1.0'?><Envelope/>".to_vec(),
     ] {
+        // A zip and an .ovf are named for what they are; unknown bytes are a bad header.
         assert!(matches!(
             stream_all(&bytes),
-            Err(Error::BadHeader { offset: 0, .. }) | Err(Error::Truncated { .. })
+            Err(Error::BadHeader { offset: 0, .. }) | Err(Error::NotAnOva { .. })
         ));
+        assert_eq!(
+            matches!(stream_all(&bytes), Err(Error::NotAnOva { .. })),
+            bytes[0] != 0xff
+        );
         let tmp = tempfile::tempdir().unwrap();
         let p = write(tmp.path(), "z.ova", &bytes);
         assert!(Ova::open(&p).is_err());

@@ -69,6 +69,8 @@ enum Command {
         #[command(flatten)]
         large: rewrite::LargeFileFlags,
         #[command(flatten)]
+        storage: rewrite::StorageFlags,
+        #[command(flatten)]
         signing: sign::SignFlags,
     },
     /// Edit the descriptor of an OVA in place (milliseconds, disks untouched); falls back to a
@@ -91,6 +93,10 @@ enum Command {
         input: PathBuf,
         /// Target directory (created if missing).
         dir: PathBuf,
+        /// Write the chunks of a chunked file as stored (name.000000000, ...) instead of one
+        /// joined file (the default, with the descriptor and manifest adjusted to match).
+        #[arg(long)]
+        keep_chunks: bool,
     },
     /// Pack a directory holding one .ovf, or an .ovf file and its referenced files, into an OVA.
     Pack {
@@ -153,8 +159,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             manifest,
             edits,
             large,
+            storage,
             signing,
-        } => rewrite::repack(&input, &output, manifest, &edits, &large)
+        } => rewrite::repack(&input, &output, manifest, &edits, &large, &storage)
             .and_then(|code| sign::sign_after(&signing, &output, manifest, code)),
         Command::Edit {
             file,
@@ -162,7 +169,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             no_fallback,
             edits,
         } => rewrite::edit(&file, no_fallback, &edits),
-        Command::Extract { input, dir } => rewrite::extract(&input, &dir),
+        Command::Extract {
+            input,
+            dir,
+            keep_chunks,
+        } => rewrite::extract(&input, &dir, keep_chunks),
         Command::Pack {
             src,
             output,

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ova_core::Error;
-use ova_core::package::{Ova, PackOptions, RepackOptions};
+use ova_core::package::{ExtractOptions, Ova, PackOptions, RepackOptions};
 use ova_core::write::{Chunking, LargeSize, ManifestChoice, WriteReport};
 
 use crate::common::{EditFlags, Failure, growing_ticks, print_hardware_findings, progress, ticks};
@@ -31,6 +31,19 @@ pub(crate) struct LargeFileFlags {
     /// Files of at least this size are chunked with --large-files chunk (default 8G).
     #[arg(long, value_parser = parse_size, default_value = "8G")]
     chunk_threshold: u64,
+}
+
+/// `--join-chunks`, `--decompress` of repack.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct StorageFlags {
+    /// Store files the source splits into chunks (ovf:chunkSize) as one entry each (with
+    /// --large-files chunk they are re-chunked instead).
+    #[arg(long)]
+    join_chunks: bool,
+    /// Store gzip-compressed files (ovf:compression="gzip") uncompressed, dropping
+    /// ovf:compression and setting ovf:size to the uncompressed size.
+    #[arg(long)]
+    decompress: bool,
 }
 
 impl LargeFileFlags {
@@ -92,6 +105,7 @@ pub(crate) fn repack(
     manifest: ManifestChoice,
     flags: &EditFlags,
     large: &LargeFileFlags,
+    storage: &StorageFlags,
 ) -> Result<ExitCode, Failure> {
     let edits = flags.edits()?;
     let ova = Ova::open(input)?;
@@ -100,7 +114,9 @@ pub(crate) fn repack(
     let options = RepackOptions::new()
         .with_manifest(manifest)
         .with_edits(edits)
-        .with_chunking(large.chunking());
+        .with_chunking(large.chunking())
+        .with_join_chunks(storage.join_chunks)
+        .with_decompress(storage.decompress);
     let report = ova.repack(output, &options, &mut ticks(&bar));
     bar.finish_and_clear();
     print_report(output, &report?);
@@ -162,11 +178,12 @@ pub(crate) fn edit(file: &Path, no_fallback: bool, flags: &EditFlags) -> Result<
     }
 }
 
-pub(crate) fn extract(input: &Path, dir: &Path) -> Result<ExitCode, Failure> {
+pub(crate) fn extract(input: &Path, dir: &Path, keep_chunks: bool) -> Result<ExitCode, Failure> {
     let ova = Ova::open(input)?;
     let total = ova.entries().iter().map(|e| e.size).sum();
     let bar = progress(total, "extracting");
-    let written = ova.extract(dir, &mut ticks(&bar));
+    let options = ExtractOptions::new().with_keep_chunks(keep_chunks);
+    let written = ova.extract_with(dir, &options, &mut ticks(&bar));
     bar.finish_and_clear();
     let written = match written {
         Err(Error::Cancelled) => {

@@ -1,0 +1,146 @@
+//! [`StreamingFile`]: a large sequential output that keeps the kernel's dirty set small.
+//!
+//! Writing gigabytes into the page cache and calling `fsync` once at the end makes the kernel
+//! throttle the writer (`balance_dirty_pages`) and reclaim memory inside `write()`, which is
+//! where a repack spent its system time, worst when an existing output of the same size was
+//! still cached. This writer hands each completed window to a syncing thread (`fdatasync` on a
+//! second handle of the same file), so the disk works while the data is produced, drops the
+//! windows already on disk from the page cache (`posix_fadvise(POSIX_FADV_DONTNEED)`), and the
+//! final `fsync` has almost nothing left to do.
+
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// Bytes between two syncs.
+const WINDOW: u64 = 32 << 20;
+
+/// A [`File`] written front to back (seeks back to patch a few bytes are allowed).
+#[derive(Debug)]
+pub struct StreamingFile<'a> {
+    file: &'a mut File,
+    pos: u64,
+    /// End of the last window handed to the syncing thread.
+    kicked: u64,
+    /// Offsets up to which the file is on disk, from the syncing thread.
+    synced: Option<Receiver<u64>>,
+    /// Window ends to sync, to the syncing thread.
+    to_sync: Option<SyncSender<u64>>,
+    /// End of the range dropped from the cache.
+    dropped: u64,
+}
+
+impl<'a> StreamingFile<'a> {
+    /// Wrap `file`, positioned at its start. Without a second handle of the file (the clone
+    /// fails) it writes plainly.
+    pub fn new(file: &'a mut File) -> Self {
+        let (to_sync, synced) = match file.try_clone() {
+            Ok(clone) => {
+                let (tx, rx) = sync_channel::<u64>(1);
+                let (done_tx, done_rx) = sync_channel::<u64>(4);
+                std::thread::spawn(move || {
+                    for end in rx {
+                        if clone.sync_data().is_err() || done_tx.send(end).is_err() {
+                            break;
+                        }
+                    }
+                });
+                (Some(tx), Some(done_rx))
+            }
+            Err(_) => (None, None),
+        };
+        Self {
+            file,
+            pos: 0,
+            kicked: 0,
+            synced,
+            to_sync,
+            dropped: 0,
+        }
+    }
+
+    fn writeback(&mut self) {
+        if let Some(rx) = &self.synced {
+            while let Ok(end) = rx.try_recv() {
+                if end > self.dropped {
+                    let _ = rustix::fs::fadvise(
+                        &*self.file,
+                        self.dropped,
+                        std::num::NonZeroU64::new(end - self.dropped),
+                        rustix::fs::Advice::DontNeed,
+                    );
+                    self.dropped = end;
+                }
+            }
+        }
+        if let Some(tx) = &self.to_sync
+            && self.pos >= self.kicked + WINDOW
+        {
+            // At most one sync waits: when the thread is busy, the next window joins it.
+            if tx.try_send(self.pos).is_ok() {
+                self.kicked = self.pos;
+            }
+        }
+    }
+}
+
+impl Write for StreamingFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.pos += n as u64;
+        if self.pos >= self.kicked + WINDOW {
+            self.writeback();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Seek for StreamingFile<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = self.file.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+/// Drop a file that is about to be replaced from the page cache (its pages are clean: it was
+/// synced when written), so writing its replacement does not first have to reclaim them. The
+/// file itself is untouched until the replacement is renamed over it.
+pub(crate) fn forget_cached(path: &std::path::Path) {
+    if let Ok(f) = File::open(path) {
+        let _ = rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn writes_through_windows_and_patches() {
+        let mut f = tempfile::tempfile().unwrap();
+        let data: Vec<u8> = (0..(3 * WINDOW as usize + 777))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        {
+            let mut w = StreamingFile::new(&mut f);
+            for c in data.chunks(1 << 20) {
+                w.write_all(c).unwrap();
+            }
+            w.seek(SeekFrom::Start(5)).unwrap();
+            w.write_all(b"patch").unwrap();
+            w.seek(SeekFrom::End(0)).unwrap();
+            w.flush().unwrap();
+        }
+        let mut back = Vec::new();
+        f.seek(SeekFrom::Start(0)).unwrap();
+        f.read_to_end(&mut back).unwrap();
+        let mut want = data.clone();
+        want[5..10].copy_from_slice(b"patch");
+        assert!(back == want);
+    }
+}
