@@ -86,24 +86,35 @@ impl Client {
             .timeout(b.timeout.unwrap_or(Duration::from_secs(60)))
             .connect_timeout(b.connect_timeout.unwrap_or(Duration::from_secs(10)))
             .user_agent(concat!("cloudstack-client/", env!("CARGO_PKG_VERSION")));
-        let mut pems = b.extra_ca_pem.clone();
+        let mut certs = Vec::new();
+        for pem in &b.extra_ca_pem {
+            certs.extend(
+                crate::tls::pem_certificates(pem).map_err(|reason| Error::Config {
+                    key: "verify".into(),
+                    reason: format!("invalid certificate: {reason}"),
+                })?,
+            );
+        }
         for f in &b.ca_files {
-            pems.push(std::fs::read(f).map_err(|source| Error::Io {
+            let pem = std::fs::read(f).map_err(|source| Error::Io {
                 path: f.display().to_string(),
                 source,
-            })?);
-        }
-        for pem in pems {
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Config {
-                key: "verify".into(),
-                reason: format!("invalid CA certificate: {e}"),
             })?;
-            for c in certs {
-                http = http.add_root_certificate(c);
-            }
+            certs.extend(
+                crate::tls::pem_certificates(&pem).map_err(|reason| Error::Config {
+                    key: "verify".into(),
+                    reason: format!("{}: {reason}", f.display()),
+                })?,
+            );
         }
         if b.insecure_tls {
             http = http.tls_danger_accept_invalid_certs(true);
+        } else if !certs.is_empty() {
+            let tls = crate::tls::client_config(certs).map_err(|reason| Error::Config {
+                key: "verify".into(),
+                reason,
+            })?;
+            http = http.tls_backend_preconfigured(tls);
         }
         let http = http.build().map_err(|e| Error::Config {
             key: "tls".into(),

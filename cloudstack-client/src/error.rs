@@ -12,10 +12,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum Error {
     /// The request could not be sent or the response could not be read (DNS, TCP, TLS, timeout).
-    #[error("{command}: http request failed")]
+    #[error("{command}: http request failed{}", hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     Http {
         /// The API command.
         command: String,
+        /// What the user can do, when the cause is known (a refused server certificate names
+        /// `--ca-file`, the ini `verify` key and how to fetch the certificate).
+        hint: Option<String>,
         /// The transport error (its URL, if any, removed).
         #[source]
         source: BoxError,
@@ -138,7 +141,7 @@ impl Error {
     /// business errors, also when a proxy sent a non-JSON 5xx body). Whether a retry is safe also depends on the command: see [`crate::retry`].
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Http { .. } | Error::Throttled { .. } => true,
+            Error::Http { hint: None, .. } | Error::Throttled { .. } => true,
             Error::Api { http_status, .. } | Error::Decode { http_status, .. } => {
                 crate::retry::is_retryable_status(*http_status)
             }
@@ -157,8 +160,16 @@ impl Error {
     }
 
     pub(crate) fn http(command: &str, e: reqwest::Error) -> Self {
+        let hint = crate::tls::is_certificate_error(&e).then(|| {
+            let host_port = e
+                .url()
+                .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+                .unwrap_or_else(|| "HOST:443".to_owned());
+            crate::tls::certificate_hint(&host_port)
+        });
         Error::Http {
             command: command.to_owned(),
+            hint,
             source: Box::new(e.without_url()),
         }
     }

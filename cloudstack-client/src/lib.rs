@@ -13,6 +13,7 @@ pub mod retry;
 pub mod sign;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+mod tls;
 pub mod types;
 
 pub use client::{Client, ListStream, ProgressFn};
