@@ -13,7 +13,8 @@ use crate::config::{ClientBuilder, Secret};
 use crate::job::{JobConfig, JobOutcome, JobPoll, JobProgress, Step};
 use crate::paginate::Pager;
 use crate::response::{self, field_string};
-use crate::retry::{self, Backoff, RetryConfig, Rng};
+use crate::retry::{ReadRetry, RetryConfig, Rng};
+use crate::template::{RegisterTemplate, TemplateProgress, TemplateStep, TemplateWait, Zones};
 use crate::types::{
     ApiInfo, AsyncJob, ExtractedTemplate, JobStarted, OsType, ServiceOffering, Template,
     VirtualMachine, Zone, from_value,
@@ -160,34 +161,18 @@ impl Client {
     /// [`Error::Api`], [`Error::Unauthorized`], [`Error::Throttled`], [`Error::Http`],
     /// [`Error::Decode`], [`Error::InvalidRequest`].
     pub async fn request(&self, command: &str, params: &Params) -> Result<Value> {
-        let cfg = &self.inner.retry;
-        let read_only = retry::is_read_only(command);
-        let start = Instant::now();
-        let mut backoff = Backoff::new(&cfg.backoff, Rng::from_time());
-        let mut attempt = 0;
+        let mut retry =
+            ReadRetry::new(command, &self.inner.retry, Rng::from_time(), Instant::now());
         loop {
-            match self.send_once(command, params).await {
+            let e = match self.send_once(command, params).await {
                 Ok(v) => return Ok(v),
-                Err(e)
-                    if read_only
-                        && e.is_retryable()
-                        && attempt < cfg.max_retries
-                        && start.elapsed() < cfg.retry_timeout =>
-                {
-                    let mut wait = backoff.next_delay();
-                    if let Error::Throttled {
-                        retry_after: Some(r),
-                        ..
-                    } = &e
-                    {
-                        wait = wait.max(*r);
-                    }
-                    attempt += 1;
-                    tracing::debug!(command, attempt, ?wait, error = %e, "retrying read-only call");
-                    tokio::time::sleep(wait).await;
-                }
-                Err(e) => return Err(e),
-            }
+                Err(e) => e,
+            };
+            let Some(wait) = retry.after_error(&e, Instant::now()) else {
+                return Err(e);
+            };
+            tracing::debug!(command, attempt = retry.retries(), ?wait, error = %e, "retrying read-only call");
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -360,52 +345,75 @@ impl Client {
         }
     }
 
-    /// Polls `listTemplates templatefilter=self id=<id>` until the template `isready` (with the job
-    /// schedule and deadline), since `registerTemplate` returns before the download finishes.
+    /// Polls `listTemplates templatefilter=self id=<id>` until the template is ready in every zone
+    /// it is listed in (with the job schedule and deadline), since `registerTemplate` returns
+    /// before the download finishes; returns the first zone's row. See [`crate::template`].
     ///
     /// # Errors
-    /// [`Error::TemplateNotReady`] when the status reports a failed download, the template is gone,
-    /// or the deadline passes; or a request error.
+    /// [`Error::TemplateDownloadFailed`] with the server's status text when a download fails,
+    /// [`Error::TemplateNotReady`] when the template is not listed or the deadline passes, or a
+    /// request error.
     pub async fn wait_template_ready(&self, id: &str) -> Result<Template> {
-        let cfg = &self.inner.job;
-        let start = Instant::now();
-        let mut interval = cfg.initial_interval;
-        let params = Params::new().set("templatefilter", "self").set("id", id);
+        let mut rows = self.wait_template_ready_in(id, &Zones::All).await?;
+        Ok(rows.swap_remove(0))
+    }
+
+    /// [`Client::wait_template_ready`] for the given zones: returns their rows once each is ready.
+    ///
+    /// # Errors
+    /// As [`Client::wait_template_ready`].
+    pub async fn wait_template_ready_in(&self, id: &str, zones: &Zones) -> Result<Vec<Template>> {
+        self.wait_template_ready_with(id, zones, &mut |_| {}).await
+    }
+
+    /// [`Client::wait_template_ready_in`] with a progress callback called after each poll that
+    /// finds the template still downloading.
+    ///
+    /// # Errors
+    /// As [`Client::wait_template_ready`].
+    pub async fn wait_template_ready_with(
+        &self,
+        id: &str,
+        zones: &Zones,
+        on_progress: &mut (dyn FnMut(&TemplateProgress) + Send),
+    ) -> Result<Vec<Template>> {
+        let mut wait = TemplateWait::new(id, zones.clone(), self.inner.job.clone(), Instant::now());
+        let mut answer: Option<Vec<Template>> = None;
         loop {
-            let list = self.list_templates(params.clone()).await?;
-            let not_ready = |reason: String| Error::TemplateNotReady {
-                template_id: id.to_owned(),
-                reason,
-            };
-            if list.is_empty() {
-                return Err(not_ready("template not found".into()));
+            match wait.step(Instant::now(), answer.take().as_deref())? {
+                TemplateStep::Send(params) => answer = Some(self.list_templates(params).await?),
+                TemplateStep::Sleep(d) => {
+                    if let Some(p) = wait.progress() {
+                        on_progress(p);
+                    }
+                    tokio::time::sleep(d).await;
+                }
+                TemplateStep::Ready(rows) => return Ok(rows),
             }
-            if list.iter().all(|t| t.isready == Some(true)) {
-                return Ok(list.into_iter().next().unwrap_or_else(|| unreachable!()));
-            }
-            if let Some(status) = list
-                .iter()
-                .filter_map(|t| t.status.as_deref())
-                .find(|s| download_failed(s))
-            {
-                return Err(not_ready(format!("download failed: {status}")));
-            }
-            let elapsed = start.elapsed();
-            if elapsed >= cfg.timeout {
-                let status = list
-                    .iter()
-                    .filter_map(|t| t.status.clone())
-                    .next()
-                    .unwrap_or_default();
-                return Err(not_ready(format!(
-                    "not ready after {elapsed:?} (status {status:?})"
-                )));
-            }
-            tokio::time::sleep(interval.min(cfg.timeout - elapsed)).await;
-            interval = interval
-                .mul_f64(cfg.multiplier.max(1.0))
-                .min(cfg.max_interval);
         }
+    }
+
+    /// `registerTemplate` from a typed request (`checksum`, `arch`, `directdownload`, `zoneids`,
+    /// `deployasis` checked before sending). Returns at once, one row per zone, `isready=false`:
+    /// see [`Client::wait_template_ready_in`] with the request's zones.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for a malformed request, else as [`Client::register_template`].
+    pub async fn register_template_with(
+        &self,
+        request: &RegisterTemplate,
+    ) -> Result<Vec<Template>> {
+        let answer = self.request("registerTemplate", &request.params()?).await?;
+        let page = response::list_page(&answer);
+        let items = if page.items.is_empty() {
+            vec![response::single_object(&answer)]
+        } else {
+            page.items
+        };
+        items
+            .into_iter()
+            .map(|v| from_value("registerTemplate", v))
+            .collect()
     }
 
     async fn list_typed<T: serde::de::DeserializeOwned>(
@@ -588,12 +596,4 @@ impl Client {
             .map(|v| from_value("listApis", v))
             .collect()
     }
-}
-
-/// `true` when a template status text reports a failed download.
-pub(crate) fn download_failed(status: &str) -> bool {
-    let s = status.to_ascii_lowercase();
-    ["error", "fail", "abandon", "not found", "invalid"]
-        .iter()
-        .any(|w| s.contains(w))
 }

@@ -84,13 +84,24 @@ pub enum Error {
         /// `jobinstanceid` reported while pending: the resource the job acts on.
         instance_id: Option<String>,
     },
-    /// A template download ended in an error state, or never became ready before the deadline.
+    /// A template is not listed, or did not become ready before the deadline.
     #[error("template {template_id}: {reason}")]
     TemplateNotReady {
         /// The template id.
         template_id: String,
         /// The status text or a timeout note.
         reason: String,
+    },
+    /// The server reports that a template's download failed (checksum mismatch, unreachable URL,
+    /// invalid file, …): its `status` text, as written.
+    #[error("template {template_id}: download failed{}: {status}", zone_id.as_ref().map(|z| format!(" in zone {z}")).unwrap_or_default())]
+    TemplateDownloadFailed {
+        /// The template id.
+        template_id: String,
+        /// The zone whose row reported the failure.
+        zone_id: Option<String>,
+        /// The server's status text.
+        status: String,
     },
     /// The response was not the JSON expected.
     #[error(

@@ -13,6 +13,7 @@ pub mod retry;
 pub mod sign;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+pub mod template;
 mod tls;
 pub mod types;
 
