@@ -345,23 +345,13 @@ impl Client {
         }
     }
 
-    /// Polls `listTemplates templatefilter=self id=<id>` until the template is ready in every zone
-    /// it is listed in (with the job schedule and deadline), since `registerTemplate` returns
-    /// before the download finishes; returns the first zone's row. See [`crate::template`].
+    /// Waits until template `id` is ready in `zones` (see [`crate::template`]): returns their rows
+    /// once each is ready. [`Client::wait_template_ready`] waits for every zone listed.
     ///
     /// # Errors
     /// [`Error::TemplateDownloadFailed`] with the server's status text when a download fails,
     /// [`Error::TemplateNotReady`] when the template is not listed or the deadline passes, or a
     /// request error.
-    pub async fn wait_template_ready(&self, id: &str) -> Result<Template> {
-        let mut rows = self.wait_template_ready_in(id, &Zones::All).await?;
-        Ok(rows.swap_remove(0))
-    }
-
-    /// [`Client::wait_template_ready`] for the given zones: returns their rows once each is ready.
-    ///
-    /// # Errors
-    /// As [`Client::wait_template_ready`].
     pub async fn wait_template_ready_in(&self, id: &str, zones: &Zones) -> Result<Vec<Template>> {
         self.wait_template_ready_with(id, zones, &mut |_| {}).await
     }
@@ -370,7 +360,7 @@ impl Client {
     /// finds the template still downloading.
     ///
     /// # Errors
-    /// As [`Client::wait_template_ready`].
+    /// As [`Client::wait_template_ready_in`].
     pub async fn wait_template_ready_with(
         &self,
         id: &str,
@@ -398,7 +388,7 @@ impl Client {
     /// see [`Client::wait_template_ready_in`] with the request's zones.
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] for a malformed request, else as [`Client::register_template`].
+    /// [`Error::InvalidRequest`] for a malformed request, else as [`Client::request`] (never retried).
     pub async fn register_template_with(
         &self,
         request: &RegisterTemplate,
@@ -438,48 +428,9 @@ impl Client {
         from_value(command, outcome.object())
     }
 
-    /// `listZones` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_zones(&self, params: Params) -> Result<Vec<Zone>> {
-        self.list_typed("listZones", params).await
-    }
-
-    /// `listOsTypes` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_os_types(&self, params: Params) -> Result<Vec<OsType>> {
-        self.list_typed("listOsTypes", params).await
-    }
-
-    /// `listServiceOfferings` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_service_offerings(&self, params: Params) -> Result<Vec<ServiceOffering>> {
-        self.list_typed("listServiceOfferings", params).await
-    }
-
-    /// `listTemplates` (all pages); `templatefilter` defaults to `self`.
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_templates(&self, mut params: Params) -> Result<Vec<Template>> {
-        if params.get("templatefilter").is_none() {
-            params.insert("templatefilter", "self");
-        }
-        self.list_typed("listTemplates", params).await
-    }
-
-    /// `registerTemplate` (needs `name`, `displaytext`, `format`, `hypervisor`, `ostypeid`, `url`,
-    /// `zoneid`). Returns at once with `isready=false`: see [`Client::wait_template_ready`].
-    ///
-    /// # Errors
-    /// As [`Client::request`] (never retried).
-    pub async fn register_template(&self, params: Params) -> Result<Template> {
-        let answer = self.request("registerTemplate", &params).await?;
+    /// `registerTemplate`'s first template (the answer lists one per zone).
+    pub(crate) async fn register_first(&self, params: &Params) -> Result<Template> {
+        let answer = self.request("registerTemplate", params).await?;
         let first = response::list_page(&answer)
             .items
             .into_iter()
@@ -488,112 +439,42 @@ impl Client {
         from_value("registerTemplate", first)
     }
 
-    /// `deleteTemplate` and wait for its job.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn delete_template(&self, id: &str, params: Params) -> Result<()> {
-        self.call_and_wait("deleteTemplate", &params.set("id", id))
-            .await
-            .map(drop)
-    }
-
-    /// `extractTemplate` (`mode=HTTP_DOWNLOAD` unless given) and wait for its job. Use
-    /// [`ExtractedTemplate::download_url`] for the URL.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn extract_template(
+    /// The items of one unpaginated list answer.
+    pub(crate) async fn list_one_page<T: serde::de::DeserializeOwned>(
         &self,
-        id: &str,
-        mut params: Params,
-    ) -> Result<ExtractedTemplate> {
-        if params.get("mode").is_none() {
-            params.insert("mode", "HTTP_DOWNLOAD");
-        }
-        self.job_object("extractTemplate", &params.set("id", id))
-            .await
-    }
-
-    /// `deployVirtualMachine` (needs `zoneid`, `templateid`, `serviceofferingid`) and wait for its job.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn deploy_virtual_machine(&self, params: Params) -> Result<VirtualMachine> {
-        self.job_object("deployVirtualMachine", &params).await
-    }
-
-    /// `listVirtualMachines` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_virtual_machines(&self, params: Params) -> Result<Vec<VirtualMachine>> {
-        self.list_typed("listVirtualMachines", params).await
-    }
-
-    /// `startVirtualMachine` and wait.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn start_virtual_machine(&self, id: &str) -> Result<VirtualMachine> {
-        self.job_object("startVirtualMachine", &Params::new().set("id", id))
-            .await
-    }
-
-    /// `stopVirtualMachine` (optionally `forced`) and wait.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn stop_virtual_machine(&self, id: &str, forced: bool) -> Result<VirtualMachine> {
-        let mut p = Params::new().set("id", id);
-        if forced {
-            p.insert("forced", "true");
-        }
-        self.job_object("stopVirtualMachine", &p).await
-    }
-
-    /// `destroyVirtualMachine` (optionally `expunge`) and wait.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn destroy_virtual_machine(&self, id: &str, expunge: bool) -> Result<VirtualMachine> {
-        let mut p = Params::new().set("id", id);
-        if expunge {
-            p.insert("expunge", "true");
-        }
-        self.job_object("destroyVirtualMachine", &p).await
-    }
-
-    /// One `queryAsyncJobResult`, without waiting.
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn query_async_job_result(&self, job_id: &str) -> Result<AsyncJob> {
-        from_value(
-            "queryAsyncJobResult",
-            self.request("queryAsyncJobResult", &Params::new().set("jobid", job_id))
-                .await?,
-        )
-    }
-
-    /// `listAsyncJobs` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_async_jobs(&self, params: Params) -> Result<Vec<AsyncJob>> {
-        self.list_typed("listAsyncJobs", params).await
-    }
-
-    /// `listApis` (one call; the server does not paginate it).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_apis(&self, params: Params) -> Result<Vec<ApiInfo>> {
-        let answer = self.request("listApis", &params).await?;
+        command: &str,
+        params: &Params,
+    ) -> Result<Vec<T>> {
+        let answer = self.request(command, params).await?;
         response::list_page(&answer)
             .items
             .into_iter()
-            .map(|v| from_value("listApis", v))
+            .map(|v| from_value(command, v))
             .collect()
     }
 }
+
+/// Builds the async client's typed calls from [`crate::typed_calls!`].
+macro_rules! async_calls {
+    ($(
+        $(#[doc = $doc:literal])*
+        fn $name:ident ( $($arg:ident : $kind:ident),* ) -> $ret:ty;
+        py $py:tt;
+        |$c:ident| $body:expr;
+    )*) => {
+        impl Client {
+            $(
+                $(#[doc = $doc])*
+                ///
+                /// # Errors
+                /// As [`Client::request`], and for calls that wait, [`Client::call_and_wait`].
+                pub async fn $name(&self, $($arg: crate::call_arg!($kind)),*) -> Result<$ret> {
+                    let $c = self;
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+crate::typed_calls!(async_calls);

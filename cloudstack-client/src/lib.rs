@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod blocking;
+pub mod calls;
 mod client;
 pub mod command;
 pub mod config;
