@@ -301,14 +301,14 @@ mod typed {
     }
 
     /// A call's result as a Python value.
-    trait IntoPyValue {
-        fn into_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>>;
+    trait ToPyValue {
+        fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>>;
     }
 
     macro_rules! plain {
         ($($t:ty),*) => {$(
-            impl IntoPyValue for $t {
-                fn into_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+            impl ToPyValue for $t {
+                fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
                     to_py(py, self)
                 }
             }
@@ -330,8 +330,8 @@ mod typed {
 
     /// ``extractTemplate``: the server's ``url`` and ``download_url``, the same URL made usable
     /// (old servers escape its slashes).
-    impl IntoPyValue for ExtractedTemplate {
-        fn into_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    impl ToPyValue for ExtractedTemplate {
+        fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
             let d = to_py(py, self)?;
             d.bind(py)
                 .cast::<PyDict>()?
@@ -361,7 +361,7 @@ mod typed {
                     $(let $arg = IntoCall::into_call($arg)?;)*
                     let client = self.inner.clone();
                     let v = run_simple(py, async move { Ok(client.$name($($arg),*).await?) })?;
-                    v.into_py_value(py)
+                    v.to_py_value(py)
                 }
             }
         };
