@@ -229,18 +229,24 @@ impl ClientBuilder {
         self
     }
 
-    /// A builder from the environment and the `cs`-style ini files (see the module docs).
+    /// A builder from the environment and the `cs`-style ini files, as `cs.read_config()` (see
+    /// [`read_config`]): the section is `$CLOUDSTACK_REGION`, else `cloudstack`, and may be
+    /// missing when the environment has the endpoint.
     ///
     /// # Errors
-    /// [`Error::Config`] when nothing configures an endpoint and keys, or the profile is missing.
+    /// [`Error::Config`] when no file exists and the environment has no endpoint, a file is
+    /// malformed, or no endpoint results; [`Error::Io`] for an unreadable file.
     pub fn from_env() -> Result<Self> {
         Self::from_env_profile(None)
     }
 
-    /// Like [`ClientBuilder::from_env`] with an explicit profile (ini section).
+    /// Like [`ClientBuilder::from_env`] with a region (ini section) asked for by name, as
+    /// `cs.read_config(ini_group)`: it must exist in the files, and is not consulted at all when
+    /// `CLOUDSTACK_ENDPOINT` is set (unless `CLOUDSTACK_OVERRIDES` is). `None` is
+    /// [`ClientBuilder::from_env`].
     ///
     /// # Errors
-    /// As [`ClientBuilder::from_env`].
+    /// As [`ClientBuilder::from_env`], and [`Error::Config`] (key `region`) for a missing section.
     pub fn from_env_profile(profile: Option<&str>) -> Result<Self> {
         let env = |k: &str| std::env::var(k).ok();
         let mut paths = Vec::new();
