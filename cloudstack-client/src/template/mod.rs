@@ -16,11 +16,12 @@
 //! | the download error text | failed, e.g. `Failed post download script: checksum "{SHA-256}…" didn't match the given value, "{SHA-256}…"`, `checksum algorithm not recognised: …`, `Unable to install due to invalid file format`, `UploadError`, `UploadAbandoned` |
 //!
 //! [`TemplateWait`] polls `listTemplates templatefilter=self id=…` until every requested zone has a
-//! row with `isready=true`, fails with [`Error::TemplateDownloadFailed`] (the server's text) as
+//! row with `isready=true`, fails with
+//! [`Error::TemplateDownloadFailed`](crate::Error::TemplateDownloadFailed) (the server's text) as
 //! soon as a requested zone's status reports a failure, and gives up with
-//! [`Error::TemplateNotReady`] at the deadline. A status text it does not know counts as "still
-//! working" (it is shown in the progress and in the timeout error), so a new server wording never
-//! ends a wait early.
+//! [`Error::TemplateNotReady`](crate::Error::TemplateNotReady) at the deadline. A status text it
+//! does not know counts as "still working" (it is shown in the progress and in the timeout
+//! error), so a new server wording never ends a wait early.
 
 mod register;
 mod status;
