@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::job::{JobOutcome, JobProgress};
+use crate::template::{RegisterTemplate, TemplateProgress, Zones};
 use crate::types::{
     ApiInfo, AsyncJob, ExtractedTemplate, OsType, ServiceOffering, Template, VirtualMachine, Zone,
 };
@@ -112,136 +113,62 @@ impl Client {
         self.rt.block_on(self.inner.wait_job(job_id, command))
     }
 
-    /// See [`crate::Client::wait_template_ready`].
+    /// See [`crate::Client::wait_template_ready_in`].
     ///
     /// # Errors
     /// As the async method.
-    pub fn wait_template_ready(&self, id: &str) -> Result<Template> {
-        self.rt.block_on(self.inner.wait_template_ready(id))
-    }
-
-    /// See [`crate::Client::list_zones`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn list_zones(&self, params: Params) -> Result<Vec<Zone>> {
-        self.rt.block_on(self.inner.list_zones(params))
-    }
-
-    /// See [`crate::Client::list_os_types`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn list_os_types(&self, params: Params) -> Result<Vec<OsType>> {
-        self.rt.block_on(self.inner.list_os_types(params))
-    }
-
-    /// See [`crate::Client::list_service_offerings`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn list_service_offerings(&self, params: Params) -> Result<Vec<ServiceOffering>> {
-        self.rt.block_on(self.inner.list_service_offerings(params))
-    }
-
-    /// See [`crate::Client::list_templates`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn list_templates(&self, params: Params) -> Result<Vec<Template>> {
-        self.rt.block_on(self.inner.list_templates(params))
-    }
-
-    /// See [`crate::Client::register_template`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn register_template(&self, params: Params) -> Result<Template> {
-        self.rt.block_on(self.inner.register_template(params))
-    }
-
-    /// See [`crate::Client::delete_template`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn delete_template(&self, id: &str, params: Params) -> Result<()> {
-        self.rt.block_on(self.inner.delete_template(id, params))
-    }
-
-    /// See [`crate::Client::extract_template`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn extract_template(&self, id: &str, params: Params) -> Result<ExtractedTemplate> {
-        self.rt.block_on(self.inner.extract_template(id, params))
-    }
-
-    /// See [`crate::Client::deploy_virtual_machine`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn deploy_virtual_machine(&self, params: Params) -> Result<VirtualMachine> {
-        self.rt.block_on(self.inner.deploy_virtual_machine(params))
-    }
-
-    /// See [`crate::Client::list_virtual_machines`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn list_virtual_machines(&self, params: Params) -> Result<Vec<VirtualMachine>> {
-        self.rt.block_on(self.inner.list_virtual_machines(params))
-    }
-
-    /// See [`crate::Client::start_virtual_machine`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn start_virtual_machine(&self, id: &str) -> Result<VirtualMachine> {
-        self.rt.block_on(self.inner.start_virtual_machine(id))
-    }
-
-    /// See [`crate::Client::stop_virtual_machine`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn stop_virtual_machine(&self, id: &str, forced: bool) -> Result<VirtualMachine> {
+    pub fn wait_template_ready_in(&self, id: &str, zones: &Zones) -> Result<Vec<Template>> {
         self.rt
-            .block_on(self.inner.stop_virtual_machine(id, forced))
+            .block_on(self.inner.wait_template_ready_in(id, zones))
     }
 
-    /// See [`crate::Client::destroy_virtual_machine`].
+    /// See [`crate::Client::wait_template_ready_with`].
     ///
     /// # Errors
     /// As the async method.
-    pub fn destroy_virtual_machine(&self, id: &str, expunge: bool) -> Result<VirtualMachine> {
+    pub fn wait_template_ready_with(
+        &self,
+        id: &str,
+        zones: &Zones,
+        on_progress: &mut (dyn FnMut(&TemplateProgress) + Send),
+    ) -> Result<Vec<Template>> {
         self.rt
-            .block_on(self.inner.destroy_virtual_machine(id, expunge))
+            .block_on(self.inner.wait_template_ready_with(id, zones, on_progress))
     }
 
-    /// See [`crate::Client::query_async_job_result`].
+    /// See [`crate::Client::register_template_with`].
     ///
     /// # Errors
     /// As the async method.
-    pub fn query_async_job_result(&self, job_id: &str) -> Result<AsyncJob> {
-        self.rt.block_on(self.inner.query_async_job_result(job_id))
-    }
-
-    /// See [`crate::Client::list_async_jobs`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn list_async_jobs(&self, params: Params) -> Result<Vec<AsyncJob>> {
-        self.rt.block_on(self.inner.list_async_jobs(params))
-    }
-
-    /// See [`crate::Client::list_apis`].
-    ///
-    /// # Errors
-    /// As the async method.
-    pub fn list_apis(&self, params: Params) -> Result<Vec<ApiInfo>> {
-        self.rt.block_on(self.inner.list_apis(params))
+    pub fn register_template_with(&self, request: &RegisterTemplate) -> Result<Vec<Template>> {
+        self.rt.block_on(self.inner.register_template_with(request))
     }
 }
+
+/// Builds the blocking client's typed calls from [`crate::typed_calls!`]: each forwards to the
+/// async method of the same name.
+macro_rules! blocking_calls {
+    ($(
+        $(#[doc = $doc:literal])*
+        fn $name:ident ( $($arg:ident : $kind:ident),* ) -> $ret:ty;
+        py $py:tt;
+        |$c:ident| $body:expr;
+    )*) => {
+        impl Client {
+            $(
+                $(#[doc = $doc])*
+                ///
+                /// # Errors
+                /// As the async method.
+                pub fn $name(&self, $($arg: crate::call_arg!($kind)),*) -> Result<$ret> {
+                    self.rt.block_on(self.inner.$name($($arg),*))
+                }
+            )*
+        }
+    };
+}
+
+crate::typed_calls!(blocking_calls);
 
 /// Iterator over the items of a `list*` command (see [`Client::list_all`]).
 pub struct ListIter<'a> {

@@ -13,7 +13,8 @@ use crate::config::{ClientBuilder, Secret};
 use crate::job::{JobConfig, JobOutcome, JobPoll, JobProgress, Step};
 use crate::paginate::Pager;
 use crate::response::{self, field_string};
-use crate::retry::{self, Backoff, RetryConfig, Rng};
+use crate::retry::{ReadRetry, RetryConfig, Rng};
+use crate::template::{RegisterTemplate, TemplateProgress, TemplateStep, TemplateWait, Zones};
 use crate::types::{
     ApiInfo, AsyncJob, ExtractedTemplate, JobStarted, OsType, ServiceOffering, Template,
     VirtualMachine, Zone, from_value,
@@ -86,24 +87,35 @@ impl Client {
             .timeout(b.timeout.unwrap_or(Duration::from_secs(60)))
             .connect_timeout(b.connect_timeout.unwrap_or(Duration::from_secs(10)))
             .user_agent(concat!("cloudstack-client/", env!("CARGO_PKG_VERSION")));
-        let mut pems = b.extra_ca_pem.clone();
+        let mut certs = Vec::new();
+        for pem in &b.extra_ca_pem {
+            certs.extend(
+                crate::tls::pem_certificates(pem).map_err(|reason| Error::Config {
+                    key: "verify".into(),
+                    reason: format!("invalid certificate: {reason}"),
+                })?,
+            );
+        }
         for f in &b.ca_files {
-            pems.push(std::fs::read(f).map_err(|source| Error::Io {
+            let pem = std::fs::read(f).map_err(|source| Error::Io {
                 path: f.display().to_string(),
                 source,
-            })?);
-        }
-        for pem in pems {
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Config {
-                key: "verify".into(),
-                reason: format!("invalid CA certificate: {e}"),
             })?;
-            for c in certs {
-                http = http.add_root_certificate(c);
-            }
+            certs.extend(
+                crate::tls::pem_certificates(&pem).map_err(|reason| Error::Config {
+                    key: "verify".into(),
+                    reason: format!("{}: {reason}", f.display()),
+                })?,
+            );
         }
         if b.insecure_tls {
             http = http.tls_danger_accept_invalid_certs(true);
+        } else if !certs.is_empty() {
+            let tls = crate::tls::client_config(certs).map_err(|reason| Error::Config {
+                key: "verify".into(),
+                reason,
+            })?;
+            http = http.tls_backend_preconfigured(tls);
         }
         let http = http.build().map_err(|e| Error::Config {
             key: "tls".into(),
@@ -149,34 +161,18 @@ impl Client {
     /// [`Error::Api`], [`Error::Unauthorized`], [`Error::Throttled`], [`Error::Http`],
     /// [`Error::Decode`], [`Error::InvalidRequest`].
     pub async fn request(&self, command: &str, params: &Params) -> Result<Value> {
-        let cfg = &self.inner.retry;
-        let read_only = retry::is_read_only(command);
-        let start = Instant::now();
-        let mut backoff = Backoff::new(&cfg.backoff, Rng::from_time());
-        let mut attempt = 0;
+        let mut retry =
+            ReadRetry::new(command, &self.inner.retry, Rng::from_time(), Instant::now());
         loop {
-            match self.send_once(command, params).await {
+            let e = match self.send_once(command, params).await {
                 Ok(v) => return Ok(v),
-                Err(e)
-                    if read_only
-                        && e.is_retryable()
-                        && attempt < cfg.max_retries
-                        && start.elapsed() < cfg.retry_timeout =>
-                {
-                    let mut wait = backoff.next_delay();
-                    if let Error::Throttled {
-                        retry_after: Some(r),
-                        ..
-                    } = &e
-                    {
-                        wait = wait.max(*r);
-                    }
-                    attempt += 1;
-                    tracing::debug!(command, attempt, ?wait, error = %e, "retrying read-only call");
-                    tokio::time::sleep(wait).await;
-                }
-                Err(e) => return Err(e),
-            }
+                Err(e) => e,
+            };
+            let Some(wait) = retry.after_error(&e, Instant::now()) else {
+                return Err(e);
+            };
+            tracing::debug!(command, attempt = retry.retries(), ?wait, error = %e, "retrying read-only call");
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -349,52 +345,65 @@ impl Client {
         }
     }
 
-    /// Polls `listTemplates templatefilter=self id=<id>` until the template `isready` (with the job
-    /// schedule and deadline), since `registerTemplate` returns before the download finishes.
+    /// Waits until template `id` is ready in `zones` (see [`crate::template`]): returns their rows
+    /// once each is ready. [`Client::wait_template_ready`] waits for every zone listed.
     ///
     /// # Errors
-    /// [`Error::TemplateNotReady`] when the status reports a failed download, the template is gone,
-    /// or the deadline passes; or a request error.
-    pub async fn wait_template_ready(&self, id: &str) -> Result<Template> {
-        let cfg = &self.inner.job;
-        let start = Instant::now();
-        let mut interval = cfg.initial_interval;
-        let params = Params::new().set("templatefilter", "self").set("id", id);
+    /// [`Error::TemplateDownloadFailed`] with the server's status text when a download fails,
+    /// [`Error::TemplateNotReady`] when the template is not listed or the deadline passes, or a
+    /// request error.
+    pub async fn wait_template_ready_in(&self, id: &str, zones: &Zones) -> Result<Vec<Template>> {
+        self.wait_template_ready_with(id, zones, &mut |_| {}).await
+    }
+
+    /// [`Client::wait_template_ready_in`] with a progress callback called after each poll that
+    /// finds the template still downloading.
+    ///
+    /// # Errors
+    /// As [`Client::wait_template_ready_in`].
+    pub async fn wait_template_ready_with(
+        &self,
+        id: &str,
+        zones: &Zones,
+        on_progress: &mut (dyn FnMut(&TemplateProgress) + Send),
+    ) -> Result<Vec<Template>> {
+        let mut wait = TemplateWait::new(id, zones.clone(), self.inner.job.clone(), Instant::now());
+        let mut answer: Option<Vec<Template>> = None;
         loop {
-            let list = self.list_templates(params.clone()).await?;
-            let not_ready = |reason: String| Error::TemplateNotReady {
-                template_id: id.to_owned(),
-                reason,
-            };
-            if list.is_empty() {
-                return Err(not_ready("template not found".into()));
+            match wait.step(Instant::now(), answer.take().as_deref())? {
+                TemplateStep::Send(params) => answer = Some(self.list_templates(params).await?),
+                TemplateStep::Sleep(d) => {
+                    if let Some(p) = wait.progress() {
+                        on_progress(p);
+                    }
+                    tokio::time::sleep(d).await;
+                }
+                TemplateStep::Ready(rows) => return Ok(rows),
             }
-            if list.iter().all(|t| t.isready == Some(true)) {
-                return Ok(list.into_iter().next().unwrap_or_else(|| unreachable!()));
-            }
-            if let Some(status) = list
-                .iter()
-                .filter_map(|t| t.status.as_deref())
-                .find(|s| download_failed(s))
-            {
-                return Err(not_ready(format!("download failed: {status}")));
-            }
-            let elapsed = start.elapsed();
-            if elapsed >= cfg.timeout {
-                let status = list
-                    .iter()
-                    .filter_map(|t| t.status.clone())
-                    .next()
-                    .unwrap_or_default();
-                return Err(not_ready(format!(
-                    "not ready after {elapsed:?} (status {status:?})"
-                )));
-            }
-            tokio::time::sleep(interval.min(cfg.timeout - elapsed)).await;
-            interval = interval
-                .mul_f64(cfg.multiplier.max(1.0))
-                .min(cfg.max_interval);
         }
+    }
+
+    /// `registerTemplate` from a typed request (`checksum`, `arch`, `directdownload`, `zoneids`,
+    /// `deployasis` checked before sending). Returns at once, one row per zone, `isready=false`:
+    /// see [`Client::wait_template_ready_in`] with the request's zones.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for a malformed request, else as [`Client::request`] (never retried).
+    pub async fn register_template_with(
+        &self,
+        request: &RegisterTemplate,
+    ) -> Result<Vec<Template>> {
+        let answer = self.request("registerTemplate", &request.params()?).await?;
+        let page = response::list_page(&answer);
+        let items = if page.items.is_empty() {
+            vec![response::single_object(&answer)]
+        } else {
+            page.items
+        };
+        items
+            .into_iter()
+            .map(|v| from_value("registerTemplate", v))
+            .collect()
     }
 
     async fn list_typed<T: serde::de::DeserializeOwned>(
@@ -419,48 +428,9 @@ impl Client {
         from_value(command, outcome.object())
     }
 
-    /// `listZones` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_zones(&self, params: Params) -> Result<Vec<Zone>> {
-        self.list_typed("listZones", params).await
-    }
-
-    /// `listOsTypes` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_os_types(&self, params: Params) -> Result<Vec<OsType>> {
-        self.list_typed("listOsTypes", params).await
-    }
-
-    /// `listServiceOfferings` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_service_offerings(&self, params: Params) -> Result<Vec<ServiceOffering>> {
-        self.list_typed("listServiceOfferings", params).await
-    }
-
-    /// `listTemplates` (all pages); `templatefilter` defaults to `self`.
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_templates(&self, mut params: Params) -> Result<Vec<Template>> {
-        if params.get("templatefilter").is_none() {
-            params.insert("templatefilter", "self");
-        }
-        self.list_typed("listTemplates", params).await
-    }
-
-    /// `registerTemplate` (needs `name`, `displaytext`, `format`, `hypervisor`, `ostypeid`, `url`,
-    /// `zoneid`). Returns at once with `isready=false`: see [`Client::wait_template_ready`].
-    ///
-    /// # Errors
-    /// As [`Client::request`] (never retried).
-    pub async fn register_template(&self, params: Params) -> Result<Template> {
-        let answer = self.request("registerTemplate", &params).await?;
+    /// `registerTemplate`'s first template (the answer lists one per zone).
+    pub(crate) async fn register_first(&self, params: &Params) -> Result<Template> {
+        let answer = self.request("registerTemplate", params).await?;
         let first = response::list_page(&answer)
             .items
             .into_iter()
@@ -469,120 +439,42 @@ impl Client {
         from_value("registerTemplate", first)
     }
 
-    /// `deleteTemplate` and wait for its job.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn delete_template(&self, id: &str, params: Params) -> Result<()> {
-        self.call_and_wait("deleteTemplate", &params.set("id", id))
-            .await
-            .map(drop)
-    }
-
-    /// `extractTemplate` (`mode=HTTP_DOWNLOAD` unless given) and wait for its job. Use
-    /// [`ExtractedTemplate::download_url`] for the URL.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn extract_template(
+    /// The items of one unpaginated list answer.
+    pub(crate) async fn list_one_page<T: serde::de::DeserializeOwned>(
         &self,
-        id: &str,
-        mut params: Params,
-    ) -> Result<ExtractedTemplate> {
-        if params.get("mode").is_none() {
-            params.insert("mode", "HTTP_DOWNLOAD");
-        }
-        self.job_object("extractTemplate", &params.set("id", id))
-            .await
-    }
-
-    /// `deployVirtualMachine` (needs `zoneid`, `templateid`, `serviceofferingid`) and wait for its job.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn deploy_virtual_machine(&self, params: Params) -> Result<VirtualMachine> {
-        self.job_object("deployVirtualMachine", &params).await
-    }
-
-    /// `listVirtualMachines` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_virtual_machines(&self, params: Params) -> Result<Vec<VirtualMachine>> {
-        self.list_typed("listVirtualMachines", params).await
-    }
-
-    /// `startVirtualMachine` and wait.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn start_virtual_machine(&self, id: &str) -> Result<VirtualMachine> {
-        self.job_object("startVirtualMachine", &Params::new().set("id", id))
-            .await
-    }
-
-    /// `stopVirtualMachine` (optionally `forced`) and wait.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn stop_virtual_machine(&self, id: &str, forced: bool) -> Result<VirtualMachine> {
-        let mut p = Params::new().set("id", id);
-        if forced {
-            p.insert("forced", "true");
-        }
-        self.job_object("stopVirtualMachine", &p).await
-    }
-
-    /// `destroyVirtualMachine` (optionally `expunge`) and wait.
-    ///
-    /// # Errors
-    /// As [`Client::call_and_wait`].
-    pub async fn destroy_virtual_machine(&self, id: &str, expunge: bool) -> Result<VirtualMachine> {
-        let mut p = Params::new().set("id", id);
-        if expunge {
-            p.insert("expunge", "true");
-        }
-        self.job_object("destroyVirtualMachine", &p).await
-    }
-
-    /// One `queryAsyncJobResult`, without waiting.
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn query_async_job_result(&self, job_id: &str) -> Result<AsyncJob> {
-        from_value(
-            "queryAsyncJobResult",
-            self.request("queryAsyncJobResult", &Params::new().set("jobid", job_id))
-                .await?,
-        )
-    }
-
-    /// `listAsyncJobs` (all pages).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_async_jobs(&self, params: Params) -> Result<Vec<AsyncJob>> {
-        self.list_typed("listAsyncJobs", params).await
-    }
-
-    /// `listApis` (one call; the server does not paginate it).
-    ///
-    /// # Errors
-    /// As [`Client::request`].
-    pub async fn list_apis(&self, params: Params) -> Result<Vec<ApiInfo>> {
-        let answer = self.request("listApis", &params).await?;
+        command: &str,
+        params: &Params,
+    ) -> Result<Vec<T>> {
+        let answer = self.request(command, params).await?;
         response::list_page(&answer)
             .items
             .into_iter()
-            .map(|v| from_value("listApis", v))
+            .map(|v| from_value(command, v))
             .collect()
     }
 }
 
-/// `true` when a template status text reports a failed download.
-pub(crate) fn download_failed(status: &str) -> bool {
-    let s = status.to_ascii_lowercase();
-    ["error", "fail", "abandon", "not found", "invalid"]
-        .iter()
-        .any(|w| s.contains(w))
+/// Builds the async client's typed calls from [`crate::typed_calls!`].
+macro_rules! async_calls {
+    ($(
+        $(#[doc = $doc:literal])*
+        fn $name:ident ( $($arg:ident : $kind:ident),* ) -> $ret:ty;
+        py $py:tt;
+        |$c:ident| $body:expr;
+    )*) => {
+        impl Client {
+            $(
+                $(#[doc = $doc])*
+                ///
+                /// # Errors
+                /// As [`Client::request`], and for calls that wait, [`Client::call_and_wait`].
+                pub async fn $name(&self, $($arg: crate::call_arg!($kind)),*) -> Result<$ret> {
+                    let $c = self;
+                    $body
+                }
+            )*
+        }
+    };
 }
+
+crate::typed_calls!(async_calls);

@@ -12,10 +12,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum Error {
     /// The request could not be sent or the response could not be read (DNS, TCP, TLS, timeout).
-    #[error("{command}: http request failed")]
+    #[error("{command}: http request failed{}", hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     Http {
         /// The API command.
         command: String,
+        /// What the user can do, when the cause is known (a refused server certificate names
+        /// `--ca-file`, the ini `verify` key and how to fetch the certificate).
+        hint: Option<String>,
         /// The transport error (its URL, if any, removed).
         #[source]
         source: BoxError,
@@ -81,13 +84,24 @@ pub enum Error {
         /// `jobinstanceid` reported while pending: the resource the job acts on.
         instance_id: Option<String>,
     },
-    /// A template download ended in an error state, or never became ready before the deadline.
+    /// A template is not listed, or did not become ready before the deadline.
     #[error("template {template_id}: {reason}")]
     TemplateNotReady {
         /// The template id.
         template_id: String,
         /// The status text or a timeout note.
         reason: String,
+    },
+    /// The server reports that a template's download failed (checksum mismatch, unreachable URL,
+    /// invalid file, …): its `status` text, as written.
+    #[error("template {template_id}: download failed{}: {status}", zone_id.as_ref().map(|z| format!(" in zone {z}")).unwrap_or_default())]
+    TemplateDownloadFailed {
+        /// The template id.
+        template_id: String,
+        /// The zone whose row reported the failure.
+        zone_id: Option<String>,
+        /// The server's status text.
+        status: String,
     },
     /// The response was not the JSON expected.
     #[error(
@@ -138,7 +152,7 @@ impl Error {
     /// business errors, also when a proxy sent a non-JSON 5xx body). Whether a retry is safe also depends on the command: see [`crate::retry`].
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Http { .. } | Error::Throttled { .. } => true,
+            Error::Http { hint: None, .. } | Error::Throttled { .. } => true,
             Error::Api { http_status, .. } | Error::Decode { http_status, .. } => {
                 crate::retry::is_retryable_status(*http_status)
             }
@@ -157,8 +171,16 @@ impl Error {
     }
 
     pub(crate) fn http(command: &str, e: reqwest::Error) -> Self {
+        let hint = crate::tls::is_certificate_error(&e).then(|| {
+            let host_port = e
+                .url()
+                .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+                .unwrap_or_else(|| "HOST:443".to_owned());
+            crate::tls::certificate_hint(&host_port)
+        });
         Error::Http {
             command: command.to_owned(),
+            hint,
             source: Box::new(e.without_url()),
         }
     }

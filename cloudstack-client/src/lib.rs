@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod blocking;
+pub mod calls;
 mod client;
 pub mod command;
 pub mod config;
@@ -13,6 +14,8 @@ pub mod retry;
 pub mod sign;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+pub mod template;
+mod tls;
 pub mod types;
 
 pub use client::{Client, ListStream, ProgressFn};

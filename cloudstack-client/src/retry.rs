@@ -4,8 +4,13 @@
 //! (waiting what "retry after N ms" asks for) and 5xx other than CloudStack's 531–537 business
 //! errors. Commands that change state are never retried blindly: a lost answer to
 //! `deployVirtualMachine` may still have deployed a VM.
+//!
+//! [`ReadRetry`] is the decision as a sans-IO state machine: the shell sends, and after each
+//! failure asks [`ReadRetry::after_error`] whether to sleep and send again.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::Error;
 
 /// How many times and how patiently to retry read-only calls.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +112,72 @@ impl Backoff {
         let d = init + (self.bound - init).max(0.0) * self.rng.next_f64();
         self.bound = (self.bound * self.cfg.base).min(self.cfg.max.as_secs_f64());
         Duration::from_secs_f64(d.min(self.cfg.max.as_secs_f64()))
+    }
+}
+
+/// The retry decisions for one call.
+///
+/// # Examples
+/// ```
+/// use std::time::{Duration, Instant};
+/// use cloudstack_client::retry::{ReadRetry, RetryConfig, Rng};
+/// use cloudstack_client::Error;
+/// let t0 = Instant::now();
+/// let mut r = ReadRetry::new("listZones", &RetryConfig::default(), Rng::new(1), t0);
+/// let busy = Error::Throttled { command: "listZones".into(), retry_after: Some(Duration::from_secs(2)), errortext: "retry after 2 s".into() };
+/// assert!(r.after_error(&busy, t0).unwrap() >= Duration::from_secs(2));
+/// let mut w = ReadRetry::new("deployVirtualMachine", &RetryConfig::default(), Rng::new(1), t0);
+/// assert_eq!(w.after_error(&busy, t0), None); // never blindly retried
+/// ```
+#[derive(Debug, Clone)]
+pub struct ReadRetry {
+    read_only: bool,
+    max_retries: u32,
+    retry_timeout: Duration,
+    start: Instant,
+    attempt: u32,
+    backoff: Backoff,
+}
+
+impl ReadRetry {
+    /// The decisions for one call of `command`, first sent at `now`.
+    pub fn new(command: &str, cfg: &RetryConfig, rng: Rng, now: Instant) -> Self {
+        Self {
+            read_only: is_read_only(command),
+            max_retries: cfg.max_retries,
+            retry_timeout: cfg.retry_timeout,
+            start: now,
+            attempt: 0,
+            backoff: Backoff::new(&cfg.backoff, rng),
+        }
+    }
+
+    /// After the call failed with `error` at `now`: `Some(wait)` to sleep and send again, `None`
+    /// to give up and return the error. A wait the server asked for (429 "retry after N ms") is
+    /// honoured when longer than the backoff.
+    pub fn after_error(&mut self, error: &Error, now: Instant) -> Option<Duration> {
+        if !(self.read_only
+            && error.is_retryable()
+            && self.attempt < self.max_retries
+            && now.saturating_duration_since(self.start) < self.retry_timeout)
+        {
+            return None;
+        }
+        self.attempt += 1;
+        let mut wait = self.backoff.next_delay();
+        if let Error::Throttled {
+            retry_after: Some(r),
+            ..
+        } = error
+        {
+            wait = wait.max(*r);
+        }
+        Some(wait)
+    }
+
+    /// Retries decided so far.
+    pub fn retries(&self) -> u32 {
+        self.attempt
     }
 }
 
@@ -217,6 +288,55 @@ mod tests {
         );
         assert_eq!(parse_retry_after("retry later"), None);
         assert_eq!(parse_retry_after(""), None);
+    }
+
+    #[test]
+    fn read_retry_decisions() {
+        let t0 = Instant::now();
+        let cfg = RetryConfig {
+            max_retries: 2,
+            retry_timeout: Duration::from_secs(10),
+            ..Default::default()
+        };
+        let transient = Error::Api {
+            command: "listZones".into(),
+            http_status: 503,
+            errorcode: 503,
+            cserrorcode: None,
+            errortext: "unavailable".into(),
+        };
+        let business = Error::Api {
+            command: "listZones".into(),
+            http_status: 431,
+            errorcode: 431,
+            cserrorcode: None,
+            errortext: "bad parameter".into(),
+        };
+        let mut r = ReadRetry::new("listZones", &cfg, Rng::new(3), t0);
+        assert!(r.after_error(&transient, t0).is_some());
+        assert!(r.after_error(&transient, t0).is_some());
+        assert_eq!(r.after_error(&transient, t0), None, "max_retries reached");
+        assert_eq!(r.retries(), 2);
+        let mut r = ReadRetry::new("listZones", &cfg, Rng::new(3), t0);
+        assert_eq!(r.after_error(&business, t0), None);
+        assert_eq!(
+            r.after_error(&transient, t0 + Duration::from_secs(10)),
+            None,
+            "retry_timeout passed"
+        );
+        let throttled = Error::Throttled {
+            command: "queryAsyncJobResult".into(),
+            retry_after: Some(Duration::from_secs(30)),
+            errortext: String::new(),
+        };
+        let mut r = ReadRetry::new("queryAsyncJobResult", &cfg, Rng::new(3), t0);
+        assert_eq!(r.after_error(&throttled, t0), Some(Duration::from_secs(30)));
+        let mut r = ReadRetry::new("registerTemplate", &cfg, Rng::new(3), t0);
+        assert_eq!(
+            r.after_error(&transient, t0),
+            None,
+            "writes are not retried"
+        );
     }
 
     #[test]

@@ -247,18 +247,6 @@ impl Client {
         outcome_to_py(py, &outcome)
     }
 
-    /// Poll ``listTemplates`` until template ``template_id`` is ready; returns it as a dict.
-    ///
-    /// Raises ``CloudStackError`` when its download fails and ``JobTimeoutError`` past the
-    /// job timeout.
-    fn wait_template_ready(&self, py: Python<'_>, template_id: &str) -> PyResult<Py<PyAny>> {
-        let client = self.inner.clone();
-        let t = run_simple(py, async move {
-            Ok(client.wait_template_ready(template_id).await?)
-        })?;
-        to_py(py, &t)
-    }
-
     /// Iterate over every item of a ``list*`` command, fetching pages lazily.
     ///
     /// ``for vm in cs.list_all("listVirtualMachines", state="Running"): ...``
@@ -270,189 +258,127 @@ impl Client {
         })
     }
 
-    /// ``listZones``; returns a list of dicts.
-    #[pyo3(signature = (**params))]
-    fn list_zones(
-        &self,
-        py: Python<'_>,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.list_zones(p).await?) })?;
-        to_py(py, &v)
-    }
-
-    /// ``listOsTypes``; returns a list of dicts.
-    #[pyo3(signature = (**params))]
-    fn list_os_types(
-        &self,
-        py: Python<'_>,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.list_os_types(p).await?) })?;
-        to_py(py, &v)
-    }
-
-    /// ``listServiceOfferings``; returns a list of dicts.
-    #[pyo3(signature = (**params))]
-    fn list_service_offerings(
-        &self,
-        py: Python<'_>,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.list_service_offerings(p).await?) })?;
-        to_py(py, &v)
-    }
-
-    /// ``listTemplates`` (``templatefilter`` defaults to ``all``); returns a list of dicts.
-    #[pyo3(signature = (**params))]
-    fn list_templates(
-        &self,
-        py: Python<'_>,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.list_templates(p).await?) })?;
-        to_py(py, &v)
-    }
-
-    /// ``registerTemplate`` (``name``, ``url``, ``zoneid``, ``ostypeid``, ``format``,
-    /// ``hypervisor``...); returns the new template as a dict.
-    #[pyo3(signature = (**params))]
-    fn register_template(
-        &self,
-        py: Python<'_>,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.register_template(p).await?) })?;
-        to_py(py, &v)
-    }
-
-    /// ``deleteTemplate`` and wait for its job.
-    #[pyo3(signature = (id, **params))]
-    fn delete_template(
-        &self,
-        py: Python<'_>,
-        id: &str,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        run_simple(py, async move { Ok(c.delete_template(id, p).await?) })?;
-        Ok(())
-    }
-
-    /// ``extractTemplate`` (mode ``HTTP_DOWNLOAD`` unless given) and wait for its job; returns a
-    /// dict with the server's ``url`` and ``download_url``, the same URL made usable (CloudStack
-    /// escapes its slashes).
-    #[pyo3(signature = (id, **params))]
-    fn extract_template(
-        &self,
-        py: Python<'_>,
-        id: &str,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.extract_template(id, p).await?) })?;
-        let d = to_py(py, &v)?;
-        d.bind(py)
-            .cast::<PyDict>()?
-            .set_item("download_url", v.download_url())?;
-        Ok(d)
-    }
-
-    /// ``deployVirtualMachine`` and wait for its job; returns the VM as a dict.
-    #[pyo3(signature = (**params))]
-    fn deploy_virtual_machine(
-        &self,
-        py: Python<'_>,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.deploy_virtual_machine(p).await?) })?;
-        to_py(py, &v)
-    }
-
-    /// ``listVirtualMachines``; returns a list of dicts.
-    #[pyo3(signature = (**params))]
-    fn list_virtual_machines(
-        &self,
-        py: Python<'_>,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.list_virtual_machines(p).await?) })?;
-        to_py(py, &v)
-    }
-
-    /// ``startVirtualMachine`` and wait; returns the VM as a dict.
-    fn start_virtual_machine(&self, py: Python<'_>, id: &str) -> PyResult<Py<PyAny>> {
-        let c = self.inner.clone();
-        let v = run_simple(py, async move { Ok(c.start_virtual_machine(id).await?) })?;
-        to_py(py, &v)
-    }
-
-    /// ``stopVirtualMachine`` and wait; returns the VM as a dict.
-    #[pyo3(signature = (id, forced = false))]
-    fn stop_virtual_machine(&self, py: Python<'_>, id: &str, forced: bool) -> PyResult<Py<PyAny>> {
-        let c = self.inner.clone();
-        let v = run_simple(
-            py,
-            async move { Ok(c.stop_virtual_machine(id, forced).await?) },
-        )?;
-        to_py(py, &v)
-    }
-
-    /// ``destroyVirtualMachine`` and wait; returns the VM as a dict.
-    #[pyo3(signature = (id, expunge = false))]
-    fn destroy_virtual_machine(
-        &self,
-        py: Python<'_>,
-        id: &str,
-        expunge: bool,
-    ) -> PyResult<Py<PyAny>> {
-        let c = self.inner.clone();
-        let v = run_simple(py, async move {
-            Ok(c.destroy_virtual_machine(id, expunge).await?)
-        })?;
-        to_py(py, &v)
-    }
-
-    /// ``queryAsyncJobResult`` once (no waiting); returns the job as a dict.
-    fn query_async_job_result(&self, py: Python<'_>, job_id: &str) -> PyResult<Py<PyAny>> {
-        let c = self.inner.clone();
-        let v = run_simple(
-            py,
-            async move { Ok(c.query_async_job_result(job_id).await?) },
-        )?;
-        to_py(py, &v)
-    }
-
-    /// ``listAsyncJobs``; returns a list of dicts.
-    #[pyo3(signature = (**params))]
-    fn list_async_jobs(
-        &self,
-        py: Python<'_>,
-        params: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.list_async_jobs(p).await?) })?;
-        to_py(py, &v)
-    }
-
-    /// ``listApis``; returns a list of dicts.
-    #[pyo3(signature = (**params))]
-    fn list_apis(&self, py: Python<'_>, params: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
-        let (p, c) = (self::params(params)?, self.inner.clone());
-        let v = run_simple(py, async move { Ok(c.list_apis(p).await?) })?;
-        to_py(py, &v)
-    }
-
     fn __repr__(&self) -> String {
         format!("Client(endpoint={:?})", self.inner.endpoint())
     }
+}
+
+/// The typed calls of [`cloudstack_client::typed_calls!`] as Python methods: the same names, the
+/// entry's Python signature (``Params`` arguments are ``**kwargs``), results as dicts or lists of
+/// dicts.
+mod typed {
+    use super::*;
+    use cloudstack_client::types::{
+        ApiInfo, AsyncJob, ExtractedTemplate, OsType, ServiceOffering, Template, VirtualMachine,
+        Zone,
+    };
+
+    /// A Python-side argument turned into the client's.
+    trait IntoCall {
+        type Out;
+        fn into_call(self) -> PyResult<Self::Out>;
+    }
+
+    impl<'a> IntoCall for Option<&'a Bound<'a, PyDict>> {
+        type Out = cloudstack_client::Params;
+        fn into_call(self) -> PyResult<Self::Out> {
+            super::params(self)
+        }
+    }
+
+    impl<'a> IntoCall for &'a str {
+        type Out = &'a str;
+        fn into_call(self) -> PyResult<Self::Out> {
+            Ok(self)
+        }
+    }
+
+    impl IntoCall for bool {
+        type Out = bool;
+        fn into_call(self) -> PyResult<Self::Out> {
+            Ok(self)
+        }
+    }
+
+    /// A call's result as a Python value.
+    trait ToPyValue {
+        fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>>;
+    }
+
+    macro_rules! plain {
+        ($($t:ty),*) => {$(
+            impl ToPyValue for $t {
+                fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                    to_py(py, self)
+                }
+            }
+        )*};
+    }
+    plain!(
+        (),
+        Template,
+        VirtualMachine,
+        AsyncJob,
+        Vec<Zone>,
+        Vec<OsType>,
+        Vec<ServiceOffering>,
+        Vec<Template>,
+        Vec<VirtualMachine>,
+        Vec<AsyncJob>,
+        Vec<ApiInfo>
+    );
+
+    /// ``extractTemplate``: the server's ``url`` and ``download_url``, the same URL made usable
+    /// (old servers escape its slashes).
+    impl ToPyValue for ExtractedTemplate {
+        fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+            let d = to_py(py, self)?;
+            d.bind(py)
+                .cast::<PyDict>()?
+                .set_item("download_url", self.download_url())?;
+            Ok(d)
+        }
+    }
+
+    /// Builds one ``#[pymethods]`` block per typed call, munching its arguments into the types
+    /// pyo3 expects (``**kwargs`` must be spelled ``Option<&Bound<PyDict>>``).
+    macro_rules! py_call {
+        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $a:ident : Params $(, $($rest:tt)*)?) => {
+            py_call!(@munch $docs $name $sig [$($decl)* $a: Option<&Bound<'_, PyDict>>,] [$($arg)* $a] $($($rest)*)?);
+        };
+        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $a:ident : str $(, $($rest:tt)*)?) => {
+            py_call!(@munch $docs $name $sig [$($decl)* $a: &str,] [$($arg)* $a] $($($rest)*)?);
+        };
+        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $a:ident : bool $(, $($rest:tt)*)?) => {
+            py_call!(@munch $docs $name $sig [$($decl)* $a: bool,] [$($arg)* $a] $($($rest)*)?);
+        };
+        (@munch [$($doc:literal)*] $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*]) => {
+            #[pymethods]
+            impl Client {
+                $(#[doc = $doc])*
+                #[pyo3(signature = $sig)]
+                fn $name(&self, py: Python<'_>, $($decl)*) -> PyResult<Py<PyAny>> {
+                    $(let $arg = IntoCall::into_call($arg)?;)*
+                    let client = self.inner.clone();
+                    let v = run_simple(py, async move { Ok(client.$name($($arg),*).await?) })?;
+                    v.to_py_value(py)
+                }
+            }
+        };
+    }
+
+    macro_rules! py_calls {
+        ($(
+            $(#[doc = $doc:literal])*
+            fn $name:ident ( $($a:ident : $kind:ident),* ) -> $ret:ty;
+            py $sig:tt;
+            |$c:ident| $body:expr;
+        )*) => {
+            $(py_call!(@munch [$($doc)*] $name $sig [] [] $($a : $kind),*);)*
+        };
+    }
+
+    cloudstack_client::typed_calls!(py_calls);
 }
 
 /// Iterator returned by ``Client.list_all``: one dict per item, pages fetched lazily.

@@ -7,6 +7,8 @@
 #[allow(dead_code, unreachable_pub)]
 mod common;
 
+mod config_cs;
+
 #[cfg(feature = "simulator")]
 mod python_interop;
 #[cfg(feature = "simulator")]

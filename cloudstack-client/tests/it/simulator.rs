@@ -183,12 +183,13 @@ async fn deploy_before_ready_and_non_ova_download() {
         .await
         .unwrap();
     match cs.wait_template_ready(&t.id).await {
-        Err(Error::TemplateNotReady {
+        Err(Error::TemplateDownloadFailed {
             template_id,
-            reason,
+            status,
+            ..
         }) => {
             assert_eq!(template_id, t.id);
-            assert!(reason.contains("not an OVA"), "{reason}");
+            assert!(status.contains("not an OVA"), "{status}");
         }
         other => panic!("{other:?}"),
     }

@@ -1,6 +1,10 @@
 //! TLS: an HTTPS endpoint with a freshly generated self-signed certificate (a TLS-terminating
 //! proxy in front of the simulator) is refused by default, and accepted with its certificate as
-//! an extra CA or with explicit insecure mode, by the async and the blocking client.
+//! an extra CA or with explicit insecure mode, by the async and the blocking client. Certificates
+//! made by the `openssl` command line (`req -x509`, which marks them `CA:TRUE`; `ca -selfsign`
+//! for an expired one; a private CA signing a server certificate) are trusted exactly as the
+//! user names them: the named certificate itself, never a look-alike, and only for its host name
+//! and validity period.
 
 use std::error::Error as _;
 use std::sync::Arc;
@@ -23,17 +27,36 @@ struct HttpsSimulator {
 
 impl HttpsSimulator {
     fn start() -> Self {
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+        Self::serving(vec![ck.cert.der().clone()], key, ck.cert.pem(), "localhost")
+    }
+
+    /// Serves the PEM certificate chain and key (files written by `openssl`) on `host`.
+    fn start_pem(chain_pem: &[u8], key_pem: &[u8], host: &str) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        let chain: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(chain_pem)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem).unwrap();
+        let pem = String::from_utf8(chain_pem.to_vec()).unwrap();
+        Self::serving(chain, key, pem, host)
+    }
+
+    fn serving(
+        chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+        ca_pem: String,
+        host: &str,
+    ) -> Self {
         let sim = Simulator::start(SimulatorConfig::default()).unwrap();
         let backend = sim.addr();
-        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let ca_pem = ck.cert.pem();
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
-            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .with_single_cert(chain, key)
             .unwrap();
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -61,7 +84,7 @@ impl HttpsSimulator {
             }
         });
         Self {
-            endpoint: format!("https://localhost:{port}/client/api"),
+            endpoint: format!("https://{host}:{port}/client/api"),
             sim,
             ca_pem,
             _rt: rt,
@@ -208,4 +231,303 @@ fn ini_verify_key_takes_a_ca_file_or_false() {
     .unwrap();
     let e = c.list_zones(Params::new()).unwrap_err();
     assert!(matches!(e, Error::Http { .. }), "{e:?}");
+}
+
+/// Runs `openssl` with `args` in `dir`; `None` (skip) when there is no `openssl`, panics under CI.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> Option<()> {
+    let out = match std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            assert!(std::env::var_os("CI").is_none(), "openssl: {e}");
+            eprintln!("skipping: no openssl ({e})");
+            return None;
+        }
+    };
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(())
+}
+
+/// `openssl req -x509` for `localhost`: a self-signed certificate with `CA:TRUE`, as private
+/// clouds serve. Returns (cert.pem, key.pem) paths' contents.
+fn openssl_self_signed(dir: &std::path::Path, stem: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (cert, key) = (format!("{stem}.pem"), format!("{stem}.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+    )?;
+    Some((
+        std::fs::read(dir.join(cert)).unwrap(),
+        std::fs::read(dir.join(key)).unwrap(),
+    ))
+}
+
+fn assert_refused_with_hint(h: &HttpsSimulator, e: &Error) {
+    assert_refused(h, e);
+    let text = chain(e);
+    for needle in [
+        "--ca-file",
+        "verify = ",
+        "openssl s_client -showcerts -connect",
+        "--insecure",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in: {text}");
+    }
+    assert!(!e.is_retryable(), "a refused certificate is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_self_signed_certificate_is_trusted_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = openssl_self_signed(dir.path(), "server") else {
+        return;
+    };
+    let Some((other, _)) = openssl_self_signed(dir.path(), "other") else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&cert).into_owned();
+    assert!(text.starts_with("-----BEGIN CERTIFICATE-----"));
+    let (c2, k2) = (cert.clone(), key.clone());
+    let h = tokio::task::spawn_blocking(move || HttpsSimulator::start_pem(&c2, &k2, "localhost"))
+        .await
+        .unwrap();
+
+    // not trusted by default, and the message says what helps
+    let e = h
+        .builder()
+        .build()
+        .unwrap()
+        .list_zones(Params::new())
+        .await
+        .unwrap_err();
+    assert_refused_with_hint(&h, &e);
+
+    // trusted exactly: the PEM given to the builder, and the same file as ini `verify`
+    let c = h
+        .builder()
+        .with_root_certificate_pem(cert.clone())
+        .build()
+        .unwrap();
+    assert!(!c.list_zones(Params::new()).await.unwrap().is_empty());
+    let file = dir.path().join("server.pem");
+    let c = h
+        .builder()
+        .with_config(ConfigKey::Verify, file.to_str().unwrap())
+        .build()
+        .unwrap();
+    assert!(!c.list_zones(Params::new()).await.unwrap().is_empty());
+    assert_eq!(h.sim.request_count(), 2);
+
+    // another self-signed certificate for the same name is not this one
+    let c = h
+        .builder()
+        .with_root_certificate_pem(other)
+        .build()
+        .unwrap();
+    let e = c.list_zones(Params::new()).await.unwrap_err();
+    assert_eq!(h.sim.request_count(), 2);
+    assert!(chain(&e).contains("certificate"), "{}", chain(&e));
+    tokio::task::spawn_blocking(move || drop(h)).await.unwrap();
+
+    // the same certificate served for another host name is refused
+    let (c2, k2) = (cert.clone(), key.clone());
+    let h = tokio::task::spawn_blocking(move || HttpsSimulator::start_pem(&c2, &k2, "127.0.0.1"))
+        .await
+        .unwrap();
+    let c = h.builder().with_root_certificate_pem(cert).build().unwrap();
+    let e = c.list_zones(Params::new()).await.unwrap_err();
+    assert_refused_with_hint(&h, &e);
+    assert!(chain(&e).contains("NotValidForName"), "{}", chain(&e));
+    tokio::task::spawn_blocking(move || drop(h)).await.unwrap();
+}
+
+#[test]
+fn expired_self_signed_certificate_is_refused_even_when_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("db")).unwrap();
+    std::fs::write(d.join("db/index.txt"), "").unwrap();
+    std::fs::write(d.join("db/serial"), "01\n").unwrap();
+    std::fs::write(
+        d.join("ca.cnf"),
+        "[ca]\ndefault_ca = d\n[d]\ndatabase = db/index.txt\nserial = db/serial\nnew_certs_dir = db\n\
+default_md = sha256\npolicy = p\ncopy_extensions = copy\n[p]\ncommonName = supplied\n",
+    )
+    .unwrap();
+    let Some(()) = openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "expired.key",
+            "-out",
+            "expired.csr",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+    ) else {
+        return;
+    };
+    openssl(
+        d,
+        &[
+            "ca",
+            "-batch",
+            "-config",
+            "ca.cnf",
+            "-selfsign",
+            "-keyfile",
+            "expired.key",
+            "-in",
+            "expired.csr",
+            "-out",
+            "expired.pem",
+            "-notext",
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20200201000000Z",
+        ],
+    )
+    .unwrap();
+    let cert = std::fs::read(d.join("expired.pem")).unwrap();
+    let key = std::fs::read(d.join("expired.key")).unwrap();
+    let h = HttpsSimulator::start_pem(&cert, &key, "localhost");
+    let c = cloudstack_client::blocking::Client::from_builder(
+        h.builder().with_root_certificate_pem(cert),
+    )
+    .unwrap();
+    let e = c.list_zones(Params::new()).unwrap_err();
+    assert_refused_with_hint(&h, &e);
+    assert!(
+        chain(&e).to_lowercase().contains("expired"),
+        "{}",
+        chain(&e)
+    );
+}
+
+#[test]
+fn private_ca_bundle_still_verifies_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let Some(()) = openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Private Test CA",
+        ],
+    ) else {
+        return;
+    };
+    openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    )
+    .unwrap();
+    let Some((unrelated, _)) = openssl_self_signed(d, "unrelated") else {
+        return;
+    };
+    let leaf = std::fs::read(d.join("leaf.pem")).unwrap();
+    let key = std::fs::read(d.join("leaf.key")).unwrap();
+    let mut bundle = unrelated;
+    bundle.extend_from_slice(&std::fs::read(d.join("ca.pem")).unwrap());
+    let bundle_path = d.join("bundle.pem");
+    std::fs::write(&bundle_path, &bundle).unwrap();
+    let h = HttpsSimulator::start_pem(&leaf, &key, "localhost");
+    // a bundle without the CA that signed it does not verify it
+    let c = cloudstack_client::blocking::Client::from_builder(
+        h.builder()
+            .with_root_certificate_pem(std::fs::read(d.join("unrelated.pem")).unwrap()),
+    )
+    .unwrap();
+    assert_refused_with_hint(&h, &c.list_zones(Params::new()).unwrap_err());
+    // with the CA in the bundle the chain verifies
+    let c = cloudstack_client::blocking::Client::from_builder(
+        h.builder()
+            .with_config(ConfigKey::Verify, bundle_path.to_str().unwrap()),
+    )
+    .unwrap();
+    assert!(!c.list_zones(Params::new()).unwrap().is_empty());
+    // and insecure mode still connects
+    let c = cloudstack_client::blocking::Client::from_builder(h.builder().with_insecure_tls(true))
+        .unwrap();
+    assert!(!c.list_zones(Params::new()).unwrap().is_empty());
 }

@@ -92,8 +92,79 @@ fn lists_waits_and_exit_codes() {
         "usage error"
     );
     assert_eq!(cli(&sim, &[]).status.code(), Some(2));
-    let no_profile = cli(&sim, &["--profile", "nosuchprofile", "listZones"]);
-    assert_eq!(no_profile.status.code(), Some(2), "config error");
+    // as with `cs`, a set CLOUDSTACK_ENDPOINT configures the client whatever region is named
+    let env_wins = cli(&sim, &["--json", "--profile", "nosuchprofile", "listZones"]);
+    assert_eq!(json(&env_wins).as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn regions_follow_the_cs_rules() {
+    let sim = Simulator::start(SimulatorConfig::default()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join(".cloudstack.ini"),
+        format!(
+            "[cloudstack]\nendpoint = http://127.0.0.1:9/client/api\nkey = wrong\nsecret = wrong\n\n\
+[sim]\nendpoint = {}\nkey = {}\nsecret = {}\n",
+            sim.endpoint(),
+            sim.api_key(),
+            sim.secret_key()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], region: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cloudstack"));
+        c.args(args)
+            .env_remove("CLOUDSTACK_ENDPOINT")
+            .env_remove("CLOUDSTACK_KEY")
+            .env_remove("CLOUDSTACK_SECRET")
+            .env_remove("CLOUDSTACK_CONFIG")
+            .env_remove("CLOUDSTACK_OVERRIDES")
+            .env_remove("CLOUDSTACK_REGION")
+            .env("HOME", home.path())
+            .current_dir(home.path());
+        if let Some(r) = region {
+            c.env("CLOUDSTACK_REGION", r);
+        }
+        c.output().unwrap()
+    };
+    let by_flag = run(&["--json", "--profile", "sim", "listZones"], None);
+    assert_eq!(json(&by_flag).as_array().unwrap().len(), 2);
+    let by_alias = run(&["--json", "--region", "sim", "listZones"], None);
+    assert_eq!(json(&by_alias).as_array().unwrap().len(), 2);
+    let by_env = run(&["--json", "listZones"], Some("sim"));
+    assert_eq!(json(&by_env).as_array().unwrap().len(), 2);
+    let missing = run(&["--profile", "nosuchprofile", "listZones"], None);
+    assert_eq!(missing.status.code(), Some(2), "config error");
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("region 'nosuchprofile' not in config"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}
+
+#[test]
+fn simulator_help_shows_the_simulator_options() {
+    for args in [&["simulator", "--help"][..], &["--json", "simulator", "-h"]] {
+        let o = Command::new(env!("CARGO_BIN_EXE_cloudstack"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let help = String::from_utf8_lossy(&o.stdout);
+        for opt in ["--port", "--state-dir", "--pending-polls", "--api-key"] {
+            assert!(help.contains(opt), "{args:?}: no {opt} in {help}");
+        }
+        assert!(
+            !help.contains("--ca-file"),
+            "{args:?} printed the main help: {help}"
+        );
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_cloudstack"))
+        .args(["simulator", "--no-such-option"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
 }
 
 /// The simulator behind a TLS proxy on `localhost:<port>` with a fresh self-signed certificate:

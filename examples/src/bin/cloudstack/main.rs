@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cloudstack [--profile P] [--json] [--no-wait] [--ca-file PEM | --insecure] COMMAND [key=value ...]
-//! cloudstack simulator [--port N] [--api-key K --secret-key S] [--state-dir DIR]
+//! cloudstack simulator [--port N] [--api-key K --secret-key S] [--state-dir DIR]   (see --help)
 //! ```
 //!
 //! Exit codes: 0 success, 1 API or job error (message shown), 2 usage or configuration error.
@@ -24,11 +24,15 @@ use serde_json::Value;
 #[command(
     name = "cloudstack",
     version,
-    after_help = "Configuration: CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and CLOUDSTACK_SECRET, or ~/.cloudstack.ini \
-(./cloudstack.ini, $CLOUDSTACK_CONFIG) with one [section] per profile holding endpoint, key and secret; \
-the section is --profile, else $CLOUDSTACK_REGION, else [cloudstack].\n\n\
-TLS: certificates are verified against the system roots; --ca-file (or `verify = /path/ca.pem` in the \
-profile) trusts an extra CA, --insecure (or `verify = false`) disables verification.\n\n\
+    after_help = "Configuration (the rules of the `cs` package): CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and \
+CLOUDSTACK_SECRET; when CLOUDSTACK_ENDPOINT is set the environment alone is used (unless CLOUDSTACK_OVERRIDES \
+lists the keys it overrides). Otherwise ~/.cloudstack.ini, ./cloudstack.ini and $CLOUDSTACK_CONFIG (later files \
+win) with one [section] per profile holding endpoint, key and secret; the section is --profile, else \
+$CLOUDSTACK_REGION, else [cloudstack].\n\n\
+TLS: certificates are verified against the system roots; --ca-file cert.pem (or `verify = /path/cert.pem` in \
+the profile) also trusts the CA certificates in that file, or the server's own self-signed certificate \
+(fetch it with `openssl s_client -showcerts -connect host:443`); --insecure (or `verify = false`) disables \
+verification.\n\n\
 Examples:\n  cloudstack listZones\n  cloudstack --json listTemplates templatefilter=self\n  \
 cloudstack deployVirtualMachine zoneid=Z templateid=T serviceofferingid=S\n  \
 cloudstack --no-wait extractTemplate id=T mode=HTTP_DOWNLOAD\n  \
@@ -36,8 +40,9 @@ cloudstack simulator --port 8080   (run `cloudstack simulator --help` for its op
 Exit status: 0 success, 1 API or job error, 2 usage or configuration error."
 )]
 struct Cli {
-    /// Profile (ini section) to use.
-    #[arg(long, short = 'p', env = "CLOUDSTACK_REGION")]
+    /// Profile (ini section) to use; the default is $CLOUDSTACK_REGION, else `cloudstack`.
+    /// Ignored, as by `cs`, when CLOUDSTACK_ENDPOINT is set (unless CLOUDSTACK_OVERRIDES is).
+    #[arg(long, short = 'p', visible_alias = "region", env = "CLOUDSTACK_REGION")]
     profile: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
@@ -51,7 +56,8 @@ struct Cli {
     /// Send as POST (form body) instead of GET.
     #[arg(long)]
     post: bool,
-    /// Also trust the CA certificate(s) in this PEM file (repeatable).
+    /// Also trust the CA certificate(s) in this PEM file, or the server's own self-signed
+    /// certificate (repeatable).
     #[arg(long, value_name = "PEM")]
     ca_file: Vec<std::path::PathBuf>,
     /// Do not verify the server's TLS certificate (dangerous).
@@ -70,6 +76,17 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    // `cloudstack [--json] simulator ...` hands everything after `simulator` to the simulator's
+    // own parser, so `cloudstack simulator --help` shows the simulator's options.
+    let args: Vec<String> = std::env::args().collect();
+    let flags = args
+        .iter()
+        .skip(1)
+        .take_while(|a| a.as_str() == "--json")
+        .count();
+    if args.get(1 + flags).map(String::as_str) == Some("simulator") {
+        return sim::run(&args[2 + flags..], flags > 0);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -78,9 +95,6 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    if cli.command == "simulator" {
-        return sim::run(&cli.params, cli.json);
-    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -119,7 +133,10 @@ async fn run(cli: &Cli) -> cloudstack_client::Result<()> {
         command: cli.command.clone(),
         reason: format!("expected key=value, got {word:?}"),
     })?;
-    let mut builder = ClientBuilder::from_env_profile(cli.profile.as_deref())?;
+    // Like the `cs` command, a region is always named (default `cloudstack`), so a missing section
+    // is an error rather than silently nothing.
+    let region = cli.profile.as_deref().unwrap_or("cloudstack");
+    let mut builder = ClientBuilder::from_env_profile(Some(region))?;
     if let Some(t) = cli.job_timeout {
         builder = builder.with_config(cloudstack_client::ConfigKey::JobTimeout, t.to_string());
     }

@@ -260,6 +260,9 @@ pub(crate) enum Inputs {
     Register {
         /// URL CloudStack downloads.
         url: String,
+        /// SHA-256 (hex) of the object at the URL, when it is the package `prepare` made and
+        /// `publish` uploaded; CloudStack verifies its download against it.
+        sha256: Option<String>,
     },
     /// `deploy` starts a VM from this template.
     Deploy {
@@ -331,12 +334,22 @@ pub(crate) fn inputs(
                 .or_else(|| state.prepare.as_ref().map(|d| d.output.ova.clone()))
                 .ok_or_else(|| missing("an OVA", Step::Prepare, "--ova"))?,
         },
-        Step::Register => Inputs::Register {
-            url: overrides
-                .object_url
-                .clone()
-                .or_else(|| state.publish.as_ref().map(|d| d.output.url.clone()))
-                .ok_or_else(|| missing("the object URL", Step::Publish, "--object-url"))?,
+        Step::Register => match (&overrides.object_url, &state.publish) {
+            (Some(url), _) => Inputs::Register {
+                url: url.clone(),
+                sha256: None,
+            },
+            (None, Some(published)) => Inputs::Register {
+                url: published.output.url.clone(),
+                sha256: state
+                    .prepare
+                    .as_ref()
+                    .map(|d| d.output.sha256.clone())
+                    .filter(|h| h.len() == 64),
+            },
+            (None, None) => {
+                return Err(missing("the object URL", Step::Publish, "--object-url"));
+            }
         },
         Step::Deploy => Inputs::Deploy {
             template_id: template_id()?,
@@ -676,7 +689,8 @@ mod tests {
         assert_eq!(
             inputs(Step::Register, &State::new(), &o),
             Ok(Inputs::Register {
-                url: "http://o".into()
+                url: "http://o".into(),
+                sha256: None
             })
         );
         assert_eq!(
@@ -776,5 +790,36 @@ mod tests {
         let p = plan(&state, Request::default(), &fps).unwrap();
         assert_eq!(p.skip, vec![Step::Prepare]);
         assert!(p.stale.is_empty());
+    }
+
+    #[test]
+    fn register_passes_the_prepared_package_digest_only_for_the_published_url() {
+        let mut state = state_with(&[Step::Prepare, Step::Publish]);
+        let hex = "ab".repeat(32);
+        if let Some(d) = state.prepare.as_mut() {
+            d.output.sha256 = hex.clone();
+        }
+        if let Some(d) = state.publish.as_mut() {
+            d.output.url = "http://s3/b/k.ova".into();
+        }
+        assert_eq!(
+            inputs(Step::Register, &state, &Overrides::default()),
+            Ok(Inputs::Register {
+                url: "http://s3/b/k.ova".into(),
+                sha256: Some(hex)
+            })
+        );
+        // a URL given on the command line may be another object: no checksum
+        let o = Overrides {
+            object_url: Some("http://elsewhere/x.ova".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            inputs(Step::Register, &state, &o),
+            Ok(Inputs::Register {
+                url: "http://elsewhere/x.ova".into(),
+                sha256: None
+            })
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! `register`, `deploy`, `export` and the CloudStack checks of `verify`, over cloudstack-client.
 
 use cloudstack_client::job::JobConfig;
+use cloudstack_client::template::{RegisterTemplate, Zones};
 use cloudstack_client::{Client, Params};
 
 use crate::config::Config;
@@ -37,7 +38,7 @@ pub(crate) fn cs_error(step: Step, context: &str, e: cloudstack_client::Error) -
         } => (Some(*http_status), Some(errorcode.to_string()), false),
         E::Unauthorized { .. } => (Some(401), None, false),
         E::JobFailed { errorcode, .. } => (None, Some(errorcode.to_string()), true),
-        E::TemplateNotReady { .. } => (None, None, true),
+        E::TemplateNotReady { .. } | E::TemplateDownloadFailed { .. } => (None, None, true),
         _ => (None, None, false),
     };
     PipelineError::Failed {
@@ -69,8 +70,14 @@ async fn zone_id(c: &Client, step: Step, name: &str) -> Result<String, PipelineE
         })
 }
 
-/// `register`: registerTemplate with the object URL (OVA format), then wait until it is ready.
-pub(crate) async fn register(ctx: &mut Ctx<'_>, url: &str) -> Result<RegisterOut, PipelineError> {
+/// `register`: registerTemplate with the object URL (OVA format) and, when known, the package's
+/// SHA-256 as `checksum` (CloudStack then verifies its download), then wait until it is ready in
+/// the zone.
+pub(crate) async fn register(
+    ctx: &mut Ctx<'_>,
+    url: &str,
+    sha256: Option<&str>,
+) -> Result<RegisterOut, PipelineError> {
     let step = Step::Register;
     let cfg = ctx.cfg;
     let s = cfg.cloudstack(step)?;
@@ -104,28 +111,38 @@ pub(crate) async fn register(ctx: &mut Ctx<'_>, url: &str) -> Result<RegisterOut
             available: descriptions,
         })?;
     let name = cfg.template_name();
+    let zones = Zones::one(&zone);
+    let mut request =
+        RegisterTemplate::new(&name, "OVA", cfg.hypervisor(), &os.id, url, zones.clone())
+            .with_param("isextractable", "true");
+    if let Some(hex) = sha256 {
+        request = request.with_sha256(hex);
+    }
     let template = c
-        .register_template(
-            Params::new()
-                .set("name", &name)
-                .set("displaytext", &name)
-                .set("format", "OVA")
-                .set("hypervisor", cfg.hypervisor())
-                .set("ostypeid", &os.id)
-                .set("url", url)
-                .set("zoneid", &zone)
-                .set("isextractable", "true"),
-        )
+        .register_template_with(&request)
         .await
-        .map_err(|e| cs_error(step, "registerTemplate failed", e))?;
+        .map_err(|e| cs_error(step, "registerTemplate failed", e))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| PipelineError::Check {
+            step,
+            what: "registerTemplate answered without a template".into(),
+            hint: None,
+        })?;
     ctx.printer.line(&format!(
-        "            template {} registered; waiting until CloudStack has downloaded it",
-        template.id
+        "            template {} registered{}; waiting until CloudStack has downloaded it",
+        template.id,
+        if sha256.is_some() {
+            " with the package's SHA-256 as checksum"
+        } else {
+            ""
+        }
     ));
     let ready = c
-        .wait_template_ready(&template.id)
+        .wait_template_ready_in(&template.id, &zones)
         .await
-        .map_err(|e| cs_error(step, "the template did not become ready", e))?;
+        .map_err(|e| cs_error(step, "the template did not become ready", e))?
+        .swap_remove(0);
     ctx.check(
         "template ready",
         ready.isready == Some(true),

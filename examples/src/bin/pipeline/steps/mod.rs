@@ -186,7 +186,9 @@ pub(crate) async fn run(
     Ok(match inputs {
         Inputs::Prepare => StepOutput::Prepare(prepare::prepare(ctx).await?),
         Inputs::Publish { ova } => StepOutput::Publish(s3::publish(ctx, &ova, state).await?),
-        Inputs::Register { url } => StepOutput::Register(cloud::register(ctx, &url).await?),
+        Inputs::Register { url, sha256 } => {
+            StepOutput::Register(cloud::register(ctx, &url, sha256.as_deref()).await?)
+        }
         Inputs::Deploy { template_id } => {
             StepOutput::Deploy(cloud::deploy(ctx, &template_id).await?)
         }

@@ -1,13 +1,19 @@
 //! Client configuration: builder, environment, and the `cs`-compatible ini file.
 //!
-//! [`ClientBuilder::from_env`] follows the Python `cs` package: when `CLOUDSTACK_ENDPOINT`,
-//! `CLOUDSTACK_KEY` and `CLOUDSTACK_SECRET` are all set they are used; otherwise the ini files
-//! `~/.cloudstack.ini`, `./cloudstack.ini` and `$CLOUDSTACK_CONFIG` are read (later files override
-//! earlier ones) and the section named by the profile argument, `$CLOUDSTACK_REGION`, or
-//! `cloudstack` is used. Recognised keys: `endpoint`, `key`, `secret`, `method` (`get`/`post`),
-//! `timeout` (seconds), `expiration` (seconds, `-1` disables `signatureVersion=3`),
-//! `signature_algorithm` (`HmacSHA1`/`HmacSHA512`), `verify` (a CA bundle path, or `false`),
-//! `dangerous_no_tls_verify` (`true`).
+//! [`ClientBuilder::from_env`] and [`ClientBuilder::from_env_profile`] find the settings exactly
+//! as the Python `cs` package does (see [`read_config`] for every rule): a set
+//! `CLOUDSTACK_ENDPOINT` (with `CLOUDSTACK_KEY`, `CLOUDSTACK_SECRET`, …) configures the client
+//! from the environment alone, whatever region is named, unless `CLOUDSTACK_OVERRIDES` is set;
+//! otherwise the ini files `~/.cloudstack.ini`, `./cloudstack.ini` and `$CLOUDSTACK_CONFIG` are
+//! read (in `configparser`'s dialect, later files winning) and the section named by the profile
+//! argument, `$CLOUDSTACK_REGION`, or `cloudstack` is used.
+//!
+//! Keys used: `endpoint`, `key`, `secret`, `method` (`get`/`post`), `timeout` (seconds),
+//! `expiration` (seconds, `-1` disables `signatureVersion=3`), `verify` (a PEM file of CA
+//! certificates or of the server's own self-signed certificate; this crate also reads `false`
+//! as "do not verify"), `dangerous_no_tls_verify` (`true`), `job_timeout` (seconds) and this
+//! crate's `signature_algorithm` (`HmacSHA1`/`HmacSHA512`). `cs`'s `cert`, `cert_key`, `retry`,
+//! `retry_backoff`, `poll_interval`, `theme`, `trace` and `header_*` are read but not used.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +25,11 @@ use crate::job::JobConfig;
 use crate::retry::RetryConfig;
 use crate::sign::SignatureAlgorithm;
 use crate::{Client, Error, Result};
+
+mod cs;
+mod ini;
+
+pub use cs::{CS_KEYS, IniFile, Settings, read_config};
 
 /// A secret string: `Debug` prints `***`, never the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -218,42 +229,73 @@ impl ClientBuilder {
         self
     }
 
-    /// A builder from the environment and the `cs`-style ini files (see the module docs).
+    /// A builder from the environment and the `cs`-style ini files, as `cs.read_config()` (see
+    /// [`read_config`]): the section is `$CLOUDSTACK_REGION`, else `cloudstack`, and may be
+    /// missing when the environment has the endpoint.
     ///
     /// # Errors
-    /// [`Error::Config`] when nothing configures an endpoint and keys, or the profile is missing.
+    /// [`Error::Config`] when no file exists and the environment has no endpoint, a file is
+    /// malformed, or no endpoint results; [`Error::Io`] for an unreadable file.
     pub fn from_env() -> Result<Self> {
         Self::from_env_profile(None)
     }
 
-    /// Like [`ClientBuilder::from_env`] with an explicit profile (ini section).
+    /// Like [`ClientBuilder::from_env`] with a region (ini section) asked for by name, as
+    /// `cs.read_config(ini_group)`: it must exist in the files, and is not consulted at all when
+    /// `CLOUDSTACK_ENDPOINT` is set (unless `CLOUDSTACK_OVERRIDES` is). `None` is
+    /// [`ClientBuilder::from_env`].
     ///
     /// # Errors
-    /// As [`ClientBuilder::from_env`].
+    /// As [`ClientBuilder::from_env`], and [`Error::Config`] (key `region`) for a missing section.
     pub fn from_env_profile(profile: Option<&str>) -> Result<Self> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let env = |k: &str| std::env::var(k).ok();
+        let mut paths = Vec::new();
+        if let Some(home) = std::env::var_os("HOME") {
+            paths.push(Path::new(&home).join(".cloudstack.ini"));
+        }
+        paths.push(
+            std::env::current_dir()
+                .unwrap_or_default()
+                .join("cloudstack.ini"),
+        );
+        if let Some(c) = std::env::var_os("CLOUDSTACK_CONFIG") {
+            paths.push(PathBuf::from(c));
+        }
         let mut files = Vec::new();
-        if let Some(home) = env("HOME") {
-            files.push(Path::new(&home).join(".cloudstack.ini"));
-        }
-        files.push(PathBuf::from("cloudstack.ini"));
-        if let Some(c) = env("CLOUDSTACK_CONFIG") {
-            files.push(PathBuf::from(c));
-        }
-        let mut texts = Vec::new();
-        for f in files {
-            match std::fs::read_to_string(&f) {
-                Ok(t) => texts.push((f.display().to_string(), t)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        for f in paths {
+            let text = match std::fs::read_to_string(&f) {
+                Ok(t) => Some(t),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(source) => {
                     return Err(Error::Io {
                         path: f.display().to_string(),
                         source,
                     });
                 }
+            };
+            files.push(IniFile {
+                path: f.display().to_string(),
+                text,
+            });
+        }
+        Ok(Self::from_settings(&read_config(&env, &files, profile)?))
+    }
+
+    /// A builder from settings found by [`read_config`]. A `verify` path takes precedence over
+    /// `dangerous_no_tls_verify`, as in `cs`.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let mut b = ClientBuilder::new();
+        let verify_set = settings.values.contains_key("verify");
+        for (k, v) in &settings.values {
+            if k == "dangerous_no_tls_verify" && verify_set {
+                continue;
+            }
+            match ConfigKey::from_str(k) {
+                Ok(key) => b = b.with_config(key, v.clone()),
+                Err(_) => tracing::debug!(key = %k, "setting read but not used"),
             }
         }
-        resolve(&env, &texts, profile)
+        b
     }
 
     /// Builds the client.
@@ -334,8 +376,8 @@ impl ClientBuilder {
                 _ => self.ca_files.push(PathBuf::from(value)),
             },
             ConfigKey::DangerousNoTlsVerify => {
-                self.insecure_tls =
-                    matches!(value.to_ascii_lowercase().as_str(), "true" | "yes" | "1");
+                self.insecure_tls = cs::strtobool(value.trim())
+                    .ok_or_else(|| cfg_err(&name, "expected true or false"))?;
             }
         }
         Ok(())
@@ -349,104 +391,25 @@ fn cfg_err(key: &str, reason: &str) -> Error {
     }
 }
 
-/// Parses an ini text: `[section]` headers, `key = value` or `key: value`, `#`/`;` comments.
-/// Section and key names are case-sensitive and lowercase-folded respectively.
-pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut section = String::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-            section = name.trim().to_owned();
-            out.entry(section.clone()).or_default();
-            continue;
-        }
-        let split = match (t.find('='), t.find(':')) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if let Some(i) = split {
-            out.entry(section.clone()).or_default().insert(
-                t[..i].trim().to_ascii_lowercase(),
-                t[i + 1..].trim().to_owned(),
-            );
-        }
-    }
-    out
-}
-
-/// Pure resolution of env + ini texts into a builder (what `from_env_profile` does after reading).
-pub(crate) fn resolve(
-    env: &dyn Fn(&str) -> Option<String>,
-    ini_texts: &[(String, String)],
-    profile: Option<&str>,
-) -> Result<ClientBuilder> {
-    let mut b = ClientBuilder::new();
-    let env_keys = [
-        ("CLOUDSTACK_METHOD", ConfigKey::Method),
-        ("CLOUDSTACK_TIMEOUT", ConfigKey::Timeout),
-        ("CLOUDSTACK_EXPIRATION", ConfigKey::Expiration),
-        ("CLOUDSTACK_VERIFY", ConfigKey::Verify),
-        (
-            "CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY",
-            ConfigKey::DangerousNoTlsVerify,
-        ),
-        (
-            "CLOUDSTACK_SIGNATURE_ALGORITHM",
-            ConfigKey::SignatureAlgorithm,
-        ),
-    ];
-    let (e, k, s) = (
-        env("CLOUDSTACK_ENDPOINT"),
-        env("CLOUDSTACK_KEY"),
-        env("CLOUDSTACK_SECRET"),
-    );
-    if let (None, Some(e), Some(k), Some(s)) = (profile, e, k, s) {
-        b = b.with_endpoint(e).with_credentials(k, s);
-        for (name, key) in env_keys {
-            if let Some(v) = env(name) {
-                b = b.with_config(key, v);
-            }
-        }
-        return Ok(b);
-    }
-    let section = profile
-        .map(str::to_owned)
-        .or_else(|| env("CLOUDSTACK_REGION"))
-        .unwrap_or_else(|| "cloudstack".to_owned());
-    let mut merged: BTreeMap<String, String> = BTreeMap::new();
-    let mut found = false;
-    for (_, text) in ini_texts {
-        if let Some(sec) = parse_ini(text).remove(&section) {
-            found = true;
-            merged.extend(sec);
-        }
-    }
-    if !found {
-        let reason = if ini_texts.is_empty() {
-            "set CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and CLOUDSTACK_SECRET, or write ~/.cloudstack.ini".to_owned()
-        } else {
-            format!(
-                "no section [{section}] in {}",
-                ini_texts
-                    .iter()
-                    .map(|(p, _)| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        return Err(cfg_err("profile", &reason));
-    }
-    for (k, v) in merged {
-        match ConfigKey::from_str(&k) {
-            Ok(key) => b = b.with_config(key, v),
-            Err(_) => tracing::debug!(key = %k, "ignoring unknown ini key"),
-        }
-    }
-    Ok(b)
+/// Parses an ini text as Python's `configparser` does (the dialect `cs` reads): section →
+/// key → value, with `[DEFAULT]` merged into every section and `%(key)s` interpolated.
+///
+/// # Errors
+/// [`Error::Config`] for a malformed file (a key outside a section, a line that is not
+/// `key = value`, a repeated section or key, a bad `%`).
+pub fn parse_ini(text: &str) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut ini = ini::Ini::default();
+    ini.read("ini", text).map_err(|r| cfg_err("config", &r))?;
+    ini.sections()
+        .keys()
+        .map(|name| {
+            let items = ini
+                .items(name)
+                .unwrap_or_else(|| Ok(BTreeMap::new()))
+                .map_err(|r| cfg_err("config", &r))?;
+            Ok((name.clone(), items))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -460,6 +423,23 @@ mod tests {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    fn resolve(
+        env: &dyn Fn(&str) -> Option<String>,
+        files: &[(String, String)],
+        profile: Option<&str>,
+    ) -> Result<ClientBuilder> {
+        let files: Vec<IniFile> = files
+            .iter()
+            .map(|(p, t)| IniFile {
+                path: p.clone(),
+                text: Some(t.clone()),
+            })
+            .collect();
+        Ok(ClientBuilder::from_settings(&read_config(
+            env, &files, profile,
+        )?))
     }
 
     const INI: &str = "# cs config\n[cloudstack]\nendpoint = https://a.example/client/api\nkey = ka\nsecret = sa\n\n[tokyo]\nendpoint: https://t.example/client/api\nkey = kt\nsecret = st=with=equals\ntimeout = 30\nexpiration = -1\nmethod = post\n";
@@ -481,7 +461,7 @@ mod tests {
         assert_eq!(b.secret.as_ref().map(Secret::expose), None); // deferred until build
         match resolve(&env_of(&[]), &files, Some("osaka")) {
             Err(Error::Config { key, reason }) => {
-                assert!(key == "profile" && reason.contains("[osaka]"))
+                assert!(key == "region" && reason.contains("'osaka'"))
             }
             other => panic!("{other:?}"),
         }
@@ -569,10 +549,30 @@ mod tests {
 
     #[test]
     fn ini_parser() {
-        let m = parse_ini("; c\nk=v\n[s]\nA = 1\nb: 2\n  # x\nc = http://h:1/p\n");
-        assert_eq!(m[""]["k"], "v");
+        let m = parse_ini("; c\n[s]\nA = 1\nb: 2\n  # x\nc = http://h:1/p\n").unwrap();
         assert_eq!(m["s"]["a"], "1");
         assert_eq!(m["s"]["b"], "2");
         assert_eq!(m["s"]["c"], "http://h:1/p");
+        assert!(parse_ini("k=v\n").is_err(), "a key outside a section");
+    }
+
+    #[test]
+    fn verify_path_beats_dangerous_no_tls_verify() {
+        let s = Settings {
+            name: None,
+            values: [
+                ("endpoint", "https://x/client/api"),
+                ("key", "k"),
+                ("secret", "s"),
+                ("verify", "/nonexistent/ca.pem"),
+                ("dangerous_no_tls_verify", "true"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            headers: BTreeMap::new(),
+        };
+        let e = ClientBuilder::from_settings(&s).build().unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "the CA file is read: {e:?}");
     }
 }
