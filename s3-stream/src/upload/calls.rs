@@ -94,12 +94,12 @@ impl Client {
         }
     }
 
-    /// Every part the store holds for an upload (ListParts, all pages).
+    /// Every part the store holds for an incomplete upload (ListParts, all pages).
     ///
     /// # Errors
     ///
     /// [`Error::S3`] (code `NoSuchUpload` when the upload is gone).
-    pub(crate) async fn list_parts(
+    pub async fn list_parts(
         &self,
         bucket: &str,
         key: &str,
