@@ -138,9 +138,10 @@ impl Client {
 ///
 /// ```no_run
 /// # fn f(client: s3_stream::blocking::Client) -> s3_stream::Result<()> {
-/// use std::io::Write;
+/// use std::io::{Read, Write};
 /// let mut w = client.writer("bucket", "disk.raw", &s3_stream::CopyOptions::default());
 /// std::io::copy(&mut std::io::repeat(0).take(1 << 20), &mut w).ok();
+/// w.flush().ok();
 /// let report = w.finish()?;
 /// # Ok(())
 /// # }
