@@ -86,7 +86,6 @@ async fn run_parts(
                     path: path.clone(),
                     offset: range.start,
                     len: want,
-                    buf: session.buffer(want),
                 },
                 want as u64,
             ),

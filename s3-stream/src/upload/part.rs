@@ -53,8 +53,6 @@ pub(crate) enum PartData {
         path: std::path::PathBuf,
         offset: u64,
         len: usize,
-        /// A pooled buffer to read into.
-        buf: BytesMut,
     },
 }
 

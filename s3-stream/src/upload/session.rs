@@ -487,16 +487,37 @@ async fn upload_part(
     let candidate = sh.reusable.candidate(n).cloned();
     let want_md5 = sh.checksum == PartChecksum::ContentMd5 || candidate.is_some();
     let sign = sh.sign;
+    // A file part is read only once it may be sent: at most `concurrency` file parts are in
+    // memory (a stream's part is in memory already, under its permit).
+    let early_slot = match &data {
+        PartData::File { .. } => Some(sh.slots.acquire().await.map_err(|_| Error::Cancelled)?),
+        PartData::Ready(_) => None,
+    };
+    let buf = match &data {
+        PartData::File { len, .. } => Some(sh.buffer(*len)),
+        PartData::Ready(_) => None,
+    };
     let (bytes, d) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let b = match data {
-            PartData::Ready(b) => b,
-            PartData::File {
-                file,
-                path,
-                offset,
-                len,
-                buf,
-            } => read_part(&file, &path, offset, len, buf)?,
+        let b = match (data, buf) {
+            (
+                PartData::File {
+                    file,
+                    path,
+                    offset,
+                    len,
+                },
+                Some(buf),
+            ) => read_part(&file, &path, offset, len, buf)?,
+            (
+                PartData::File {
+                    file,
+                    path,
+                    offset,
+                    len,
+                },
+                None,
+            ) => read_part(&file, &path, offset, len, BytesMut::new())?,
+            (PartData::Ready(b), _) => b,
         };
         let d = digest_part(&b, want_md5, sign && candidate.is_none());
         Ok((b, d))
@@ -539,7 +560,10 @@ async fn upload_part(
     } else {
         d
     };
-    let _slot = sh.slots.acquire().await.map_err(|_| Error::Cancelled)?;
+    let _slot = match early_slot {
+        Some(s) => s,
+        None => sh.slots.acquire().await.map_err(|_| Error::Cancelled)?,
+    };
     let mut r = Req::new("UploadPart", Method::PUT, &sh.bucket, &sh.key)
         .query(format!(
             "partNumber={n}&uploadId={}",
