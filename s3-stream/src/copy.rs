@@ -324,12 +324,7 @@ impl Client {
     ) -> Option<(ResumeRecord, Vec<crate::upload::StoredPart>)> {
         let path = opts.resume_file.as_ref()?;
         let rec = resume::read(path)?;
-        let fits = opts.resume
-            && rec.source == current.source
-            && rec.destination == current.destination
-            && rec.size == current.size
-            && rec.validator == current.validator
-            && opts.part_size.is_none_or(|p| p == rec.part_size);
+        let fits = opts.resume && rec.continues(current, opts.part_size);
         if !fits {
             if opts.resume {
                 tracing::warn!(

@@ -50,6 +50,17 @@ impl ResumeRecord {
         )
     }
 
+    /// Whether this recorded upload may be continued by a copy described by `current` (its
+    /// upload id and part size not yet known) asking for `part_size`: same source name, version
+    /// and length, same destination, and the recorded part size unless another one is asked for.
+    pub fn continues(&self, current: &ResumeRecord, part_size: Option<u64>) -> bool {
+        self.source == current.source
+            && self.destination == current.destination
+            && self.size == current.size
+            && self.validator == current.validator
+            && part_size.is_none_or(|p| p == self.part_size)
+    }
+
     /// Parses [`ResumeRecord::to_text`]; `None` for anything else (a record from another version,
     /// a damaged file: the copy then starts over).
     pub fn from_text(text: &str) -> Option<Self> {
@@ -328,6 +339,41 @@ mod tests {
             ResumeRecord::from_text(&r.to_text().replace("part_size 8388608", "part_size x")),
             None
         );
+    }
+
+    #[test]
+    fn only_the_same_source_version_and_destination_continue() {
+        let rec = ResumeRecord {
+            source: "/d/disk.ova".into(),
+            destination: "s3://b/k".into(),
+            size: Some(10),
+            part_size: 5,
+            validator: Some("mtime 1.0 len 10".into()),
+            upload_id: "u".into(),
+        };
+        let now = ResumeRecord {
+            part_size: 0,
+            upload_id: String::new(),
+            ..rec.clone()
+        };
+        assert!(rec.continues(&now, None));
+        assert!(rec.continues(&now, Some(5)));
+        assert!(!rec.continues(&now, Some(6)), "another part size");
+        let changed = ResumeRecord {
+            validator: Some("mtime 2.0 len 10".into()),
+            ..now.clone()
+        };
+        assert!(!rec.continues(&changed, None), "the source changed");
+        let longer = ResumeRecord {
+            size: Some(11),
+            ..now.clone()
+        };
+        assert!(!rec.continues(&longer, None));
+        let elsewhere = ResumeRecord {
+            destination: "s3://b/other".into(),
+            ..now
+        };
+        assert!(!rec.continues(&elsewhere, None));
     }
 
     #[test]
