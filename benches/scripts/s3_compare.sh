@@ -11,6 +11,8 @@
 # Same part size (16 MiB) for every tool and concurrency 4 where the tool has it; s3cmd uploads
 # one part at a time, so s3copy also runs with --concurrency 1 beside it (the fair memory row).
 # Every figure is the median of RUNS runs (default 3).
+# SOURCE=file compares uploads of the local file instead (s3copy FILE vs aws s3 cp FILE; no nginx,
+# rclone or s3cmd needed): the issue-10 benchmark, 2 GiB into the sink at 16 MiB x 4.
 #
 #   cargo build --release -p examples --bin s3copy -p benches --bin s3sink --bin s3s_server
 #   bash benches/scripts/s3_compare.sh [SIZE_MIB]        # default 2048
@@ -30,12 +32,17 @@ s3s="${S3S_BIN:-$rel/s3s_server}"
 size_mib="${1:-2048}"
 runs="${RUNS:-3}"
 servers="${SERVERS:-sink s3s-fs}"
+source_kind="${SOURCE:-http}"
 part_mib=16
 conc=4
-for b in "$s3copy" "$sink" "$s3s"; do
+bins="$s3copy $sink"
+case " $servers " in *" s3s-fs "*) bins="$bins $s3s" ;; esac
+for b in $bins; do
     [ -x "$b" ] || { echo "missing $b (see the build line at the top)" >&2; exit 2; }
 done
-for c in nginx rclone curl /usr/bin/time python3 xxd split; do
+needed="curl /usr/bin/time python3 xxd split"
+[ "$source_kind" = file ] || needed="nginx rclone $needed"
+for c in $needed; do
     command -v "$c" >/dev/null || { echo "missing $c: apt-get install -y nginx rclone curl time" >&2; exit 2; }
 done
 work="${S3_BENCH_DIR:-$(mktemp -d)}"
@@ -45,7 +52,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 venv="$work/venv"
-if [ ! -x "$venv/bin/aws" ] || [ ! -x "$venv/bin/s3cmd" ]; then
+if [ ! -x "$venv/bin/aws" ] || { [ "$source_kind" != file ] && [ ! -x "$venv/bin/s3cmd" ]; }; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q awscli s3cmd
 fi
@@ -69,7 +76,7 @@ events { worker_connections 64; }
 http { access_log off; sendfile on; tcp_nopush on;
   server { listen 127.0.0.1:$http_port; root $work/www; } }
 NGX
-nginx -c "$work/nginx.conf" & pids+=($!)
+[ "$source_kind" = file ] || { nginx -c "$work/nginx.conf" & pids+=($!); }
 url="http://127.0.0.1:$http_port/disk.img"
 
 start_server() { # NAME -> sets endpoint
@@ -134,8 +141,17 @@ run() {
         "$(awk -v s="$wall" -v m="$size_mib" 'BEGIN{print m*1.048576/s}')" "$cpu" "$rss" "$srv" "$ok"
 }
 
+file="$work/www/disk.img"
 for server in $servers; do
     start_server "$server"
+    if [ "$source_kind" = file ]; then
+        run "$server" "s3copy file" s3copy.img \
+            "'$s3copy' '$file' s3://bench/s3copy.img --endpoint $endpoint --part-size ${part_mib}M --concurrency $conc -q"
+        run "$server" "aws-cli file" aws.img \
+            "'$venv/bin/aws' --endpoint-url $endpoint s3 cp '$file' s3://bench/aws.img"
+        kill "${pids[-1]}" 2>/dev/null || true
+        continue
+    fi
     run "$server" s3copy s3copy.img \
         "'$s3copy' '$url' s3://bench/s3copy.img --endpoint $endpoint --part-size ${part_mib}M --concurrency $conc -q"
     run "$server" "s3copy c=1" s3copy1.img \

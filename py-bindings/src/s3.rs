@@ -33,6 +33,8 @@ fn report_to_py(py: Python<'_>, r: &CopyReport) -> PyResult<Py<PyAny>> {
     d.set_item("source_resumes", r.source_resumes)?;
     d.set_item("part_checksum", r.part_checksum.as_str())?;
     d.set_item("payload_signed", r.payload_signed)?;
+    d.set_item("parts_reused", r.parts_reused)?;
+    d.set_item("parts_uploaded", r.parts_uploaded)?;
     Ok(d.into_any().unbind())
 }
 

@@ -57,6 +57,15 @@ impl Client {
         self.rt.block_on(self.inner.copy(source, bucket, key, opts))
     }
 
+    /// See [`crate::Client::writer`]: a [`std::io::Write`] into `s3://bucket/key`.
+    pub fn writer(&self, bucket: &str, key: &str, opts: &CopyOptions) -> ObjectWriter {
+        let _g = self.rt.enter();
+        ObjectWriter {
+            inner: Some(self.inner.writer(bucket, key, opts)),
+            handle: self.rt.handle().clone(),
+        }
+    }
+
     /// See [`crate::Client::copy_object`].
     ///
     /// # Errors
@@ -121,5 +130,68 @@ impl Client {
     ) -> Result<Vec<UploadInfo>> {
         self.rt
             .block_on(self.inner.abort_incomplete_uploads(bucket, older_than))
+    }
+}
+
+/// A blocking [`std::io::Write`] into one object; see [`crate::ObjectWriter`] for the
+/// guarantees. Call [`ObjectWriter::finish`]: a writer dropped without it stores nothing.
+///
+/// ```no_run
+/// # fn f(client: s3_stream::blocking::Client) -> s3_stream::Result<()> {
+/// use std::io::{Read, Write};
+/// let mut w = client.writer("bucket", "disk.raw", &s3_stream::CopyOptions::default());
+/// std::io::copy(&mut std::io::repeat(0).take(1 << 20), &mut w).ok();
+/// w.flush().ok();
+/// let report = w.finish()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct ObjectWriter {
+    inner: Option<crate::ObjectWriter>,
+    handle: tokio::runtime::Handle,
+}
+
+impl ObjectWriter {
+    /// See [`crate::ObjectWriter::finish`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::ObjectWriter::finish`].
+    pub fn finish(mut self) -> Result<CopyReport> {
+        let w = self.inner.take().ok_or(Error::Cancelled)?;
+        self.handle.block_on(w.finish())
+    }
+
+    /// See [`crate::ObjectWriter::abort`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::ObjectWriter::abort`].
+    pub fn abort(mut self) -> Result<()> {
+        let w = self.inner.take().ok_or(Error::Cancelled)?;
+        self.handle.block_on(w.abort())
+    }
+
+    fn inner(&mut self) -> std::io::Result<&mut crate::ObjectWriter> {
+        self.inner
+            .as_mut()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "writer finished"))
+    }
+}
+
+impl std::io::Write for ObjectWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use tokio::io::AsyncWriteExt;
+        let handle = self.handle.clone();
+        let w = self.inner()?;
+        handle.block_on(w.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let handle = self.handle.clone();
+        let w = self.inner()?;
+        handle.block_on(w.flush())
     }
 }

@@ -596,7 +596,7 @@ impl Client {
     }
 
     /// Common object headers: ACL, content type, metadata.
-    pub(crate) fn object_headers(r: Req, o: &crate::copy::CopyOptions) -> Req {
+    pub(crate) fn object_headers(r: Req, o: &crate::options::CopyOptions) -> Req {
         let mut r = r;
         if let Some(a) = &o.acl {
             r = r.header("x-amz-acl", a.clone());
@@ -621,12 +621,12 @@ impl Client {
         &self,
         bucket: &str,
         key: &str,
-        o: &crate::copy::CopyOptions,
+        o: &crate::options::CopyOptions,
     ) -> Result<String> {
         check_key(key)?;
         let mut r = Req::new("CreateMultipartUpload", Method::POST, bucket, key).query("uploads");
         r = Self::object_headers(r, o);
-        if o.part_checksum == crate::copy::PartChecksum::Crc32c {
+        if o.part_checksum == crate::options::PartChecksum::Crc32c {
             r = r.header("x-amz-checksum-algorithm", "CRC32C");
         }
         let resp = self.send(&r).await.map_err(|e| acl_error(e, bucket, key))?;

@@ -6,11 +6,14 @@ pub mod config;
 mod copy;
 mod error;
 pub mod ledger;
+mod options;
 pub mod plan;
+mod server_copy;
 pub mod sigv2;
 pub mod sigv4;
 mod source;
 mod time;
+mod upload;
 pub mod xml;
 
 pub use crate::time::Timestamp;
@@ -18,9 +21,11 @@ pub use client::{Client, ObjectInfo};
 pub use config::{
     AddressingStyle, ClientBuilder, ConfigKey, PayloadSigning, RetryConfig, SignatureVersion,
 };
-pub use copy::{CancelToken, CopyOptions, CopyReport, PartChecksum, Progress, ProgressFn};
 pub use error::{BoxError, Error, Result, S3Context};
+pub use options::{CancelToken, CopyOptions, CopyReport, PartChecksum, Progress, ProgressFn};
 pub use plan::{PartLimits, PartPlan};
+pub use server_copy::MAX_COPY_OBJECT_SIZE;
 pub use sigv4::Credentials;
 pub use source::{HttpSource, Source};
+pub use upload::{ObjectWriter, ResumeRecord, StoredPart, resume_path};
 pub use xml::UploadInfo;

@@ -274,6 +274,15 @@ struct HttpStream {
 }
 
 impl SeqReader {
+    /// The version of an HTTP source (its `If-Range` value: a strong ETag or Last-Modified),
+    /// for the record of a resumable upload; `None` for other streams.
+    pub(crate) fn validator(&self) -> Option<String> {
+        match &self.inner {
+            SeqInner::Http(h) => h.validator.if_range().map(str::to_owned),
+            SeqInner::Reader(_) => None,
+        }
+    }
+
     /// Number of times the HTTP body was resumed.
     pub(crate) fn resumes(&self) -> u32 {
         match &self.inner {

@@ -15,3 +15,4 @@ mod pipeline_demo;
 mod pipeline_run;
 mod pipeline_tls;
 mod s3copy_cli;
+mod s3copy_resume;

@@ -779,6 +779,8 @@ fn server_side_copy(s: &Store) {
         &format!("s3://{other}/copy/big.bin"),
         "--part-size",
         "5M",
+        "--multipart-threshold",
+        "5M",
         "--json",
     ]);
     let j = r.json();
@@ -786,6 +788,19 @@ fn server_side_copy(s: &Store) {
     assert_eq!(j["parts"], 3);
     assert_eq!(j["multipart"], true);
     assert!(s.object(&other, "copy/big.bin").unwrap() == big);
+
+    // up to 5 GiB a server-side copy is one CopyObject
+    let r = s.run(&[
+        &format!("s3://{bucket}/big.bin"),
+        &format!("s3://{other}/whole/big.bin"),
+        "--json",
+    ]);
+    let j = r.json();
+    assert_eq!(
+        (j["parts"].as_u64(), j["multipart"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert!(s.object(&other, "whole/big.bin").unwrap() == big);
 
     let r = s.run(&[
         &format!("s3://{bucket}/small.bin"),
@@ -1133,6 +1148,8 @@ fn ctrl_c_stops_a_server_side_copy_and_aborts_its_upload() {
             &format!("s3://{bucket}/src.bin"),
             &format!("s3://{bucket}/dst.bin"),
             "--part-size",
+            "5M",
+            "--multipart-threshold",
             "5M",
         ])
         .stdin(Stdio::null())

@@ -191,7 +191,8 @@ async fn suite(s: Server) {
         h.metadata
     );
 
-    // 10. server-side copy (UploadPartCopy), no bytes through the client
+    // 10. server-side copy, no bytes through the client: CopyObject up to 5 GiB (here up to a
+    // lower multipart threshold), UploadPartCopy above
     let r = c
         .copy_object(
             &bucket,
@@ -200,13 +201,20 @@ async fn suite(s: Server) {
             "copied.bin",
             &CopyOptions {
                 part_size: Some(PART),
+                multipart_threshold: Some(PART),
                 ..opts()
             },
         )
         .await
         .unwrap();
-    assert_eq!(r.parts, 3);
+    assert_eq!((r.parts, r.multipart), (3, true));
     check_back(&c, &bucket, "copied.bin", &big).await;
+    let r = c
+        .copy_object(&bucket, "dir/big file$.bin", &bucket, "whole.bin", &opts())
+        .await
+        .unwrap();
+    assert_eq!((r.parts, r.multipart), (1, false));
+    check_back(&c, &bucket, "whole.bin", &big).await;
 
     // 11. a source that breaks and cannot resume: error, upload aborted
     let src = start_source(

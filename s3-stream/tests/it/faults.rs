@@ -657,3 +657,77 @@ async fn parts_from_an_http_source_go_out_with_their_exact_length() {
         assert_eq!(h.content_length, Some(want), "{h:?}");
     }
 }
+
+#[tokio::test]
+async fn an_acl_the_store_dropped_is_applied_after_the_upload() {
+    let mock = MockS3::start(|_| None).await;
+    let d = payload();
+    let o = CopyOptions {
+        acl: Some("public-read".into()),
+        ..opts()
+    };
+    copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &o,
+    )
+    .await;
+    assert_eq!(
+        mock.count("GetObjectAcl", None),
+        2,
+        "checked, then checked again"
+    );
+    assert_eq!(mock.count("PutObjectAcl", None), 1, "applied once");
+    assert_eq!(
+        mock.state.lock().unwrap().acls.get("k").map(String::as_str),
+        Some("public-read")
+    );
+    // already in effect: checked, not set again
+    copy_ok(
+        &mock,
+        Source::reader("r", std::io::Cursor::new(d.clone())),
+        "k",
+        &d,
+        &o,
+    )
+    .await;
+    assert_eq!(mock.count("PutObjectAcl", None), 1);
+}
+
+#[tokio::test]
+async fn an_object_writer_stores_only_when_finished() {
+    use tokio::io::AsyncWriteExt;
+    let mock = MockS3::start(|_| None).await;
+    let d = payload();
+    let c = mock.client();
+    let mut w = c.writer("b", "w", &opts());
+    for chunk in d.chunks(7777) {
+        w.write_all(chunk).await.unwrap();
+    }
+    let r = w.finish().await.unwrap();
+    assert_eq!(r.bytes, d.len() as u64);
+    assert!(r.multipart);
+    assert!(mock.object("w").unwrap() == d);
+
+    // dropped before finish: no object, the upload aborted
+    let mut w = c.writer("b", "dropped", &opts());
+    w.write_all(&d[..3 * PART as usize]).await.unwrap();
+    drop(w);
+    for _ in 0..200 {
+        if mock.open_uploads() == 0 && mock.count("CreateMultipartUpload", None) == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(mock.object("dropped").is_none());
+    assert_eq!(mock.open_uploads(), 0);
+
+    // aborted explicitly
+    let mut w = c.writer("b", "aborted", &opts());
+    w.write_all(&d).await.unwrap();
+    w.abort().await.unwrap();
+    assert!(mock.object("aborted").is_none());
+    assert_eq!(mock.open_uploads(), 0);
+}

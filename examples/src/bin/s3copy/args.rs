@@ -16,7 +16,7 @@ use s3_stream::{Error, PartChecksum, PayloadSigning};
     name = "s3copy",
     version,
     override_usage = "s3copy [OPTIONS] SRC s3://bucket/key\n       s3copy [OPTIONS] set-acl s3://bucket/key ACL\n       s3copy [OPTIONS] uploads s3://bucket[/prefix] [--abort] [--older-than AGE]",
-    after_help = "Exit codes: 0 success, 1 an integrity check failed, 2 usage, I/O or server error, 130 stopped by Ctrl-C.\nCtrl-C stops a copy and aborts its multipart upload, so nothing is stored; a second Ctrl-C exits at once.\n\nExamples:\n  s3copy https://cloud.example/export/disk.ova s3://images/disk.ova --source-insecure --acl public-read\n  curl -s URL | s3copy - s3://images/disk.ova --expected-size 2147483648\n  s3copy s3://a/big.ova s3://b/big.ova\n  s3copy set-acl s3://images/disk.ova public-read\n  s3copy uploads s3://images --abort --older-than 24h"
+    after_help = "Exit codes: 0 success, 1 an integrity check failed, 2 usage, I/O or server error, 130 stopped by Ctrl-C.\nCtrl-C stops a copy and aborts its multipart upload, so nothing is stored; a second Ctrl-C exits at once.\n\nExamples:\n  s3copy https://cloud.example/export/disk.ova s3://images/disk.ova --source-insecure --acl public-read\n  curl -s URL | s3copy - s3://images/disk.ova --expected-size 2147483648\n  s3copy ./disk.ova s3://images/disk.ova --resume\n  s3copy s3://a/big.ova s3://b/big.ova\n  s3copy set-acl s3://images/disk.ova public-read\n  s3copy uploads s3://images --abort --older-than 24h"
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -63,6 +63,10 @@ pub(crate) struct Cli {
     /// Part size, e.g. 16M, 64MiB, 8388608 (default: 8 MiB, raised to fit 10,000 parts).
     #[arg(long, value_parser = parse_size)]
     pub(crate) part_size: Option<u64>,
+    /// Objects up to this size go in one request: PutObject (default: one part size) or, for a
+    /// server-side copy, CopyObject (default and most: 5 GiB); larger ones in a multipart upload.
+    #[arg(long, value_parser = parse_size)]
+    pub(crate) multipart_threshold: Option<u64>,
     /// Parallel part uploads.
     #[arg(long, default_value_t = 4)]
     pub(crate) concurrency: usize,
@@ -92,6 +96,12 @@ pub(crate) struct Cli {
     /// Skip the md5-of-md5s ETag comparison after Complete.
     #[arg(long)]
     pub(crate) no_etag_check: bool,
+    /// Continue the upload an interrupted run of the same copy left (recorded under
+    /// $XDG_STATE_HOME/ovakit/uploads, default ~/.local/state): the parts the store holds are
+    /// checked against the source (size and MD5) and only the others are sent. Without such an
+    /// upload this is an ordinary copy.
+    #[arg(long)]
+    pub(crate) resume: bool,
 }
 
 /// `--part-checksum` values.

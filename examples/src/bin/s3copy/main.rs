@@ -167,6 +167,7 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
         part_size: cli.part_size,
         concurrency: cli.concurrency,
         expected_size: cli.expected_size,
+        multipart_threshold: cli.multipart_threshold,
         acl: cli.acl.clone(),
         content_type: cli.content_type.clone(),
         md5: cli.md5,
@@ -233,6 +234,17 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
         } else {
             Source::file(src)
         };
+        // Every multipart upload is recorded (by source and destination) so that --resume can
+        // continue it after the process was killed; completed or aborted uploads leave no record.
+        let id = match &source {
+            Source::File(p) => std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string(),
+            other => other.name(),
+        };
+        opts.resume_file = s3_stream::resume_path(&id, &dest.bucket, &dest.key);
+        opts.resume = cli.resume;
         client.copy(source, &dest.bucket, &dest.key, &opts).await?
     };
     if let Some(pb) = pb {
@@ -250,11 +262,17 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
                 "upload_id": report.upload_id, "source_resumes": report.source_resumes,
                 "part_checksum": report.part_checksum.as_str(),
                 "payload_signed": report.payload_signed,
+                "parts_reused": report.parts_reused, "parts_uploaded": report.parts_uploaded,
             })
         );
     } else if !cli.quiet {
+        let reused = if report.parts_reused > 0 {
+            format!(" ({} kept from the earlier upload)", report.parts_reused)
+        } else {
+            String::new()
+        };
         eprintln!(
-            "s3://{}/{}: {} bytes, {} part(s), {:.1} s, {:.1} MB/s, crc32c {}{}{}",
+            "s3://{}/{}: {} bytes, {} part(s){reused}, {:.1} s, {:.1} MB/s, crc32c {}{}{}",
             dest.bucket,
             dest.key,
             report.bytes,

@@ -351,6 +351,7 @@ async fn handle(
         (&hyper::Method::DELETE, _, false) => "DeleteObject",
         (&hyper::Method::GET, true, _) => "ListMultipartUploads",
         (&hyper::Method::PUT, _, _) if q.contains_key("acl") => "PutObjectAcl",
+        (&hyper::Method::GET, _, _) if q.contains_key("acl") => "GetObjectAcl",
         (&hyper::Method::PUT, _, _) => "PutObject",
         (&hyper::Method::HEAD, _, _) => "HeadObject",
         (&hyper::Method::GET, _, _) => "GetObject",
@@ -507,6 +508,22 @@ async fn handle(
             }
             x.push_str("</ListMultipartUploadsResult>");
             xml_resp(200, x)
+        }
+        // Like ministack, the mock keeps only ACLs set by PutObjectAcl (the x-amz-acl of
+        // CreateMultipartUpload is dropped).
+        "GetObjectAcl" => {
+            let public = s.acls.get(&key).map(String::as_str) == Some("public-read");
+            let grant = if public {
+                "<Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>"
+            } else {
+                ""
+            };
+            xml_resp(
+                200,
+                format!(
+                    "<AccessControlPolicy><Owner><ID>o</ID></Owner><AccessControlList><Grant><Grantee><ID>o</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>{grant}</AccessControlList></AccessControlPolicy>"
+                ),
+            )
         }
         "PutObjectAcl" => {
             if key.contains("no-acl") {

@@ -69,6 +69,15 @@ pub(crate) fn object_url(cfg: &Config, s: &S3Settings, key: &str) -> String {
     format!("{endpoint}/{}/{key}", s.bucket)
 }
 
+/// Where a step records its multipart upload while it runs, beside the pipeline's state file: a
+/// rerun after the process was killed continues that upload (the stored parts are checked
+/// against the source and kept; only the others are sent).
+fn upload_record(cfg: &Config, step: &str) -> std::path::PathBuf {
+    let mut p = cfg.state_file().into_os_string();
+    p.push(format!(".{step}-upload"));
+    p.into()
+}
+
 /// `publish`: upload the OVA with the configured ACL; check the object's size and digest.
 pub(crate) async fn publish(
     ctx: &mut Ctx<'_>,
@@ -85,6 +94,8 @@ pub(crate) async fn publish(
         content_type: Some("application/x-tar".into()),
         sha256: true,
         cancel: Some(ctrl_c.token.clone()),
+        resume_file: Some(upload_record(cfg, "publish")),
+        resume: true,
         ..CopyOptions::default()
     };
     let copied = client.copy(Source::file(ova), &s.bucket, &key, &opts).await;
@@ -230,6 +241,8 @@ pub(crate) async fn transfer(
         expected_size: length,
         content_type: Some("application/x-tar".into()),
         cancel: Some(ctrl_c.token.clone()),
+        resume_file: Some(upload_record(cfg, "transfer")),
+        resume: true,
         ..CopyOptions::default()
     };
     let copied = client
