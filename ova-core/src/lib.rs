@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod build;
+pub mod disk;
 pub mod error;
 pub mod inplace;
 pub mod manifest;
