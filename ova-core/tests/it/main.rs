@@ -13,6 +13,8 @@ mod archive_shortread;
 mod build_interop;
 mod cancel;
 mod chunking;
+mod disk_interop;
+mod disk_roundtrip;
 mod hostile_archives;
 mod interop_tar;
 mod manifest_roundtrip;

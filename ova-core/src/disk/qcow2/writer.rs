@@ -15,7 +15,7 @@ const BATCH_CLUSTERS: usize = 32;
 pub struct Qcow2Summary {
     /// Bytes of image written (the file size).
     pub bytes_written: u64,
-    /// Virtual disk size in bytes (the raw input size).
+    /// Virtual disk size in bytes (the raw input size rounded up to a 512-byte sector).
     pub virtual_size: u64,
     /// Guest clusters stored (clusters that are not all zeros).
     pub data_clusters: u64,
@@ -42,10 +42,10 @@ pub struct Qcow2Summary {
 /// let raw: Vec<u8> = (0..300_000u32).map(|i| (i / 1000) as u8).collect();
 /// let mut image = Cursor::new(Vec::new());
 /// let summary = Qcow2Writer::new().with_compression(true).write(&raw[..], raw.len() as u64, &mut image)?;
-/// assert_eq!(summary.virtual_size, 300_000);
+/// assert_eq!(summary.virtual_size, 300_032); // a whole number of sectors
 /// let mut back = Vec::new();
 /// Qcow2Reader::new(image)?.copy_to(&mut back)?;
-/// assert_eq!(back, raw);
+/// assert_eq!(&back[..300_000], &raw[..]);
 /// # Ok::<(), ova_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -102,7 +102,8 @@ impl Qcow2Writer {
     }
 
     /// Converts `size` raw bytes read from `input` into a QCOW2 image written to `output`
-    /// from its current position 0 (a new file).
+    /// from its current position 0 (a new file). The virtual size is `size` rounded up to a
+    /// whole sector, as qemu-img makes it; the missing bytes read as zeros.
     ///
     /// # Errors
     ///
@@ -132,7 +133,10 @@ impl Qcow2Writer {
         mut output: W,
         progress: Progress<'_>,
     ) -> Result<Qcow2Summary> {
-        let plan = Plan::with_cluster_bits(size, self.cluster_bits)?;
+        // qemu counts a disk in whole sectors (it truncates a QCOW2's size to them and rounds a
+        // raw file's up), so the size is rounded up to a sector, the tail reading as zeros
+        let virtual_size = size.next_multiple_of(512);
+        let plan = Plan::with_cluster_bits(virtual_size, self.cluster_bits)?;
         let cs = plan.cluster_size() as usize;
         let (mut enc, front) = Qcow2Encoder::start(plan);
         let write_err = |source| Error::DiskIo {
@@ -184,7 +188,7 @@ impl Qcow2Writer {
         })?;
         let summary = Qcow2Summary {
             bytes_written: 0,
-            virtual_size: size,
+            virtual_size,
             data_clusters: enc.data_clusters(),
             compressed_clusters: enc.compressed_clusters(),
         };
