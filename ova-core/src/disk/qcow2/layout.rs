@@ -164,7 +164,7 @@ impl Header {
                 h.autoclear_features = be64(bytes, 88);
                 h.refcount_order = be32(bytes, 96);
                 h.header_length = be32(bytes, 100);
-                if h.header_length < V3_HEADER_LEN || h.header_length % 8 != 0 {
+                if h.header_length < V3_HEADER_LEN || !h.header_length.is_multiple_of(8) {
                     return Err(bad(format!("invalid header length {}", h.header_length)));
                 }
                 if h.header_length > V3_HEADER_LEN {
@@ -832,8 +832,8 @@ mod tests {
         let h = Header::parse(&out).unwrap();
         assert_eq!(h.l1_size, 3);
         let l1 = &out[65_536..65_536 + 24];
-        assert_eq!(be64(l1, 0), COPIED | 6 * 65_536);
+        assert_eq!(be64(l1, 0), COPIED | (6 * 65_536));
         assert_eq!(be64(l1, 8), 0);
-        assert_eq!(be64(l1, 16), COPIED | 8 * 65_536);
+        assert_eq!(be64(l1, 16), COPIED | (8 * 65_536));
     }
 }

@@ -219,7 +219,7 @@ impl<R: Read + Seek> Qcow2Reader<R> {
             ("l1 table", h.l1_table_offset, l1_bytes),
             ("refcount table", h.refcount_table_offset, rt_bytes),
         ] {
-            if off % cs != 0 || off == 0 {
+            if !off.is_multiple_of(cs) || off == 0 {
                 return Err(corrupt(
                     off,
                     format!("{field} offset is not cluster-aligned"),
@@ -291,7 +291,7 @@ impl<R: Read + Seek> Qcow2Reader<R> {
             if off == 0 {
                 continue;
             }
-            if off % cs != 0 {
+            if !off.is_multiple_of(cs) {
                 return Err(corrupt(at, format!("l1 entry {i} is not cluster-aligned")));
             }
             usage.add(off, off + cs, META, "an l2 table")?;
@@ -332,7 +332,7 @@ impl<R: Read + Seek> Qcow2Reader<R> {
                 continue;
             }
             let at = h.refcount_table_offset + i as u64 * 8;
-            if e % cs != 0 || e & !OFFSET_MASK != 0 {
+            if !e.is_multiple_of(cs) || e & !OFFSET_MASK != 0 {
                 return Err(corrupt(
                     at,
                     format!("refcount table entry {i} ({e:#x}) is invalid"),
