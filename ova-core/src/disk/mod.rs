@@ -10,13 +10,13 @@
 //! ```
 //! use ova_core::disk::{self, ConvertOptions, Format};
 //! let dir = tempfile::tempdir().unwrap();
-//! let raw: Vec<u8> = (0..1_000_000u32).map(|i| (i / 4096) as u8).collect();
+//! let raw: Vec<u8> = (0..1_048_576u32).map(|i| (i / 4096) as u8).collect();
 //! std::fs::write(dir.path().join("disk.raw"), &raw).unwrap();
 //! let options = ConvertOptions::new(Format::Qcow2).with_compression(true);
 //! disk::convert_file(dir.path().join("disk.raw"), dir.path().join("disk.qcow2"), &options, &mut ova_core::no_progress)?;
 //! let info = disk::info_file(dir.path().join("disk.qcow2"))?;
 //! assert_eq!(info.format(), Format::Qcow2);
-//! assert_eq!(info.virtual_size(), 1_000_000);
+//! assert_eq!(info.virtual_size(), 1_048_576);
 //! # Ok::<(), ova_core::Error>(())
 //! ```
 
