@@ -1,12 +1,13 @@
 //! The integration tests of the `examples` binaries, in one test binary (`cargo test -p examples
 //! --test it`; one module per area, e.g. `--test it pipeline_run::`): the
-//! `cloudstack` CLI against the simulator, `ova --large-files chunk`, `ova` stopped by Ctrl-C,
+//! `cloudstack` CLI against the simulator, `ova --large-files chunk`, `ova disk`/`ova convert`, `ova` stopped by Ctrl-C,
 //! `pipeline` (`demo`, `run --config`, and HTTPS export URLs), and `s3copy` against s3s-fs and moto.
 
 mod common;
 
 mod cloudstack_cli;
 mod ova_cancel;
+mod ova_disk;
 mod ova_large_files;
 mod pipeline_cancel;
 mod pipeline_demo;
