@@ -350,3 +350,17 @@ fn cross_conversions_round_trip() {
     assert_eq!(&back[..expected.len()], &expected[..]);
     assert!(back[expected.len()..].iter().all(|&b| b == 0));
 }
+
+#[test]
+fn empty_images_from_qemu_img_read_as_no_bytes() {
+    let Some(qemu) = qemu_img() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("empty.qcow2");
+    run(Command::new(&qemu)
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&image)
+        .arg("0"));
+    let info = disk::info_file(&image).unwrap();
+    assert_eq!((info.format(), info.virtual_size()), (Format::Qcow2, 0));
+    assert!(read_all(&image, Format::Qcow2).is_empty());
+}

@@ -219,6 +219,9 @@ impl<R: Read + Seek> Qcow2Reader<R> {
             ("l1 table", h.l1_table_offset, l1_bytes),
             ("refcount table", h.refcount_table_offset, rt_bytes),
         ] {
+            if len == 0 {
+                continue;
+            }
             if !off.is_multiple_of(cs) || off == 0 {
                 return Err(corrupt(
                     off,
@@ -265,12 +268,14 @@ impl<R: Read + Seek> Qcow2Reader<R> {
             problems: Vec::new(),
         };
         usage.add(0, cs, META, "the header")?;
-        usage.add(
-            h.l1_table_offset,
-            h.l1_table_offset + l1_bytes,
-            META,
-            "the l1 table",
-        )?;
+        if l1_bytes > 0 {
+            usage.add(
+                h.l1_table_offset,
+                h.l1_table_offset + l1_bytes,
+                META,
+                "the l1 table",
+            )?;
+        }
         usage.add(
             h.refcount_table_offset,
             h.refcount_table_offset + rt_bytes,

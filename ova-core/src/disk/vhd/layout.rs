@@ -46,8 +46,9 @@ pub const MAX_GEOMETRY_SECTORS: u64 = 65_535 * 16 * 255;
 pub const MAX_SIZE: u64 = 0xff00_0000 * SECTOR;
 /// Seconds from the Unix epoch to the VHD epoch (2000-01-01 00:00:00 UTC).
 pub const VHD_EPOCH: u64 = 946_684_800;
-/// Largest block size read (256 MiB): bounds every allocation.
-pub const MAX_BLOCK_SIZE: u32 = 256 << 20;
+/// Largest block size read (32 MiB; every producer uses 2 MiB or less): bounds every
+/// allocation.
+pub const MAX_BLOCK_SIZE: u32 = 32 << 20;
 
 fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
@@ -251,7 +252,7 @@ impl DynamicHeader {
     /// # Errors
     ///
     /// [`Error::DiskHeader`] when the cookie is missing or the block size is not a power of
-    /// two between 512 bytes and 256 MiB.
+    /// two between 512 bytes and 32 MiB.
     pub fn parse(b: &[u8]) -> Result<(Self, bool)> {
         let bad = |reason: String| Error::DiskHeader {
             format: "vhd",
