@@ -39,9 +39,8 @@ sync
 
 # Runs a command and prints "WALL CPU" (seconds; CPU = user + system of it and its children).
 timed() {
-    local out
-    out=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    "$python" -c "import sys; w,u,s = map(float, sys.argv[1:4]); print(f'{w:.2f} {u + s:.2f}')" $out
+    /usr/bin/time -o "$work/.time" -f "%e %U %S" "$@" >/dev/null 2>&1
+    "$python" -c "import sys; w,u,s = map(float, sys.argv[1:4]); print(f'{w:.2f} {u + s:.2f}')" $(tail -1 "$work/.time")
 }
 
 # compare NAME FMT QEMU_OUT OVA_OUT QEMU_CMD... -- OVA_CMD...: runs qemu-img's side then ours,
