@@ -30,32 +30,7 @@ else
 fi
 
 echo "==> generating a ${size_mib} MiB raw image"
-"$python" - "$work/disk.raw" "$size_mib" <<'PY'
-import random, sys
-path, mib = sys.argv[1], int(sys.argv[2])
-rng = random.Random(20240601)
-words = ("the kernel module lib usr share bin etc var log error warning info debug return int "
-         "struct static const void char unsigned long config system service network device "
-         "python import from class def self none true false package version install").split()
-pool = 8 << 20
-text = (" ".join(rng.choices(words, k=pool // 5)) + "\n").encode()[:pool]
-text = text + text[: 1 << 20]
-nib = rng.choices(range(16), weights=[40, 10, 8, 6, 5, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 3], k=pool)
-binary = bytes(v * 17 if i % 7 else v for i, v in enumerate(nib))
-binary = binary + binary[: 1 << 20]
-noise = rng.randbytes(pool + (1 << 20))
-zero = bytes(1 << 20)
-kinds = ["zero", "text", "binary", "random"]
-with open(path, "wb") as f:
-    for _ in range(mib):
-        k = rng.choices(kinds, weights=[35, 30, 25, 10])[0]
-        if k == "zero":
-            f.write(zero)
-            continue
-        src = {"text": text, "binary": binary, "random": noise}[k]
-        off = rng.randrange(0, pool)
-        f.write(src[off : off + (1 << 20)])
-PY
+"$python" "$root/benches/scripts/realistic_disk.py" "$work/disk.raw" "$size_mib"
 
 now() { date +%s.%N; }
 elapsed() { "$python" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }

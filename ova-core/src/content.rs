@@ -230,6 +230,19 @@ impl<'a> ContentReader<'a> {
             Compression::Other(m) => Err(m.clone()),
         }
     }
+
+    /// The content's length: the stored length, or for gzip the decompressed length (which
+    /// costs one decompression pass the first time; the position is kept).
+    ///
+    /// # Errors
+    ///
+    /// Reading or decompressing the stored bytes.
+    pub fn content_len(&mut self) -> io::Result<u64> {
+        match self {
+            Self::Stored(r) => Ok(r.len()),
+            Self::Gzip(r) => r.content_len(),
+        }
+    }
 }
 
 impl Read for ContentReader<'_> {

@@ -292,6 +292,58 @@ pub enum Error {
         /// Bytes read before the input ended (or the first byte past the capacity).
         actual: u64,
     },
+    // ---- disk images (qcow2, vhd) ----
+    /// A disk image's header (QCOW2 header, VHD footer or dynamic header) is not one this crate
+    /// can read.
+    #[error("invalid {format} header: {reason}")]
+    DiskHeader {
+        /// The image format (`qcow2`, `vhd`).
+        format: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A disk image's tables (L1/L2, refcounts, BAT) are damaged: an entry points outside the
+    /// file, two structures overlap, a refcount is lower than the references to its cluster,
+    /// a compressed cluster does not inflate.
+    #[error("corrupt {format} image at offset {offset}: {reason}")]
+    DiskCorrupt {
+        /// The image format.
+        format: &'static str,
+        /// Byte offset of the damaged structure (or of the table entry naming it).
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A disk image uses a feature this crate does not read (a backing file, encryption, an
+    /// external data file, a differencing VHD, ...); the reason says what to do instead.
+    #[error("{format} image uses {feature}, which ovakit does not read: {hint}")]
+    DiskUnsupported {
+        /// The image format.
+        format: &'static str,
+        /// The feature.
+        feature: String,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// The disk image ends inside a structure.
+    #[error("{format} image is truncated at offset {offset} (inside {inside})")]
+    DiskTruncated {
+        /// The image format.
+        format: &'static str,
+        /// Offset where the input ended.
+        offset: u64,
+        /// The structure being read.
+        inside: &'static str,
+    },
+    /// Reading or writing a disk image failed.
+    #[error("i/o error while {op}")]
+    DiskIo {
+        /// What was being done (`reading the qcow2 image`, `writing the vhd image`, ...).
+        op: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     // ---- signing ----
     /// A private key cannot be read (bad PEM, wrong passphrase, unsupported type).
     #[error("cannot load private key from {source_name}")]

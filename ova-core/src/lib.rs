@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod build;
 pub mod content;
+pub mod disk;
 pub mod error;
 pub mod finding;
 pub mod inplace;

@@ -1,14 +1,15 @@
 //! The native part of the `ovakit` Python package (`ovakit._ovakit`).
 //!
 //! This file only registers classes and functions; each capability lives in its own module and
-//! every behaviour lives in the Rust crates. The Python modules `ovakit.ova`, `ovakit.cloudstack`
-//! and `ovakit.s3` re-export what is registered here.
+//! every behaviour lives in the Rust crates. The Python modules `ovakit.ova`, `ovakit.disk`,
+//! `ovakit.cloudstack` and `ovakit.s3` re-export what is registered here.
 
 use pyo3::prelude::*;
 
 mod build;
 mod cloudstack;
 mod conv;
+mod disk;
 mod errors;
 mod ova;
 mod ovf;
@@ -22,6 +23,7 @@ fn _ovakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     ova::register(m)?;
     vmdk::register(m)?;
+    disk::register(m)?;
     cloudstack::register(m)?;
     s3::register(m)?;
     Ok(())

@@ -1,13 +1,14 @@
 //! The integration tests of the `examples` binaries, in one test binary (`cargo test -p examples
 //! --test it`; one module per area, e.g. `--test it pipeline_run::`): the
-//! `cloudstack` CLI against the simulator, `ova --large-files chunk`, `ova` stopped by Ctrl-C,
-//! `ova` refusing hardware a VirtualSystemType cannot carry (`--force`),
+//! `cloudstack` CLI against the simulator, `ova --large-files chunk`, `ova disk`/`ova convert`, `ova` stopped
+//! by Ctrl-C, `ova` refusing hardware a VirtualSystemType cannot carry (`--force`),
 //! `pipeline` (`demo`, `run --config`, and HTTPS export URLs), and `s3copy` against s3s-fs and moto.
 
 mod common;
 
 mod cloudstack_cli;
 mod ova_cancel;
+mod ova_disk;
 mod ova_hardware;
 mod ova_large_files;
 mod pipeline_cancel;

@@ -86,6 +86,29 @@ fn ctrl_c_stops_a_vmdk_conversion_and_leaves_nothing_behind() {
 }
 
 #[test]
+fn ctrl_c_stops_a_disk_conversion_and_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = sparse_disk(tmp.path());
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    for (name, extra) in [("big.qcow2", "--compress"), ("big.vhd", "--threads=1")] {
+        let existing = out.join(name);
+        std::fs::write(&existing, PRECIOUS).unwrap();
+        interrupt(
+            &[
+                "disk".as_ref(),
+                "convert".as_ref(),
+                extra.as_ref(),
+                disk.as_os_str(),
+                existing.as_os_str(),
+            ],
+            &existing,
+        );
+        std::fs::remove_file(&existing).unwrap();
+    }
+}
+
+#[test]
 fn exit_code_130_is_documented_in_the_help() {
     let out = Command::new(env!("CARGO_BIN_EXE_ova"))
         .arg("--help")

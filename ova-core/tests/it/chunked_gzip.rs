@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::archive_support::{data, descriptor, have, python, run, skip, write};
+use ova_core::disk::{self, ConvertOptions, Format};
 use ova_core::manifest::Algorithm;
 use ova_core::no_progress;
 use ova_core::package::Ova;
@@ -514,4 +515,40 @@ fn a_real_vcenter_chunked_descriptor_packaged_as_ovftool_does() {
     chunked.extract(&out, &mut no_progress).unwrap();
     assert!(std::fs::read(out.join("Nostalgia-disk1.vmdk")).unwrap() == vmdk);
     qemu_check(&out.join("Nostalgia-disk1.vmdk"));
+}
+
+#[test]
+fn chunked_and_gzip_disks_convert_straight_from_the_package() {
+    if !tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let vmdk = qemu_vmdk(tmp.path());
+    let source = write(tmp.path(), "source.vmdk", &vmdk);
+    for layout in [
+        Layout::Plain,
+        Layout::Chunked(256 * 1024),
+        Layout::Gzip,
+        Layout::GzipChunked(100_000),
+    ] {
+        let dir = tmp.path().join(format!("{layout:?}"));
+        let ova = package(&dir, &vmdk, layout);
+        let out = dir.join("disk.qcow2");
+        let (choice, summary) = disk::convert_ova_disk(
+            &ova,
+            None,
+            &out,
+            &ConvertOptions::new(Format::Qcow2),
+            &mut no_progress,
+        )
+        .unwrap_or_else(|e| panic!("{layout:?}: {e}"));
+        assert_eq!(choice.entry, "disk1.vmdk", "{layout:?}");
+        assert_eq!(summary.from, Format::Vmdk, "{layout:?}");
+        // qemu-img judges: the template holds exactly the disk qemu-img wrote
+        run(Command::new("qemu-img").arg("check").arg(&out));
+        run(Command::new("qemu-img")
+            .args(["compare", "-f", "qcow2", "-F", "vmdk"])
+            .arg(&out)
+            .arg(&source));
+    }
 }

@@ -14,6 +14,8 @@ mod build_interop;
 mod cancel;
 mod chunked_gzip;
 mod chunking;
+mod disk_interop;
+mod disk_roundtrip;
 mod hostile_archives;
 mod interop_tar;
 mod manifest_roundtrip;

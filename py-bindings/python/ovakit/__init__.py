@@ -3,6 +3,7 @@
 Submodules:
 
 * :mod:`ovakit.ova` -- OVA packages: entries, manifests, verification.
+* :mod:`ovakit.disk` -- disk images: raw, VMDK, QCOW2 and VHD conversion and checks.
 * :mod:`ovakit.cloudstack` -- CloudStack client, job waiting, pagination, simulator.
 * :mod:`ovakit.s3` -- streaming copies into S3, ACLs, multipart housekeeping.
 * :mod:`ovakit.exceptions` -- the exception hierarchy, rooted at :class:`OvakitError`.
@@ -10,7 +11,7 @@ Submodules:
 Long calls release the GIL and can be interrupted with Ctrl-C.
 """
 
-from ovakit import cloudstack, ova, s3
+from ovakit import cloudstack, disk, ova, s3
 from ovakit._ovakit import __version__
 from ovakit.exceptions import (
     AsyncJobError,
@@ -29,6 +30,7 @@ from ovakit.exceptions import (
 __all__ = [
     "__version__",
     "ova",
+    "disk",
     "cloudstack",
     "s3",
     "OvakitError",

@@ -418,6 +418,44 @@ def raw_to_vmdk(
     exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
     the temporary file removed and an existing ``vmdk_path`` left as it was."""
 
+def disk_convert(
+    src: StrPath,
+    dst: StrPath,
+    *,
+    to: Optional[str] = None,
+    compress: bool = False,
+    level: Optional[int] = None,
+    threads: Optional[int] = None,
+    progress: Optional[ByteProgress] = None,
+) -> dict[str, Any]:
+    """Convert ``src`` (raw, stream-optimized VMDK, QCOW2 or VHD, detected from its content)
+    into ``dst`` as ``to`` (``"raw"``, ``"vmdk"``, ``"qcow2"``, ``"vhd"``; default: from
+    ``dst``'s extension); temp file, renamed on success. ``compress`` deflates QCOW2 clusters.
+
+    ``progress(done, total)`` gets the raw disk bytes converted and the virtual size; an
+    exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
+    the temporary file removed and an existing ``dst`` left as it was. Raises ``OvaError`` for
+    a damaged or unsupported image, ``ValueError`` for an unknown format."""
+
+def disk_convert_ova(
+    ova: StrPath,
+    dst: StrPath,
+    *,
+    to: Optional[str] = None,
+    disk: Optional[str] = None,
+    compress: bool = False,
+    level: Optional[int] = None,
+    threads: Optional[int] = None,
+    progress: Optional[ByteProgress] = None,
+) -> dict[str, Any]:
+    """Convert a disk of an OVA (``disk``: its ovf:diskId; default: the first disk of the first
+    VirtualSystem) into ``dst``, streaming it from the package. Returns ``{"disk": ...,
+    "summary": ...}``."""
+
+def disk_info(path: StrPath) -> dict[str, Any]:
+    """Check a disk image (raw, VMDK, QCOW2, VHD) and describe it; ``format`` names which.
+    Raises ``OvaError`` when it is damaged or uses a feature ovakit does not read."""
+
 def vmdk_to_raw(
     vmdk_path: StrPath, raw: StrPath, *, progress: Optional[ByteProgress] = None
 ) -> dict[str, Any]:

@@ -6,6 +6,7 @@
 
 mod build;
 mod common;
+mod disk;
 mod inspect;
 mod rewrite;
 mod sign;
@@ -123,6 +124,11 @@ enum Command {
     Build(build::BuildArgs),
     /// Stream-optimized VMDK: info, and convert raw <-> VMDK.
     Vmdk(vmdk::VmdkArgs),
+    /// Disk images (raw, stream-optimized VMDK, QCOW2, VHD): info, and convert between them.
+    Disk(disk::DiskArgs),
+    /// Convert an OVA's disk straight into a QCOW2 (KVM) or VHD (XenServer) template,
+    /// streaming it from the package.
+    Convert(disk::ConvertArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,8 +145,11 @@ enum ManifestCommand {
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     // Everything that streams a package or a disk stops cleanly on Ctrl-C; `info` (headers
-    // only) keeps the default, and `vmdk` watches for `convert` only.
-    if !matches!(cli.command, Command::Info { .. } | Command::Vmdk(_)) {
+    // only) keeps the default, and `vmdk` and `disk` watch for `convert` only.
+    if !matches!(
+        cli.command,
+        Command::Info { .. } | Command::Vmdk(_) | Command::Disk(_)
+    ) {
         watch_ctrl_c();
     }
     match cli.command {
@@ -148,6 +157,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Verify(a) => Ok(verify::run(a)?),
         Command::Build(a) => Ok(build::run(a)?),
         Command::Vmdk(a) => Ok(vmdk::run(a)?),
+        Command::Disk(a) => disk::run(a),
+        Command::Convert(a) => disk::run_convert(a),
         Command::Info { file, json } => inspect::info(&file, json),
         Command::Validate { file, json } => inspect::validate(&file, json),
         Command::Manifest(ManifestCommand::Verify { file, json }) => {
