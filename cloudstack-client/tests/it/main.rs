@@ -10,6 +10,10 @@ mod common;
 #[cfg(feature = "simulator")]
 mod python_interop;
 #[cfg(feature = "simulator")]
+mod real_clients;
+#[cfg(feature = "simulator")]
+mod sim_strict;
+#[cfg(feature = "simulator")]
 mod simulator;
 #[cfg(feature = "simulator")]
 mod tls;
