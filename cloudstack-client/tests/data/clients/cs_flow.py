@@ -9,11 +9,13 @@ import sys
 import time
 import urllib.request
 
+from importlib.metadata import version
+
 from cs import CloudStack, CloudStackApiException
 
 endpoint, key, secret, ova_url, ova_sha256 = sys.argv[1:6]
 cs = CloudStack(endpoint=endpoint, key=key, secret=secret, poll_interval=0.05, fetch_result=False)
-out = {}
+out = {"version": version("cs")}
 
 
 def wait_ready(template_id, seen):
