@@ -308,6 +308,7 @@ impl State {
             "listTemplates" => self.list_templates(p),
             "registerTemplate" => self.register_template(p, &mut effects),
             "updateTemplate" => self.update_template(p),
+            "updateTemplatePermissions" => self.update_template_permissions(p),
             "deleteTemplate" => self.delete_template(p),
             "extractTemplate" => self.extract_template(p),
             "deployVirtualMachine" => self.deploy(p),

@@ -340,6 +340,28 @@ impl State {
         (200, json!({"template": t}))
     }
 
+    pub(crate) fn update_template_permissions(&mut self, p: &Params) -> Answer {
+        let id = p["id"].clone();
+        if find(&self.templates, &id).is_none() {
+            return invalid("updateTemplatePermissions", "id", &id);
+        }
+        if (p.contains_key("accounts") || p.contains_key("projectids")) && !p.contains_key("op") {
+            return error(
+                431,
+                4350,
+                "The op parameter is required when accounts or projectids are given",
+            );
+        }
+        for t in self.template_rows_mut(&id) {
+            for k in ["isextractable", "isfeatured", "ispublic"] {
+                if p.contains_key(k) {
+                    t.insert(k.into(), json!(flag(p, k)));
+                }
+            }
+        }
+        (200, json!({"success": true}))
+    }
+
     pub(crate) fn delete_template(&mut self, p: &Params) -> Answer {
         let id = p["id"].clone();
         if find(&self.templates, &id).is_none() {

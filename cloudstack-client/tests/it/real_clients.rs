@@ -101,6 +101,7 @@ fn check_cs_flow(out: &Value, sha: &str) {
         "Download Complete"
     );
     assert_eq!(out["ready"], true);
+    assert_eq!(out["renamed"], "flow with cs, renamed");
     assert_eq!(out["deployed"], "Running");
     assert_eq!(out["nic_ip"], "10.1.1.10");
     assert_eq!(out["password_set"], true);

@@ -45,6 +45,7 @@ statuses = [template["status"]]
 template = wait_ready(template["id"], statuses)
 out["statuses"] = statuses
 out["ready"] = template["isready"]
+out["renamed"] = cs.updateTemplate(id=template["id"], displaytext="flow with cs, renamed")["template"]["displaytext"]
 
 vm = cs.deployVirtualMachine(
     serviceofferingid=offering["id"], templateid=template["id"], zoneid=zone["id"],
