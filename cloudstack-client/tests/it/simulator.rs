@@ -610,3 +610,40 @@ async fn secret_never_in_errors_debug_or_urls() {
         assert!(!t.contains("signature="), "signed url leaked: {t}");
     }
 }
+
+/// The 4.20 template API end to end, client and simulator together: the right `{SHA-256}`
+/// checksum gives a ready template in every zone; a wrong one fails the wait with the server's
+/// own text instead of waiting until the timeout.
+#[tokio::test]
+async fn typed_register_with_checksum_right_and_wrong() {
+    use cloudstack_client::template::{RegisterTemplate, Zones};
+    use sha2::Digest;
+    let sim = Simulator::start(SimulatorConfig::default()).unwrap();
+    let cs = client(&sim);
+    let ova = common::make_ova();
+    let sha: String = sha2::Sha256::digest(&ova)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let url = common::serve_bytes(ova);
+    let os = cs.list_os_types(Params::new()).await.unwrap().remove(0);
+    let good =
+        RegisterTemplate::new("good", "OVA", "VMware", &os.id, &url, Zones::All).with_sha256(&sha);
+    let rows = cs.register_template_with(&good).await.unwrap();
+    assert!(!rows.is_empty());
+    let ready = cs
+        .wait_template_ready_in(&rows[0].id, &Zones::All)
+        .await
+        .unwrap();
+    assert!(ready.iter().all(|t| t.isready == Some(true)), "{ready:?}");
+    let bad = RegisterTemplate::new("bad", "OVA", "VMware", &os.id, &url, Zones::All)
+        .with_sha256("00".repeat(32));
+    let rows = cs.register_template_with(&bad).await.unwrap();
+    match cs.wait_template_ready_in(&rows[0].id, &Zones::All).await {
+        Err(Error::TemplateDownloadFailed { status, .. }) => {
+            assert!(status.contains("didn't match the given value"), "{status}");
+            assert!(status.contains(&sha), "{status}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
