@@ -41,6 +41,18 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 export OVAKIT_PYTHON="$venv/bin/python"
+# the oldest CloudStack client releases the tests also run the operator flow with
+old_clients="$venv/old-clients"
+old_stamp="$old_clients/.requirements.sha256"
+want="$(sha256sum scripts/requirements-old-clients.txt | cut -d' ' -f1)"
+if [ "$(cat "$old_stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing the oldest CloudStack clients"
+    rm -rf "$old_clients"
+    "$venv/bin/python" -m pip install -q --no-cache-dir --no-deps --target "$old_clients" \
+        -r scripts/requirements-old-clients.txt
+    echo "$want" > "$old_stamp"
+fi
+export OVAKIT_OLD_CLIENTS="$old_clients"
 
 # ---- lint, docs, fuzz-target build ----------------------------------------------------------
 # Checked in a target folder of their own, removed afterwards (set OVAKIT_KEEP_LINT_BUILD=1 to keep

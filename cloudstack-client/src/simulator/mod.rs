@@ -1,23 +1,20 @@
 //! An in-process CloudStack API simulator for tests, demos and offline automation work
 //! (cargo feature `simulator`).
 //!
-//! It listens on a loopback port, verifies every request's signature and `expires` the way
-//! `ApiServer.verifyRequest` does (answering 401 with CloudStack's error body on a mismatch), keeps
-//! zones, OS types, service offerings, templates, VMs and async jobs in memory (seeded with realistic
-//! data), and implements: listZones, listOsTypes, listServiceOfferings, listTemplates,
-//! registerTemplate, deleteTemplate, extractTemplate, deployVirtualMachine, listVirtualMachines,
-//! startVirtualMachine, stopVirtualMachine, destroyVirtualMachine, queryAsyncJobResult,
-//! listAsyncJobs and listApis.
+//! It listens on a loopback port and takes each request through the server's steps: the
+//! servlet's parameter map (`request.rs`), `ApiServer.verifyRequest` with its own verifier
+//! (`verify.rs`, no code shared with [`crate::sign`]), then the command (`state.rs`,
+//! `templates.rs`, `vms.rs`, `network.rs`), declared once with its `listApis` metadata
+//! (`apis.rs`). The crate's README lists the commands and has the table of what the server
+//! refuses and how the simulator answers.
 //!
 //! * Async jobs stay pending for [`SimulatorConfig::pending_polls`] polls (or a duration), and can be
 //!   told to fail or be cancelled ([`Simulator::fail_next_job`], [`Simulator::cancel_next_job`]).
-//! * `registerTemplate` really downloads the URL in the background and marks the template ready only
-//!   when the download finished and (for `format=OVA`) the bytes are a tar whose first entry is an
-//!   `.ovf`; otherwise the status reports the failure.
-//! * `extractTemplate` serves the stored bytes from its own `/userdata/<id>.ova` URL, written with
-//!   `%2F` for `/` as CloudStack 2.2–3.0 did.
-//! * Lists paginate (`page`/`pagesize` ≤ 500, `{}` for an empty page); missing or invalid
-//!   parameters get 431, unknown commands 432.
+//! * `registerTemplate` really downloads the URL in the background (status `Processing`, then
+//!   `<n>% Downloaded`, then `Download Complete`) and marks the template ready only when the
+//!   download finished, the registered `checksum` matches and (for `format=OVA`) the bytes are a
+//!   tar whose first entry is an `.ovf`; otherwise the status carries the failure.
+//! * `extractTemplate` serves the stored bytes from its own `/userdata/<id>.ova` URL.
 //! * Faults: [`Simulator::throttle_next`] (429 with "retry after N ms"), [`Simulator::fail_next`]
 //!   (5xx with an HTML body, like a proxy).
 //! * With [`SimulatorConfig::state_dir`] the state is saved as JSON after each change and reloaded
@@ -34,25 +31,25 @@
 //! assert!(!zones.is_empty());
 //! ```
 
+mod apis;
+mod network;
+mod request;
+mod server;
 mod state;
+mod templates;
+mod verify;
+mod vms;
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
-use serde_json::{Value, json};
 
-use crate::command::form_decode;
-use crate::sign::{self, SignatureAlgorithm};
 use crate::{ClientBuilder, Error, Result};
-use state::{SideEffect, State};
+use state::State;
 
 /// Simulator settings.
 #[derive(Clone)]
@@ -180,18 +177,7 @@ impl Simulator {
                         path: file.display().to_string(),
                         source: std::io::Error::other(e),
                     })?;
-                    for t in &mut st.templates {
-                        if t.get("isready") == Some(&Value::Bool(false))
-                            && t.get("status")
-                                .and_then(Value::as_str)
-                                .is_some_and(|s| !s.contains("ail"))
-                        {
-                            t.insert(
-                                "status".into(),
-                                json!("Failed: download interrupted by a simulator restart"),
-                            );
-                        }
-                    }
+                    st.interrupt_downloads();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
@@ -229,7 +215,7 @@ impl Simulator {
         let sh = shared.clone();
         let thread = std::thread::Builder::new()
             .name("cloudstack-simulator".into())
-            .spawn(move || rt.block_on(serve(listener, sh, rx)))
+            .spawn(move || rt.block_on(server::serve(listener, sh, rx)))
             .map_err(io("thread"))?;
         Ok(Self {
             shared,
@@ -342,278 +328,5 @@ impl Simulator {
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: tokio::sync::oneshot::Receiver<()>,
-) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let sh = shared.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| handle(sh.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        }
-    }
-}
-
-type Resp = Response<Full<Bytes>>;
-
-fn json_response(status: u16, body: &Value, desc: Option<&str>) -> Resp {
-    let mut b = Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header("content-type", "application/json; charset=UTF-8");
-    if let Some(d) = desc {
-        b = b.header("x-description", d.replace(['\r', '\n'], " "));
-    }
-    b.body(Full::new(Bytes::from(body.to_string())))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
-}
-
-async fn handle(
-    shared: Arc<Shared>,
-    req: Request<Incoming>,
-) -> std::result::Result<Resp, Infallible> {
-    shared
-        .requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = req.uri().path().to_owned();
-    if let Some(file) = path.strip_prefix("/userdata/") {
-        return Ok(serve_extract(&shared, file));
-    }
-    if path.trim_end_matches('/') != "/client/api" {
-        return Ok(Response::builder()
-            .status(404)
-            .body(Full::new(Bytes::from_static(b"not found")))
-            .unwrap_or_default());
-    }
-    let query = req.uri().query().unwrap_or("").to_owned();
-    let is_form = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    let body = match req.into_body().collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => Bytes::new(),
-    };
-    // servlet semantics: the parameter map holds query and form body (first value wins), then
-    // utf8Fixup overwrites with the query string's values
-    let mut params: BTreeMap<String, String> = BTreeMap::new();
-    if is_form {
-        for (k, v) in form_decode(&String::from_utf8_lossy(&body)) {
-            params.entry(k).or_insert(v);
-        }
-    }
-    let mut from_query: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in form_decode(&query) {
-        from_query.entry(k).or_insert(v);
-    }
-    params.extend(from_query);
-    Ok(api(&shared, params))
-}
-
-fn serve_extract(shared: &Shared, file: &str) -> Resp {
-    let token = file.trim_end_matches(".ova");
-    let tid = shared.lock().extracts.get(token).cloned();
-    match tid.and_then(|t| shared.blob(&t)) {
-        Some(bytes) => Response::builder()
-            .status(200)
-            .header("content-type", "application/octet-stream")
-            .body(Full::new(bytes))
-            .unwrap_or_default(),
-        None => Response::builder()
-            .status(404)
-            .body(Full::new(Bytes::from_static(b"no such extract")))
-            .unwrap_or_default(),
-    }
-}
-
-const UNAUTHORIZED: &str = "unable to verify user credentials and/or request signature";
-
-fn api(shared: &Arc<Shared>, params: BTreeMap<String, String>) -> Resp {
-    let command = params
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("command"))
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let wrapper = |cmd: &str| {
-        if cmd.is_empty() {
-            "errorresponse".to_owned()
-        } else {
-            format!("{}response", cmd.to_lowercase())
-        }
-    };
-    let reply = |status: u16, inner: Value| {
-        let key = if status == 432 {
-            "errorresponse".to_owned()
-        } else {
-            wrapper(&command)
-        };
-        let desc = if status != 200 {
-            inner
-                .get("errortext")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        } else {
-            None
-        };
-        json_response(status, &json!({ key: inner }), desc.as_deref())
-    };
-    if !verify(&shared.cfg, &params) {
-        return reply(
-            401,
-            json!({"uuidList": [], "errorcode": 401, "errortext": UNAUTHORIZED}),
-        );
-    }
-    if command.is_empty() {
-        return reply(
-            432,
-            json!({"uuidList": [], "errorcode": 432, "cserrorcode": 9999, "errortext": "no command specified"}),
-        );
-    }
-    // the API works on lowercased names after verification (ParamUnpackWorker)
-    let lower: BTreeMap<String, String> = params
-        .into_iter()
-        .map(|(k, v)| (k.to_lowercase(), v))
-        .collect();
-    let mut st = shared.lock();
-    if st.knobs.throttle_next > 0 {
-        st.knobs.throttle_next -= 1;
-        let ms = st.knobs.throttle_retry_ms;
-        let text = format!(
-            "The given user has reached his/her account api limit, please retry after {ms} ms."
-        );
-        return reply(
-            429,
-            json!({"uuidList": [], "errorcode": 429, "cserrorcode": 9999, "errortext": text}),
-        );
-    }
-    if st.knobs.fail_next > 0 {
-        st.knobs.fail_next -= 1;
-        let status = st.knobs.fail_status;
-        return Response::builder()
-            .status(status)
-            .header("content-type", "text/html")
-            .body(Full::new(Bytes::from(format!(
-                "<html><body><h1>{status} Service Unavailable</h1></body></html>"
-            ))))
-            .unwrap_or_default();
-    }
-    let ((status, inner), effects) = st.dispatch(&command, &lower, &shared.base_url);
-    let mutating = !crate::retry::is_read_only(&command)
-        || command.eq_ignore_ascii_case("queryAsyncJobResult");
-    if mutating {
-        shared.save(&st);
-    }
-    drop(st);
-    for e in effects {
-        match e {
-            SideEffect::Download { template_id, url } => {
-                let sh = shared.clone();
-                tokio::spawn(download(sh, template_id, url));
-            }
-        }
-    }
-    reply(status, inner)
-}
-
-/// `ApiServer.verifyRequest`: api key known, signature present and equal (HMAC-SHA1 or -SHA512 of
-/// the string to sign), and for `signatureVersion=3` an `expires` that parses and is not past.
-fn verify(cfg: &SimulatorConfig, params: &BTreeMap<String, String>) -> bool {
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    let (Some(key), Some(signature)) = (get("apikey"), get("signature")) else {
-        return false;
-    };
-    if key != cfg.api_key {
-        return false;
-    }
-    if get("signatureversion") == Some("3") {
-        match get("expires").and_then(sign::parse_expires) {
-            Some(t) if t >= SystemTime::now() => {}
-            _ => return false,
-        }
-    }
-    let sts = sign::string_to_sign(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    [SignatureAlgorithm::HmacSha1, SignatureAlgorithm::HmacSha512]
-        .iter()
-        .any(|alg| {
-            sign::constant_time_eq(
-                signature,
-                &sign::mac_base64(*alg, cfg.secret_key.as_bytes(), &sts),
-            )
-        })
-}
-
-async fn download(shared: Arc<Shared>, template_id: String, url: String) {
-    let set_status = |status: String, ready: bool, size: Option<usize>| {
-        let mut st = shared.lock();
-        if let Some(t) = st.template_mut(&template_id) {
-            t.insert("status".into(), json!(status));
-            t.insert("isready".into(), json!(ready));
-            if let Some(n) = size {
-                t.insert("size".into(), json!(n));
-                t.insert("physicalsize".into(), json!(n));
-            }
-        }
-        shared.save(&st);
-    };
-    set_status("0% Downloaded".into(), false, None);
-    let fetched = async {
-        let resp = shared
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
-        if !resp.status().is_success() {
-            return Err(format!("http status {}", resp.status().as_u16()));
-        }
-        resp.bytes().await.map_err(|e| e.without_url().to_string())
-    }
-    .await;
-    let format = shared
-        .lock()
-        .templates
-        .iter()
-        .find(|t| t.get("id").and_then(Value::as_str) == Some(&template_id))
-        .and_then(|t| t.get("format").and_then(Value::as_str).map(str::to_owned));
-    match fetched {
-        Err(e) => set_status(format!("Failed to download template: {e}"), false, None),
-        Ok(bytes) if format.as_deref() == Some("OVA") && !state::looks_like_ova(&bytes) => {
-            set_status("Failed post download script: the file is not an OVA (no tar archive with an .ovf first)".into(), false, None)
-        }
-        Ok(bytes) => {
-            if let Some(dir) = &shared.cfg.state_dir {
-                let path = dir.join("templates").join(&template_id);
-                if let Err(e) = std::fs::write(&path, &bytes) {
-                    tracing::warn!(error = %e, "simulator: cannot store template bytes");
-                }
-            }
-            let n = bytes.len();
-            shared.blobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(template_id.clone(), bytes);
-            set_status("Download Complete".into(), true, Some(n));
-        }
     }
 }

@@ -1,4 +1,5 @@
-//! The simulator's in-memory cloud: objects, jobs, and the command implementations.
+//! The simulator's in-memory cloud: objects, jobs, the dispatcher and list pagination.
+//! Command implementations live beside it by subject (`templates.rs`, `vms.rs`, `network.rs`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -6,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::apis;
 use crate::sign::format_expires;
 
 /// What a command handler wants the server to do besides answering.
@@ -17,6 +19,9 @@ pub(crate) enum SideEffect {
 
 /// A handler's answer: HTTP status and the object under `<command>response`.
 pub(crate) type Answer = (u16, Value);
+
+/// The lowercased parameters of a verified request.
+pub(crate) type Params = BTreeMap<String, String>;
 
 /// A pending or finished job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,9 +53,13 @@ pub(crate) enum Action {
     Deploy(String),
     Start(String),
     Stop(String),
+    Reboot(String),
     Destroy(String, bool),
-    DeleteTemplate(String),
-    Extract(String),
+    Expunge(String),
+    /// Template id and, when given, the one zone to delete it from.
+    DeleteTemplate(String, Option<String>),
+    /// Template id and zone id.
+    Extract(String, String),
 }
 
 /// Injected faults and job behaviour.
@@ -72,13 +81,25 @@ pub(crate) struct State {
     pub(crate) zones: Vec<Map<String, Value>>,
     pub(crate) ostypes: Vec<Map<String, Value>>,
     pub(crate) offerings: Vec<Map<String, Value>>,
+    /// One row per template and zone, as the server's `template_view` lists them.
     pub(crate) templates: Vec<Map<String, Value>>,
     pub(crate) vms: Vec<Map<String, Value>>,
+    #[serde(default)]
+    pub(crate) networks: Vec<Map<String, Value>>,
+    #[serde(default)]
+    pub(crate) public_ips: Vec<Map<String, Value>>,
+    #[serde(default)]
+    pub(crate) volumes: Vec<Map<String, Value>>,
+    #[serde(default)]
+    pub(crate) ssh_keys: Vec<Map<String, Value>>,
     pub(crate) jobs: BTreeMap<String, Job>,
     /// extract token → template id
     pub(crate) extracts: BTreeMap<String, String>,
     /// template id → source URL
     pub(crate) template_urls: BTreeMap<String, String>,
+    /// template id → checksum as registered (`{SHA-256}hex`, or plain hex for MD5)
+    #[serde(default)]
+    pub(crate) template_checksums: BTreeMap<String, String>,
     pub(crate) seq: u64,
     #[serde(skip)]
     pub(crate) knobs: Knobs,
@@ -87,122 +108,30 @@ pub(crate) struct State {
 pub(crate) const ACCOUNT: &str = "admin";
 pub(crate) const ACCOUNT_ID: &str = "5a1c1f2e-7a57-11ee-9c3a-0242ac110002";
 pub(crate) const DOMAIN_ID: &str = "5a1b6a43-7a57-11ee-9c3a-0242ac110002";
+/// The version `listCapabilities` reports.
+pub(crate) const CLOUDSTACK_VERSION: &str = "4.20.1.0";
 
-fn now_str() -> String {
+pub(crate) fn now_str() -> String {
     format_expires(SystemTime::now())
 }
 
-fn obj(v: Value) -> Map<String, Value> {
+pub(crate) fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
     }
 }
 
-fn s(m: &Map<String, Value>, k: &str) -> String {
+pub(crate) fn s(m: &Map<String, Value>, k: &str) -> String {
     m.get(k)
         .and_then(crate::response::lenient_string)
         .unwrap_or_default()
 }
 
-/// The commands the simulator implements: (name, isasync, required params, optional params).
-pub(crate) const APIS: &[(&str, bool, &[&str], &[&str])] = &[
-    (
-        "listZones",
-        false,
-        &[],
-        &["id", "name", "keyword", "page", "pagesize"],
-    ),
-    (
-        "listOsTypes",
-        false,
-        &[],
-        &[
-            "id",
-            "oscategoryid",
-            "description",
-            "keyword",
-            "page",
-            "pagesize",
-        ],
-    ),
-    (
-        "listServiceOfferings",
-        false,
-        &[],
-        &["id", "name", "keyword", "page", "pagesize"],
-    ),
-    (
-        "listTemplates",
-        false,
-        &["templatefilter"],
-        &[
-            "id",
-            "name",
-            "zoneid",
-            "keyword",
-            "hypervisor",
-            "page",
-            "pagesize",
-        ],
-    ),
-    (
-        "registerTemplate",
-        false,
-        &[
-            "name",
-            "displaytext",
-            "format",
-            "hypervisor",
-            "ostypeid",
-            "url",
-            "zoneid",
-        ],
-        &[
-            "isextractable",
-            "passwordenabled",
-            "ispublic",
-            "isfeatured",
-            "checksum",
-            "details",
-        ],
-    ),
-    ("deleteTemplate", true, &["id"], &["zoneid", "forced"]),
-    ("extractTemplate", true, &["id", "mode"], &["zoneid", "url"]),
-    (
-        "deployVirtualMachine",
-        true,
-        &["serviceofferingid", "templateid", "zoneid"],
-        &["name", "displayname", "userdata", "networkids", "keypair"],
-    ),
-    (
-        "listVirtualMachines",
-        false,
-        &[],
-        &[
-            "id",
-            "name",
-            "state",
-            "zoneid",
-            "templateid",
-            "keyword",
-            "listall",
-            "page",
-            "pagesize",
-        ],
-    ),
-    ("startVirtualMachine", true, &["id"], &[]),
-    ("stopVirtualMachine", true, &["id"], &["forced"]),
-    ("destroyVirtualMachine", true, &["id"], &["expunge"]),
-    ("queryAsyncJobResult", false, &["jobid"], &[]),
-    (
-        "listAsyncJobs",
-        false,
-        &[],
-        &["keyword", "listall", "startdate", "page", "pagesize"],
-    ),
-    ("listApis", false, &[], &["name"]),
-];
+/// A boolean parameter as the server reads it (`Boolean.valueOf`: `true` in any case).
+pub(crate) fn flag(p: &Params, k: &str) -> bool {
+    p.get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
 
 /// A CloudStack error answer (`errorcode` = HTTP status).
 pub(crate) fn error(code: u16, cserrorcode: u32, text: impl Into<String>) -> Answer {
@@ -210,6 +139,23 @@ pub(crate) fn error(code: u16, cserrorcode: u32, text: impl Into<String>) -> Ans
         code,
         json!({"uuidList": [], "errorcode": code, "cserrorcode": cserrorcode, "errortext": text.into()}),
     )
+}
+
+/// The answer for a parameter that names no object (`InvalidParameterValueException` from the
+/// parameter's entity lookup).
+pub(crate) fn invalid(command: &str, name: &str, value: &str) -> Answer {
+    error(
+        431,
+        4350,
+        format!(
+            "Unable to execute API command {} due to invalid value. Invalid parameter {name} value={value} due to incorrect long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.",
+            command.to_lowercase()
+        ),
+    )
+}
+
+pub(crate) fn find<'a>(list: &'a [Map<String, Value>], id: &str) -> Option<&'a Map<String, Value>> {
+    list.iter().find(|o| s(o, "id") == id)
 }
 
 impl State {
@@ -226,7 +172,7 @@ impl State {
                 "id": id, "name": name, "description": desc, "dns1": "8.8.8.8", "internaldns1": "10.0.0.2",
                 "guestcidraddress": "10.1.1.0/24", "networktype": "Advanced", "securitygroupsenabled": false,
                 "allocationstate": "Enabled", "zonetoken": format!("{:x}", st.seq * 0x9e37_79b9), "dhcpprovider": "VirtualRouter",
-                "localstorageenabled": false, "tags": []
+                "localstorageenabled": false, "type": "Core", "tags": []
             })));
         }
         let categories = [
@@ -245,7 +191,7 @@ impl State {
             ("Windows Server 2022 (64-bit)", 1),
         ] {
             let id = st.uuid();
-            st.ostypes.push(obj(json!({"id": id, "description": desc, "oscategoryid": categories[cat].1, "oscategoryname": categories[cat].0, "isuserdefined": false})));
+            st.ostypes.push(obj(json!({"id": id, "description": desc, "name": desc, "oscategoryid": categories[cat].1, "oscategoryname": categories[cat].0, "isuserdefined": false})));
         }
         for (name, cpu, speed, mem) in [
             ("Small Instance", 1, 500, 512),
@@ -268,8 +214,10 @@ impl State {
             "format": "OVA", "isfeatured": true, "crossZones": true, "ostypeid": os, "ostypename": "CentOS 5.6 (64-bit)",
             "account": "system", "zoneid": z1, "zonename": "tokyo-1", "status": "Download Complete", "size": 21_474_836_480u64,
             "templatetype": "BUILTIN", "hypervisor": "VMware", "domain": "ROOT", "domainid": DOMAIN_ID, "isextractable": false,
-            "checksum": "8d8e1bd4ba4a1bc5e4c2a3b8e7f1c2d9", "sshkeyenabled": false, "isdynamicallyscalable": false, "tags": []
+            "checksum": "8d8e1bd4ba4a1bc5e4c2a3b8e7f1c2d9", "sshkeyenabled": false, "isdynamicallyscalable": false,
+            "directdownload": false, "deployasis": false, "requireshvm": false, "arch": "x86_64", "bits": 64, "tags": []
         })));
+        st.seed_networks();
         st
     }
 
@@ -290,34 +238,29 @@ impl State {
         )
     }
 
-    /// Runs one verified command.
+    /// Runs one verified command; `command` is the exact name the request carried.
     pub(crate) fn dispatch(
         &mut self,
         command: &str,
-        p: &BTreeMap<String, String>,
+        p: &Params,
         base_url: &str,
     ) -> (Answer, Vec<SideEffect>) {
-        let Some(&(name, _, required, _)) =
-            APIS.iter().find(|(n, ..)| n.eq_ignore_ascii_case(command))
-        else {
+        let Some(api) = apis::find(command) else {
+            // unreachable behind `verify_request`, which refuses unknown names with 401
             return (
-                error(
-                    432,
-                    9999,
-                    "The given command does not exist or it is not available for user",
-                ),
+                error(432, 9999, format!("Unknown API command: {command}")),
                 vec![],
             );
         };
-        for r in required {
-            if p.get(*r).is_none_or(|v| v.is_empty()) {
+        for r in api.required() {
+            if p.get(r).is_none_or(|v| v.is_empty()) {
                 return (
                     error(
                         431,
                         4350,
                         format!(
                             "Unable to execute API command {} due to missing parameter {r}",
-                            name.to_lowercase()
+                            api.name.to_lowercase()
                         ),
                     ),
                     vec![],
@@ -325,8 +268,34 @@ impl State {
             }
         }
         let mut effects = vec![];
-        let answer = match name {
+        let answer = match api.name {
+            "listApis" => {
+                let all: Vec<_> = apis::APIS.iter().map(|a| obj(a.to_json())).collect();
+                self.list("api", &all, p, &["name"])
+            }
+            "listCapabilities" => (
+                200,
+                json!({"capability": {
+                    "securitygroupsenabled": false, "dynamicrolesenabled": true, "cloudstackversion": CLOUDSTACK_VERSION,
+                    "userpublictemplateenabled": true, "supportELB": "false", "projectinviterequired": false,
+                    "allowusercreateprojects": true, "customdiskofferingminsize": 1, "customdiskofferingmaxsize": 1024,
+                    "regionsecondaryenabled": false, "kvmsnapshotenabled": true, "allowuserviewdestroyedvm": true,
+                    "allowuserexpungerecovervm": true, "allowuserexpungerecovervolume": true, "allowuserviewalldomainaccounts": false,
+                    "kubernetesserviceenabled": false, "kubernetesclusterexperimentalfeaturesenabled": false,
+                    "defaultuipagesize": 20, "instancesstatsretentiontime": 720, "instancesstatsuseronly": false,
+                    "instancesdisksstatsretentionenabled": false, "instancesdisksstatsretentiontime": 720,
+                    "sharedfsvmmincpucount": 2, "sharedfsvmminramsize": 512, "dynamicscalingenabled": true,
+                    "apilimitinterval": 1, "apilimitmax": 25
+                }}),
+            ),
             "listZones" => self.list("zone", &self.zones, p, &["id", "name"]),
+            "listHypervisors" => {
+                let hv: Vec<_> = ["KVM", "VMware", "XenServer", "Simulator"]
+                    .iter()
+                    .map(|h| obj(json!({"name": h})))
+                    .collect();
+                self.list("hypervisor", &hv, p, &[])
+            }
             "listOsTypes" => self.list(
                 "ostype",
                 &self.ostypes,
@@ -338,66 +307,67 @@ impl State {
             }
             "listTemplates" => self.list_templates(p),
             "registerTemplate" => self.register_template(p, &mut effects),
+            "updateTemplate" => self.update_template(p),
+            "updateTemplatePermissions" => self.update_template_permissions(p),
             "deleteTemplate" => self.delete_template(p),
             "extractTemplate" => self.extract_template(p),
             "deployVirtualMachine" => self.deploy(p),
-            "listVirtualMachines" => {
-                let vms: Vec<_> = self
-                    .vms
-                    .iter()
-                    .filter(|v| p.contains_key("state") || s(v, "state") != "Destroyed")
-                    .cloned()
-                    .collect();
-                self.list(
-                    "virtualmachine",
-                    &vms,
-                    p,
-                    &["id", "name", "state", "zoneid", "templateid"],
-                )
-            }
+            "listVirtualMachines" => self.list_vms(p),
             "startVirtualMachine" => {
                 self.vm_job(p, "startVirtualMachine", "StartVMCmd", Action::Start)
             }
             "stopVirtualMachine" => self.vm_job(p, "stopVirtualMachine", "StopVMCmd", Action::Stop),
+            "rebootVirtualMachine" => {
+                self.vm_job(p, "rebootVirtualMachine", "RebootVMCmd", Action::Reboot)
+            }
             "destroyVirtualMachine" => {
-                let expunge = p.get("expunge").is_some_and(|v| v == "true");
+                let expunge = flag(p, "expunge");
                 self.vm_job(p, "destroyVirtualMachine", "DestroyVMCmd", |id| {
                     Action::Destroy(id, expunge)
                 })
             }
+            "expungeVirtualMachine" => {
+                self.vm_job(p, "expungeVirtualMachine", "ExpungeVMCmd", Action::Expunge)
+            }
+            "recoverVirtualMachine" => self.recover_vm(p),
+            "listVolumes" => self.list(
+                "volume",
+                &self.volumes,
+                p,
+                &["id", "name", "type", "virtualmachineid", "zoneid"],
+            ),
+            "listNetworks" => self.list_networks(p),
+            "listPublicIpAddresses" => self.list_public_ips(p),
+            "listPortForwardingRules" => {
+                self.list("portforwardingrule", &[], p, &["id", "ipaddressid"])
+            }
+            "listIpForwardingRules" => {
+                self.list("ipforwardingrule", &[], p, &["id", "ipaddressid"])
+            }
+            "listSSHKeyPairs" => self.list(
+                "sshkeypair",
+                &self.ssh_keys,
+                p,
+                &["id", "name", "fingerprint"],
+            ),
             "queryAsyncJobResult" => self.query_job(p, base_url),
             "listAsyncJobs" => {
                 let jobs: Vec<_> = self.jobs.values().map(|j| obj(job_json(j))).collect();
                 self.list("asyncjobs", &jobs, p, &[])
             }
-            "listApis" => {
-                let apis: Vec<_> = APIS
-                    .iter()
-                    .map(|(n, a, req, opt)| {
-                        let params: Vec<Value> = req
-                            .iter()
-                            .map(|x| json!({"name": x, "required": true, "type": "string", "description": x}))
-                            .chain(opt.iter().map(|x| json!({"name": x, "required": false, "type": "string", "description": x})))
-                            .collect();
-                        obj(json!({"name": n, "description": format!("simulated {n}"), "isasync": a, "since": "4.0.0", "params": params, "response": [], "related": ""}))
-                    })
-                    .collect();
-                self.list("api", &apis, p, &["name"])
-            }
-            _ => error(
-                432,
-                9999,
-                "The given command does not exist or it is not available for user",
-            ),
+            other => error(432, 9999, format!("Unknown API command: {other}")),
         };
         (answer, effects)
     }
 
-    fn list(
+    /// A list answer as `ApiResponseSerializer` writes it: `count` (the number of matches, not
+    /// of this page) when it is not zero, the items when the page has any. So no match at all is
+    /// `{}` and a page past the end is `{"count": N}`.
+    pub(crate) fn list(
         &self,
         item: &str,
         all: &[Map<String, Value>],
-        p: &BTreeMap<String, String>,
+        p: &Params,
         filters: &[&str],
     ) -> Answer {
         let max = 500usize;
@@ -465,105 +435,17 @@ impl State {
             .take(size)
             .map(|o| Value::Object((*o).clone()))
             .collect();
-        if items.is_empty() {
-            return (200, json!({}));
+        let mut out = Map::new();
+        if !matched.is_empty() {
+            out.insert("count".into(), json!(matched.len()));
         }
-        (200, json!({"count": matched.len(), item: items}))
-    }
-
-    fn list_templates(&self, p: &BTreeMap<String, String>) -> Answer {
-        let filter = p
-            .get("templatefilter")
-            .map(|f| f.to_lowercase())
-            .unwrap_or_default();
-        let keep: fn(&Map<String, Value>) -> bool = match filter.as_str() {
-            "featured" => |t| t.get("isfeatured") == Some(&Value::Bool(true)),
-            "self" | "selfexecutable" => |t| s(t, "account") == ACCOUNT,
-            "community" => |t| {
-                t.get("ispublic") == Some(&Value::Bool(true))
-                    && t.get("isfeatured") != Some(&Value::Bool(true))
-            },
-            "executable" | "all" | "sharedexecutable" => |_| true,
-            _ => {
-                return error(
-                    431,
-                    4350,
-                    "Unable to execute API command listtemplates due to invalid value. Invalid parameter templatefilter value=".to_owned()
-                        + p.get("templatefilter").map(String::as_str).unwrap_or(""),
-                );
-            }
-        };
-        let ts: Vec<_> = self.templates.iter().filter(|t| keep(t)).cloned().collect();
-        self.list("template", &ts, p, &["id", "name", "zoneid", "hypervisor"])
-    }
-
-    fn find<'a>(list: &'a [Map<String, Value>], id: &str) -> Option<&'a Map<String, Value>> {
-        list.iter().find(|o| s(o, "id") == id)
-    }
-
-    fn invalid(command: &str, name: &str, value: &str) -> Answer {
-        error(
-            431,
-            4350,
-            format!(
-                "Unable to execute API command {} due to invalid value. Invalid parameter {name} value={value} due to incorrect long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.",
-                command.to_lowercase()
-            ),
-        )
-    }
-
-    fn register_template(
-        &mut self,
-        p: &BTreeMap<String, String>,
-        effects: &mut Vec<SideEffect>,
-    ) -> Answer {
-        let g = |k: &str| p.get(k).cloned().unwrap_or_default();
-        let Some(os) = Self::find(&self.ostypes, &g("ostypeid")).cloned() else {
-            return Self::invalid("registerTemplate", "ostypeid", &g("ostypeid"));
-        };
-        let Some(zone) = Self::find(&self.zones, &g("zoneid")).cloned() else {
-            return Self::invalid("registerTemplate", "zoneid", &g("zoneid"));
-        };
-        let format = g("format").to_uppercase();
-        if !["OVA", "QCOW2", "VHD", "RAW", "VMDK", "ISO"].contains(&format.as_str()) {
-            return error(
-                431,
-                4350,
-                format!(
-                    "Image format: {} is incorrect. Supported formats are VHD, QCOW2, OVA, RAW, VMDK, ISO",
-                    g("format")
-                ),
-            );
+        if !items.is_empty() {
+            out.insert(item.into(), Value::Array(items));
         }
-        let url = g("url");
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return error(431, 4350, format!("Unsupported scheme for url: {url}"));
-        }
-        let b = |k: &str| p.get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let id = self.uuid();
-        let t = obj(json!({
-            "id": id, "name": g("name"), "displaytext": g("displaytext"), "ispublic": b("ispublic"), "created": now_str(),
-            "isready": false, "passwordenabled": b("passwordenabled"), "format": format, "isfeatured": b("isfeatured"),
-            "crossZones": false, "ostypeid": s(&os, "id"), "ostypename": s(&os, "description"), "account": ACCOUNT,
-            "accountid": ACCOUNT_ID, "zoneid": s(&zone, "id"), "zonename": s(&zone, "name"), "status": "",
-            "templatetype": "USER", "hypervisor": g("hypervisor"), "domain": "ROOT", "domainid": DOMAIN_ID,
-            "isextractable": b("isextractable"), "sshkeyenabled": false, "isdynamicallyscalable": false,
-            "downloaddetails": [], "tags": []
-        }));
-        self.templates.push(t.clone());
-        self.template_urls.insert(id.clone(), url.clone());
-        effects.push(SideEffect::Download {
-            template_id: id,
-            url,
-        });
-        (200, json!({"count": 1, "template": [t]}))
+        (200, Value::Object(out))
     }
 
-    pub(crate) fn template_mut(&mut self, id: &str) -> Option<&mut Map<String, Value>> {
-        self.templates.iter_mut().find(|t| s(t, "id") == id)
-    }
-
-    fn new_job(
+    pub(crate) fn new_job(
         &mut self,
         command: &str,
         cmd_class: &str,
@@ -594,144 +476,10 @@ impl State {
         jobid
     }
 
-    fn delete_template(&mut self, p: &BTreeMap<String, String>) -> Answer {
-        let id = p["id"].clone();
-        if Self::find(&self.templates, &id).is_none() {
-            return Self::invalid("deleteTemplate", "id", &id);
-        }
-        let jobid = self.new_job(
-            "deleteTemplate",
-            "template.DeleteTemplateCmd",
-            "Template",
-            &id,
-            Action::DeleteTemplate(id.clone()),
-        );
-        (200, json!({"jobid": jobid}))
-    }
-
-    fn extract_template(&mut self, p: &BTreeMap<String, String>) -> Answer {
-        let id = p["id"].clone();
-        let Some(t) = Self::find(&self.templates, &id) else {
-            return Self::invalid("extractTemplate", "id", &id);
-        };
-        let mode = p["mode"].to_uppercase();
-        if mode != "HTTP_DOWNLOAD" {
-            return error(
-                431,
-                4350,
-                format!(
-                    "Please specify a valid extract Mode. Supported modes: HTTP_DOWNLOAD; got {}",
-                    p["mode"]
-                ),
-            );
-        }
-        if t.get("isextractable") != Some(&Value::Bool(true)) {
-            return error(
-                431,
-                4350,
-                format!("Unable to extract template id={id} as it's not extractable"),
-            );
-        }
-        if t.get("isready") != Some(&Value::Bool(true)) {
-            return error(
-                431,
-                4350,
-                format!("Unable to extract template id={id} as it's not yet downloaded"),
-            );
-        }
-        let jobid = self.new_job(
-            "extractTemplate",
-            "template.ExtractTemplateCmd",
-            "Template",
-            &id,
-            Action::Extract(id.clone()),
-        );
-        (200, json!({"jobid": jobid}))
-    }
-
-    fn deploy(&mut self, p: &BTreeMap<String, String>) -> Answer {
-        let Some(off) = Self::find(&self.offerings, &p["serviceofferingid"]).cloned() else {
-            return error(
-                431,
-                4350,
-                format!(
-                    "Unable to find service offering: {}",
-                    p["serviceofferingid"]
-                ),
-            );
-        };
-        let Some(zone) = Self::find(&self.zones, &p["zoneid"]).cloned() else {
-            return Self::invalid("deployVirtualMachine", "zoneid", &p["zoneid"]);
-        };
-        let Some(t) = Self::find(&self.templates, &p["templateid"]).cloned() else {
-            return Self::invalid("deployVirtualMachine", "templateid", &p["templateid"]);
-        };
-        if t.get("isready") != Some(&Value::Bool(true)) {
-            return error(
-                530,
-                4250,
-                format!(
-                    "Template {} has not been completely downloaded to zone {}",
-                    s(&t, "id"),
-                    s(&zone, "id")
-                ),
-            );
-        }
-        let id = self.uuid();
-        let name = p.get("name").cloned().unwrap_or_else(|| format!("VM-{id}"));
-        let vm = obj(json!({
-            "id": id, "name": name, "displayname": p.get("displayname").cloned().unwrap_or_else(|| name.clone()),
-            "account": ACCOUNT, "domainid": DOMAIN_ID, "domain": "ROOT", "created": now_str(), "state": "Starting",
-            "haenable": false, "zoneid": s(&zone, "id"), "zonename": s(&zone, "name"), "templateid": s(&t, "id"),
-            "templatename": s(&t, "name"), "templatedisplaytext": s(&t, "displaytext"), "passwordenabled": t.get("passwordenabled").cloned().unwrap_or(Value::Bool(false)),
-            "serviceofferingid": s(&off, "id"), "serviceofferingname": s(&off, "name"), "cpunumber": off.get("cpunumber").cloned().unwrap_or(json!(1)),
-            "cpuspeed": off.get("cpuspeed").cloned().unwrap_or(json!(500)), "memory": off.get("memory").cloned().unwrap_or(json!(512)),
-            "guestosid": s(&t, "ostypeid"), "rootdevicetype": "ROOT", "hypervisor": s(&t, "hypervisor"), "nic": [], "tags": [],
-            "isdynamicallyscalable": false, "ostypeid": s(&t, "ostypeid")
-        }));
-        self.vms.push(vm);
-        let jobid = self.new_job(
-            "deployVirtualMachine",
-            "vm.DeployVMCmd",
-            "VirtualMachine",
-            &id,
-            Action::Deploy(id.clone()),
-        );
-        (200, json!({"id": id, "jobid": jobid}))
-    }
-
-    fn vm_job(
-        &mut self,
-        p: &BTreeMap<String, String>,
-        command: &str,
-        class: &str,
-        action: impl FnOnce(String) -> Action,
-    ) -> Answer {
-        let id = p["id"].clone();
-        let Some(vm) = Self::find(&self.vms, &id) else {
-            return Self::invalid(command, "id", &id);
-        };
-        if s(vm, "state") == "Destroyed" && command != "destroyVirtualMachine" {
-            return error(
-                431,
-                4350,
-                format!("Unable to find virtual machine with id {id}"),
-            );
-        }
-        let jobid = self.new_job(
-            command,
-            &format!("vm.{class}"),
-            "VirtualMachine",
-            &id,
-            action(id.clone()),
-        );
-        (200, json!({"jobid": jobid}))
-    }
-
-    fn query_job(&mut self, p: &BTreeMap<String, String>, base_url: &str) -> Answer {
+    fn query_job(&mut self, p: &Params, base_url: &str) -> Answer {
         let jobid = p["jobid"].clone();
         let Some(job) = self.jobs.get_mut(&jobid) else {
-            return Self::invalid("queryAsyncJobResult", "jobid", &jobid);
+            return invalid("queryAsyncJobResult", "jobid", &jobid);
         };
         if job.status == 0 {
             if job.remaining_polls > 0 {
@@ -748,80 +496,59 @@ impl State {
         let Some(job) = self.jobs.get(jobid).cloned() else {
             return;
         };
-        let finish = |st: &mut State, status: u8, code: u32, rtype: &str, result: Value| {
-            if let Some(j) = st.jobs.get_mut(jobid) {
-                j.status = status;
-                j.resultcode = code;
-                j.resulttype = Some(rtype.to_owned());
-                j.result = Some(result);
-                j.completed = Some(now_str());
-                j.completed_at = Some(job.ready_at.unwrap_or_else(Instant::now));
+        let (status, code, result) = match job.forced.clone() {
+            Some((status, code, text)) => {
+                (status, 530, json!({"errorcode": code, "errortext": text}))
             }
+            None => match self.apply(&job.action, base_url) {
+                Ok(result) => (1, 0, result),
+                Err((code, text)) => (2, 530, json!({"errorcode": code, "errortext": text})),
+            },
         };
-        if let Some((status, code, text)) = job.forced.clone() {
-            finish(
-                self,
-                status,
-                530,
-                "object",
-                json!({"errorcode": code, "errortext": text}),
-            );
-            return;
+        if let Some(j) = self.jobs.get_mut(jobid) {
+            j.status = status;
+            j.resultcode = code;
+            j.resulttype = Some("object".to_owned());
+            j.result = Some(result);
+            j.completed = Some(now_str());
+            j.completed_at = Some(job.ready_at.unwrap_or_else(Instant::now));
         }
-        let vm_update = |st: &mut State, id: &str, state: &str| -> Value {
-            match st.vms.iter_mut().find(|v| s(v, "id") == id) {
-                Some(vm) => {
-                    vm.insert("state".into(), json!(state));
-                    Value::Object(vm.clone())
-                }
-                None => Value::Null,
-            }
-        };
-        match &job.action {
-            Action::Deploy(id) => {
-                let mut vm = vm_update(self, id, "Running");
-                if vm.get("passwordenabled") == Some(&Value::Bool(true)) {
+    }
+
+    /// A job's effect on the cloud and its `jobresult`, or the error it fails with.
+    fn apply(&mut self, action: &Action, base_url: &str) -> Result<Value, (u16, String)> {
+        match action {
+            Action::Deploy(id) | Action::Start(id) | Action::Reboot(id) => {
+                let mut vm = self.set_vm_state(id, "Running");
+                if matches!(action, Action::Deploy(_))
+                    && vm.get("passwordenabled") == Some(&Value::Bool(true))
+                {
                     vm["password"] = json!(format!("pw{}", &self.uuid()[..8]));
                 }
-                finish(self, 1, 0, "object", json!({"virtualmachine": vm}));
+                Ok(json!({"virtualmachine": vm}))
             }
-            Action::Start(id) => {
-                let vm = vm_update(self, id, "Running");
-                finish(self, 1, 0, "object", json!({"virtualmachine": vm}));
-            }
-            Action::Stop(id) => {
-                let vm = vm_update(self, id, "Stopped");
-                finish(self, 1, 0, "object", json!({"virtualmachine": vm}));
-            }
+            Action::Stop(id) => Ok(json!({"virtualmachine": self.set_vm_state(id, "Stopped")})),
             Action::Destroy(id, expunge) => {
-                let vm = vm_update(self, id, if *expunge { "Expunging" } else { "Destroyed" });
+                let vm = self.set_vm_state(id, if *expunge { "Expunging" } else { "Destroyed" });
                 if *expunge {
-                    self.vms.retain(|v| s(v, "id") != *id);
+                    self.remove_vm(id);
                 }
-                finish(self, 1, 0, "object", json!({"virtualmachine": vm}));
+                Ok(json!({"virtualmachine": vm}))
             }
-            Action::DeleteTemplate(id) => {
-                self.templates.retain(|t| s(t, "id") != *id);
-                self.template_urls.remove(id);
-                finish(self, 1, 0, "object", json!({"success": true}));
+            Action::Expunge(id) => {
+                self.remove_vm(id);
+                Ok(json!({"success": true}))
             }
-            Action::Extract(id) => {
-                let token = self.uuid();
-                self.extracts.insert(token.clone(), id.clone());
-                let t = Self::find(&self.templates, id).cloned().unwrap_or_default();
-                let url = format!("{base_url}/userdata/{token}.ova").replace('/', "%2F");
-                let result = json!({"template": {
-                    "id": id, "name": s(&t, "name"), "extractId": token, "accountid": ACCOUNT_ID, "state": "DOWNLOAD_URL_CREATED",
-                    "zoneid": s(&t, "zoneid"), "zonename": s(&t, "zonename"), "extractMode": "HTTP_DOWNLOAD", "url": url,
-                    "uploadpercentage": 100, "created": now_str(), "status": "DOWNLOAD_URL_CREATED"
-                }});
-                finish(self, 1, 0, "object", result);
+            Action::DeleteTemplate(id, zone) => {
+                self.remove_template(id, zone.as_deref());
+                Ok(json!({"success": true}))
             }
+            Action::Extract(id, zone) => Ok(self.extract_result(id, zone, base_url)),
         }
     }
 }
 
-fn job_json(j: &Job) -> Value {
+pub(crate) fn job_json(j: &Job) -> Value {
     let mut v = json!({
         "accountid": ACCOUNT_ID, "userid": ACCOUNT_ID, "cmd": j.cmd, "jobstatus": j.status, "jobprocstatus": 0,
         "jobresultcode": j.resultcode, "jobinstancetype": j.instance_type, "jobinstanceid": j.instance_id,
@@ -839,73 +566,20 @@ fn job_json(j: &Job) -> Value {
     v
 }
 
-/// `true` when `bytes` start like an OVA: a tar archive whose first entry is an `.ovf` file
-/// (checks the ustar header checksum and the name).
-pub(crate) fn looks_like_ova(bytes: &[u8]) -> bool {
-    if bytes.len() < 512 {
-        return false;
-    }
-    let h = &bytes[..512];
-    let name_end = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
-    let Ok(name) = std::str::from_utf8(&h[..name_end]) else {
-        return false;
-    };
-    let stored = std::str::from_utf8(&h[148..156])
-        .ok()
-        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
-        .and_then(|s| u32::from_str_radix(s, 8).ok());
-    let sum: u32 = h
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u32::from(b)
-            }
-        })
-        .sum();
-    let typeflag_ok = matches!(h[156], b'0' | 0);
-    stored == Some(sum) && typeflag_ok && name.to_ascii_lowercase().ends_with(".ovf")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn tar_header(name: &str) -> Vec<u8> {
-        let mut h = vec![0u8; 512];
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        h[100..107].copy_from_slice(b"0000644");
-        h[124..135].copy_from_slice(b"00000000000");
-        h[156] = b'0';
-        h[257..262].copy_from_slice(b"ustar");
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-        h
-    }
-
-    #[test]
-    fn ova_check() {
-        assert!(looks_like_ova(&tar_header("vm.ovf")));
-        assert!(!looks_like_ova(&tar_header("disk.vmdk")));
-        let mut bad = tar_header("vm.ovf");
-        bad[0] = b'w';
-        assert!(!looks_like_ova(&bad));
-        assert!(!looks_like_ova(b"short"));
-        assert!(!looks_like_ova(&[0u8; 1024]));
+    fn p(pairs: &[(&str, &str)]) -> Params {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn pagination_rules() {
         let st = State::seeded();
-        let p = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>()
-        };
         let (code, v) = st.list(
             "ostype",
             &st.ostypes,
@@ -915,6 +589,7 @@ mod tests {
         assert_eq!(code, 200);
         assert_eq!(v["count"], 9);
         assert_eq!(v["ostype"].as_array().unwrap().len(), 4);
+        // past the end: the count without items, as ApiResponseSerializer writes it
         assert_eq!(
             st.list(
                 "ostype",
@@ -923,6 +598,12 @@ mod tests {
                 &[]
             )
             .1,
+            json!({"count": 9})
+        );
+        // nothing matches: an empty object
+        assert_eq!(
+            st.list("ostype", &st.ostypes, &p(&[("keyword", "plan9")]), &[])
+                .1,
             json!({})
         );
         assert_eq!(
@@ -940,5 +621,17 @@ mod tests {
             .0,
             431
         );
+    }
+
+    #[test]
+    fn every_known_command_dispatches() {
+        let mut st = State::seeded();
+        for api in apis::APIS {
+            let ((code, body), _) = st.dispatch(api.name, &Params::new(), "http://sim");
+            assert_ne!(code, 432, "{} is declared but not implemented", api.name);
+            if api.required().next().is_some() {
+                assert_eq!(code, 431, "{}: {body}", api.name);
+            }
+        }
     }
 }

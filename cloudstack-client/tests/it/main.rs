@@ -12,6 +12,10 @@ mod config_cs;
 #[cfg(feature = "simulator")]
 mod python_interop;
 #[cfg(feature = "simulator")]
+mod real_clients;
+#[cfg(feature = "simulator")]
+mod sim_strict;
+#[cfg(feature = "simulator")]
 mod simulator;
 #[cfg(feature = "simulator")]
 mod tls;
