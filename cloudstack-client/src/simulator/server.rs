@@ -16,7 +16,9 @@ use super::Shared;
 use super::apis;
 use super::request::servlet_params;
 use super::state::SideEffect;
-use super::templates::{Checksum, Download, checksum_mismatch, looks_like_ova};
+use super::templates::{
+    Checksum, Download, checksum_mismatch, disk_header_problem, looks_like_ova,
+};
 use super::verify::verify_request;
 
 pub(super) async fn serve(
@@ -258,6 +260,14 @@ async fn download(shared: Arc<Shared>, template_id: String, url: String) {
             "Failed post download script: the file is not an OVA (no tar archive with an .ovf first)"
                 .into(),
         ));
+    }
+    if let Some(problem) = format
+        .as_deref()
+        .and_then(|f| disk_header_problem(f, &bytes))
+    {
+        return set(Download::Failed(format!(
+            "Failed post download script: {problem}"
+        )));
     }
     if let Some(dir) = &shared.cfg.state_dir {
         let path = dir.join("templates").join(&template_id);

@@ -233,6 +233,18 @@ impl State {
                 );
             }
         };
+        if let Some(allowed) = formats_for(hypervisor)
+            && !allowed.contains(&format.as_str())
+        {
+            return error(
+                431,
+                4350,
+                format!(
+                    "Image format: {format} is not supported for hypervisor {hypervisor}. Supported formats for {hypervisor} are {}",
+                    allowed.join(", ")
+                ),
+            );
+        }
         let url = g("url");
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return error(431, 4350, format!("Unsupported scheme for url: {url}"));
@@ -534,6 +546,67 @@ pub(crate) enum Download {
 
 /// `true` when `bytes` start like an OVA: a tar archive whose first entry is an `.ovf` file
 /// (checks the ustar header checksum and the name).
+/// The template formats a hypervisor's zones take (`None`: this simulator does not restrict them).
+pub(crate) fn formats_for(hypervisor: &str) -> Option<&'static [&'static str]> {
+    match hypervisor {
+        "KVM" => Some(&["QCOW2", "RAW"]),
+        "XenServer" => Some(&["VHD"]),
+        "VMware" => Some(&["OVA"]),
+        _ => None,
+    }
+}
+
+/// Why a downloaded file is not the format it was registered as, after the basic header checks
+/// the secondary storage VM's format processors make: the QCOW2 magic, version and a non-zero
+/// virtual size; the VHD footer cookie (`conectix`, at the end and, for a dynamic VHD, at the
+/// front) and a non-zero current size.
+pub(crate) fn disk_header_problem(format: &str, bytes: &[u8]) -> Option<String> {
+    let be64 = |b: &[u8], at: usize| {
+        b.get(at..at + 8)
+            .map(|s| u64::from_be_bytes(s.try_into().unwrap_or([0; 8])))
+    };
+    match format {
+        "QCOW2" => {
+            if bytes.get(..4) != Some(b"QFI\xfb".as_slice()) {
+                return Some("the file is not a QCOW2 image (no QFI\\xfb magic)".into());
+            }
+            let version = bytes
+                .get(4..8)
+                .map(|s| u32::from_be_bytes(s.try_into().unwrap_or([0; 4])));
+            if !matches!(version, Some(2 | 3)) {
+                return Some(format!(
+                    "the QCOW2 header has version {version:?}, not 2 or 3"
+                ));
+            }
+            match be64(bytes, 24) {
+                Some(0) | None => Some("the QCOW2 header gives no virtual size".into()),
+                Some(_) => None,
+            }
+        }
+        "VHD" => {
+            let n = bytes.len();
+            let footer = if n >= 512 && &bytes[n - 512..n - 504] == b"conectix" {
+                &bytes[n - 512..]
+            } else if n >= 511 && &bytes[n - 511..n - 503] == b"conectix" {
+                &bytes[n - 511..]
+            } else {
+                return Some("the file is not a VHD (no conectix footer)".into());
+            };
+            let disk_type = footer
+                .get(60..64)
+                .map(|s| u32::from_be_bytes(s.try_into().unwrap_or([0; 4])));
+            if disk_type == Some(3) && bytes.get(..8) != Some(b"conectix".as_slice()) {
+                return Some("the dynamic VHD has no footer copy at its start".into());
+            }
+            match be64(footer, 48) {
+                Some(0) | None => Some("the VHD footer gives no current size".into()),
+                Some(_) => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn looks_like_ova(bytes: &[u8]) -> bool {
     if bytes.len() < 512 {
         return false;
@@ -610,6 +683,71 @@ mod tests {
         assert_eq!(
             checksum_mismatch(&other, &c),
             format!("checksum \"{other}\" didn't match the given value, \"{c}\"")
+        );
+    }
+
+    #[test]
+    fn disk_headers_and_formats_per_hypervisor() {
+        let mut qcow2 = vec![0u8; 512];
+        qcow2[..4].copy_from_slice(b"QFI\xfb");
+        qcow2[7] = 3;
+        assert!(
+            disk_header_problem("QCOW2", &qcow2)
+                .unwrap()
+                .contains("virtual size")
+        );
+        qcow2[24..32].copy_from_slice(&(1u64 << 20).to_be_bytes());
+        assert_eq!(disk_header_problem("QCOW2", &qcow2), None);
+        qcow2[7] = 9;
+        assert!(
+            disk_header_problem("QCOW2", &qcow2)
+                .unwrap()
+                .contains("version")
+        );
+        let mut footer = vec![0u8; 512];
+        footer[..8].copy_from_slice(b"conectix");
+        footer[48..56].copy_from_slice(&(1u64 << 20).to_be_bytes());
+        footer[63] = 2;
+        assert_eq!(disk_header_problem("VHD", &footer), None);
+        footer[63] = 3;
+        let mut dynamic = vec![0u8; 1024];
+        dynamic[512..].copy_from_slice(&footer);
+        assert!(
+            disk_header_problem("VHD", &dynamic)
+                .unwrap()
+                .contains("footer copy")
+        );
+        dynamic[..512].copy_from_slice(&footer);
+        assert_eq!(disk_header_problem("VHD", &dynamic), None);
+        // truncated or foreign input: an answer, never a panic
+        for n in 0..40 {
+            assert!(disk_header_problem("QCOW2", &qcow2[..n.min(24)]).is_some());
+            assert!(disk_header_problem("VHD", &footer[..n]).is_some());
+        }
+        assert_eq!(disk_header_problem("OVA", b""), None);
+        assert_eq!(formats_for("KVM"), Some(&["QCOW2", "RAW"][..]));
+        assert_eq!(formats_for("Simulator"), None);
+        let mut st = State::seeded();
+        let os = s(&st.ostypes[0], "id");
+        let z = s(&st.zones[0], "id");
+        let (code, body) = st.register_template(
+            &p(&[
+                ("name", "t"),
+                ("format", "VHD"),
+                ("hypervisor", "kvm"),
+                ("url", "http://h/t.vhd"),
+                ("ostypeid", os.as_str()),
+                ("zoneid", z.as_str()),
+            ]),
+            &mut vec![],
+        );
+        assert_eq!(code, 431);
+        assert!(
+            body["errortext"]
+                .as_str()
+                .unwrap()
+                .contains("VHD is not supported for hypervisor KVM"),
+            "{body}"
         );
     }
 

@@ -647,3 +647,79 @@ async fn typed_register_with_checksum_right_and_wrong() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A disk image `qemu-img create` writes, in `fmt` (`qcow2` or `vpc`).
+fn qemu_img_blank(fmt: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("disk");
+    let mut cmd = std::process::Command::new("qemu-img");
+    cmd.args(["create", "-q", "-f", fmt]);
+    if fmt == "vpc" {
+        cmd.args(["-o", "subformat=dynamic"]);
+    }
+    let status = cmd.arg(&path).arg("4M").status().unwrap();
+    assert!(status.success(), "qemu-img create -f {fmt}");
+    std::fs::read(&path).unwrap()
+}
+
+#[tokio::test]
+async fn format_must_match_hypervisor_and_disk_headers_are_checked() {
+    let sim = Simulator::start(SimulatorConfig::default()).unwrap();
+    let cs = client(&sim);
+    let zone = cs.list_zones(Params::new()).await.unwrap().remove(0);
+    let os = cs.list_os_types(Params::new()).await.unwrap().remove(0);
+    let qcow2 = qemu_img_blank("qcow2");
+    let vhd = qemu_img_blank("vpc");
+    let register = |format: &'static str, hypervisor: &'static str, url: String| {
+        let cs = cs.clone();
+        let (zone, os) = (zone.id.clone(), os.id.clone());
+        async move {
+            cs.register_template(Params::from([
+                ("name", "t"),
+                ("displaytext", "t"),
+                ("format", format),
+                ("hypervisor", hypervisor),
+                ("ostypeid", os.as_str()),
+                ("zoneid", zone.as_str()),
+                ("url", url.as_str()),
+            ]))
+            .await
+        }
+    };
+    for (format, hypervisor) in [
+        ("QCOW2", "VMware"),
+        ("VHD", "KVM"),
+        ("OVA", "XenServer"),
+        ("QCOW2", "XenServer"),
+    ] {
+        let url = common::serve_bytes(qcow2.clone());
+        match register(format, hypervisor, url).await {
+            Err(Error::Api {
+                errorcode: 431,
+                errortext,
+                ..
+            }) => assert!(
+                errortext.contains("is not supported for hypervisor"),
+                "{errortext}"
+            ),
+            other => panic!("{format} on {hypervisor}: {other:?}"),
+        }
+    }
+    for (format, hypervisor, good) in [("QCOW2", "KVM", &qcow2), ("VHD", "XenServer", &vhd)] {
+        let t = register(format, hypervisor, common::serve_bytes(good.clone()))
+            .await
+            .unwrap();
+        let ready = cs.wait_template_ready(&t.id).await.unwrap();
+        assert_eq!(ready.size, Some(good.len() as u64));
+        let wrong = if format == "QCOW2" { &vhd } else { &qcow2 };
+        let t = register(format, hypervisor, common::serve_bytes(wrong.clone()))
+            .await
+            .unwrap();
+        match cs.wait_template_ready(&t.id).await {
+            Err(Error::TemplateDownloadFailed { status, .. }) => {
+                assert!(status.contains(&format!("not a {format}")), "{status}")
+            }
+            other => panic!("{format} with the other format's bytes: {other:?}"),
+        }
+    }
+}
