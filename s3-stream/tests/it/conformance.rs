@@ -217,7 +217,15 @@ async fn suite(s: MatrixServer) {
         .copy(Source::url(&src.url), &bucket, "broken.bin", &opts())
         .await
         .unwrap_err();
-    assert!(matches!(e, s3_stream::Error::CannotResume { .. }), "{e}");
+    // s3rver has no AbortMultipartUpload: the failure says the upload was left open
+    let cause = match &e {
+        s3_stream::Error::UploadLeftOpen { source, .. } if s.name == "s3rver" => source.as_ref(),
+        other => other,
+    };
+    assert!(
+        matches!(cause, s3_stream::Error::CannotResume { .. }),
+        "{e}"
+    );
     assert!(
         c.head_object(&bucket, "broken.bin").await.is_err(),
         "no object must be left"
