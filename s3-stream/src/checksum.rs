@@ -10,12 +10,14 @@
 //! compute it, and later parts skip the MD5. A CRC32C echoed that differs from ours, or an ETag
 //! that is a plain MD5 and differs from ours, is a body damaged on the way.
 //!
-//! CPU cost of each path (`cargo bench -p benches --bench s3 -- hash_8mib_part`, one core of the
-//! 2-core test machine): CRC32C with crc-fast runs at tens of GB/s, so the cheap path (a store
-//! that echoes CRC32C) costs next to nothing beyond the MD5 of the first few parts; MD5 runs at
-//! about 680 MB/s, so a store that echoes nothing costs about 1.5 CPU-seconds per GiB; the signed
-//! payload's SHA-256 (plain HTTP with SigV4, decided by the signing configuration, not here) runs
-//! at about 1.4 GB/s with SHA-NI, about 0.7 CPU-seconds per GiB.
+//! CPU cost of each path, per byte (`cargo bench -p benches --bench s3 -- hash_8mib_part`, one
+//! run on the 2-core test machine while it was shared, load average 13; medians): CRC32C with
+//! crc-fast 9.9 GiB/s, MD5 179 MiB/s (55 times the CPU of CRC32C), SHA-256 409 MiB/s (on the idle
+//! machine MD5 ran at about 680 MB/s and SHA-256 at about 1.4 GB/s). So the cheap path (a store
+//! that echoes CRC32C) costs next to nothing beyond the MD5 of the first few parts; a store that
+//! echoes nothing costs one MD5 pass (about 1.5 CPU-seconds per GiB idle); the signed payload's
+//! SHA-256 (plain HTTP with SigV4, decided by the signing configuration, not here) is one more
+//! pass (about 0.7 CPU-seconds per GiB idle).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
