@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use http::Method;
 
+use crate::checksum::{Answer, PartCheck};
 use crate::client::{Client, Req, acl_error};
 use crate::error::{Error, Result};
 use crate::ledger::unquote_etag;
-use crate::options::{CopyOptions, CopyReport, PartChecksum, Progress};
+use crate::options::{CopyOptions, CopyReport, Progress};
 use crate::plan::PartPlan;
 use crate::source::{Opened, SeqReader, Source, read_file_range};
 use crate::upload::hasher::OrderedHasher;
@@ -190,11 +191,6 @@ impl Client {
         let threshold = opts.multipart_threshold.unwrap_or(plan.part_size());
         let hasher = OrderedHasher::start(opts.md5, opts.sha256).map(Arc::new);
         let payload_signed = self.signs_payload();
-        let resolved = CopyOptions {
-            part_checksum: opts.part_checksum.resolve(payload_signed),
-            ..opts.clone()
-        };
-        let opts = &resolved;
         let mut report = CopyReport {
             part_size: plan.part_size(),
             part_checksum: opts.part_checksum,
@@ -363,7 +359,8 @@ impl Client {
         {
             return Err(Error::Cancelled);
         }
-        let want_md5 = opts.part_checksum == PartChecksum::ContentMd5;
+        let check = PartCheck::new(opts.part_checksum);
+        let want_md5 = check.wants_md5();
         let sign = self.signs_payload();
         let b2 = body.clone();
         let d = tokio::task::spawn_blocking(move || digest_part(&b2, want_md5, sign))
@@ -378,9 +375,27 @@ impl Client {
         let size = body.len() as u64;
         let mut r = Client::object_headers(Req::new("PutObject", Method::PUT, bucket, key), opts)
             .body(body);
-        r = d.check_headers(r, opts.part_checksum);
+        r = d.check_headers(r, &check);
         let put = self.send(&r).await.map_err(|e| acl_error(e, bucket, key))?;
         let etag = put.header("etag").map(str::to_owned);
+        let answer = Answer {
+            crc32c: put.header("x-amz-checksum-crc32c"),
+            etag: etag.as_deref(),
+        };
+        if let Err(e) = check.judge("body", d.md5.as_ref(), d.crc32c, answer, opts.verify_etag) {
+            let (what, expected, actual) = match e {
+                Error::Integrity {
+                    what,
+                    expected,
+                    actual,
+                } => (what, expected, actual),
+                other => return Err(other),
+            };
+            return Err(self
+                .reject_written(bucket, key, &what, expected, actual)
+                .await);
+        }
+        report.part_checksum = check.used();
         let head = self.head_object(bucket, key).await?;
         if head.size != size {
             return Err(self

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod blocking;
+mod checksum;
 mod client;
 pub mod config;
 mod copy;
@@ -13,6 +14,7 @@ pub mod sigv2;
 pub mod sigv4;
 mod source;
 mod time;
+mod tls;
 mod upload;
 pub mod xml;
 

@@ -12,45 +12,32 @@ use crate::error::{Error, Result};
 
 /// The per-part integrity check.
 ///
-/// Every byte costs CPU for each digest taken of it (on a 2-core machine MD5 runs at about
-/// 680 MB/s, SHA-256 with SHA-NI at about 1.4 GB/s), so the default takes exactly one digest per
-/// part: the SHA-256 of a signed SigV4 payload when the body is signed (the store recomputes it
-/// and refuses a part that does not match, which is what `Content-MD5` would check), and
-/// `Content-MD5` otherwise.
+/// A check counts only when something compares it with what the store received, and stores
+/// differ in what they verify (moto checks neither `Content-MD5`, `x-amz-checksum-crc32c` nor a
+/// signed payload's SHA-256, but returns the MD5 of what it stored as the ETag; AWS and ministack
+/// verify all and echo the CRC32C they computed). The default therefore adapts to the store; see
+/// [`PartChecksum::Auto`]. A signed payload's SHA-256 (plain HTTP with SigV4) is sent besides, as
+/// the signing configuration says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PartChecksum {
-    /// `Content-MD5` when the part body is not signed (HTTPS with SigV4's `UNSIGNED-PAYLOAD`,
-    /// or SigV2); nothing more when it is (plain HTTP: the signed SHA-256 is the check).
+    /// `x-amz-checksum-crc32c` on every body (free: the CRC32C is computed anyway), plus
+    /// `Content-MD5` with the returned ETag compared to it until the store has echoed a CRC32C
+    /// (then it is known to compute it, and MD5 costs CPU for nothing). Reported as `crc32c`
+    /// when the store echoed CRC32C, else as `md5`.
     #[default]
     Auto,
     /// `Content-MD5` on every part (honoured by every S3-compatible store, and signed by SigV2),
-    /// in addition to a signed payload's SHA-256 when there is one.
+    /// and each returned ETag that is a plain MD5 compared with it.
     ContentMd5,
-    /// `x-amz-checksum-crc32c` (cheaper; needs a store with flexible checksums).
+    /// `x-amz-checksum-crc32c` (cheaper; needs a store with flexible checksums; an echoed
+    /// CRC32C is compared with ours).
     Crc32c,
     /// No per-part header (the whole-stream CRC32C is still computed and reported; a signed
-    /// payload's SHA-256 is still checked by the store).
+    /// payload's SHA-256 is still checked by a store that checks it).
     None,
 }
 
 impl PartChecksum {
-    /// What [`PartChecksum::Auto`] means for a client that does (`payload_signed`) or does not
-    /// sign part bodies; the other values are returned as they are.
-    ///
-    /// ```
-    /// use s3_stream::PartChecksum;
-    /// assert_eq!(PartChecksum::Auto.resolve(true), PartChecksum::None);
-    /// assert_eq!(PartChecksum::Auto.resolve(false), PartChecksum::ContentMd5);
-    /// assert_eq!(PartChecksum::Crc32c.resolve(true), PartChecksum::Crc32c);
-    /// ```
-    pub fn resolve(self, payload_signed: bool) -> Self {
-        match self {
-            Self::Auto if payload_signed => Self::None,
-            Self::Auto => Self::ContentMd5,
-            other => other,
-        }
-    }
-
     /// The name used by the command line, the Python bindings and reports: `auto`, `md5`,
     /// `crc32c`, `none`.
     pub fn as_str(self) -> &'static str {
@@ -276,7 +263,8 @@ pub struct CopyReport {
     pub upload_id: Option<String>,
     /// How often a broken HTTP source was resumed.
     pub source_resumes: u32,
-    /// The per-part check used ([`PartChecksum::Auto`] resolved).
+    /// The per-part check that was in force ([`PartChecksum::Auto`] reported as `Crc32c` on a
+    /// store that echoed CRC32C, else as `ContentMd5`).
     pub part_checksum: PartChecksum,
     /// Whether part bodies were signed (their SHA-256 checked by the store).
     pub payload_signed: bool,

@@ -8,7 +8,7 @@ use http::Method;
 
 use crate::client::{Client, Req, acl_error};
 use crate::error::{Error, Result};
-use crate::options::{CopyOptions, CopyReport};
+use crate::options::{CopyOptions, CopyReport, PartChecksum};
 use crate::plan::{MAX_PART_SIZE, MIB, PartPlan};
 use crate::sigv4::uri_encode;
 use crate::upload::scheduler::{Next, Scheduler};
@@ -125,6 +125,14 @@ impl Client {
         let mut report = CopyReport {
             part_size: plan.part_size(),
             ..Default::default()
+        };
+        // the store copies the bytes itself: no part checksum travels (Auto asks for none)
+        let opts = &CopyOptions {
+            part_checksum: match opts.part_checksum {
+                PartChecksum::Auto => PartChecksum::None,
+                other => other,
+            },
+            ..opts.clone()
         };
         let mut session = Session::start(self, bucket, key, opts, &plan, None, None, None).await?;
         let mut sched = Scheduler::new(plan);

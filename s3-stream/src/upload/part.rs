@@ -6,10 +6,9 @@ use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
 use sha2::Sha256;
 
-use crate::client::{Req, md5_base64};
+use crate::checksum::PartCheck;
+use crate::client::Req;
 use crate::error::{Error, Result};
-use crate::ledger::crc32c_base64;
-use crate::options::PartChecksum;
 
 pub(crate) struct PartDigests {
     pub(crate) md5: Option<[u8; 16]>,
@@ -19,19 +18,11 @@ pub(crate) struct PartDigests {
 
 impl PartDigests {
     /// The integrity headers of a part (or single PUT) body: the signed payload's SHA-256 when
-    /// it was taken, and the header `checksum` (already resolved) asks for.
-    pub(crate) fn check_headers(&self, mut r: Req, checksum: PartChecksum) -> Req {
+    /// it was taken, and what the part check asks for.
+    pub(crate) fn check_headers(&self, mut r: Req, check: &PartCheck) -> Req {
         r.sha256 = self.sha256.clone();
-        match checksum {
-            PartChecksum::ContentMd5 => {
-                if let Some(m) = &self.md5 {
-                    r = r.header("content-md5", md5_base64(m));
-                }
-            }
-            PartChecksum::Crc32c => {
-                r = r.header("x-amz-checksum-crc32c", crc32c_base64(self.crc32c))
-            }
-            PartChecksum::Auto | PartChecksum::None => {}
+        for (k, v) in check.headers(self.md5.as_ref(), self.crc32c) {
+            r = r.header(k, v);
         }
         r
     }

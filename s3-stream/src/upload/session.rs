@@ -18,9 +18,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::hasher::OrderedHasher;
-use super::part::{PartData, digest_part, read_part};
+use super::part::{PartData, PartDigests, digest_part, read_part};
 use super::resume::{self, ResumeRecord};
 use super::scheduler::Reusable;
+use crate::checksum::{Answer, PartCheck};
 use crate::client::{Client, Req, Resp};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, PartRecord, unquote_etag};
@@ -41,7 +42,7 @@ struct Shared {
     bucket: String,
     key: String,
     upload_id: String,
-    checksum: PartChecksum,
+    checksum: PartCheck,
     sign: bool,
     verify_etag: bool,
     slots: Arc<Semaphore>,
@@ -148,7 +149,7 @@ impl Session {
                 bucket: bucket.to_owned(),
                 key: key.to_owned(),
                 upload_id,
-                checksum: opts.part_checksum,
+                checksum: PartCheck::new(opts.part_checksum),
                 sign: client.signs_payload(),
                 verify_etag: opts.verify_etag,
                 slots: Arc::new(Semaphore::new(concurrency)),
@@ -356,8 +357,10 @@ impl Session {
             });
         }
         l.check_contiguous(count)?;
+        // the Complete body lists part CRC32Cs when the check in force was CRC32C
+        report.part_checksum = self.sh.checksum.used();
         let body =
-            xml::complete_body(&l.completed_parts(opts.part_checksum == PartChecksum::Crc32c));
+            xml::complete_body(&l.completed_parts(report.part_checksum == PartChecksum::Crc32c));
         let expected_etag = if streamed { l.multipart_etag() } else { None };
         let (bucket, key) = (self.sh.bucket.clone(), self.sh.key.clone());
         let client = self.sh.client.clone();
@@ -485,7 +488,8 @@ async fn upload_part(
     // A part the store already holds (a resumed upload) is read and hashed like any other, and
     // kept when its stored ETag is the MD5 of the bytes read now.
     let candidate = sh.reusable.candidate(n).cloned();
-    let want_md5 = sh.checksum == PartChecksum::ContentMd5 || candidate.is_some();
+    let check_md5 = sh.checksum.wants_md5();
+    let want_md5 = check_md5 || candidate.is_some();
     let sign = sh.sign;
     // A file part is read only once it may be sent: at most `concurrency` file parts are in
     // memory (a stream's part is in memory already, under its permit).
@@ -550,8 +554,7 @@ async fn upload_part(
     // skipped above, so take it now.
     let d = if sign && d.sha256.is_none() {
         let b2 = bytes.clone();
-        let md5 = sh.checksum == PartChecksum::ContentMd5;
-        tokio::task::spawn_blocking(move || digest_part(&b2, md5, true))
+        tokio::task::spawn_blocking(move || digest_part(&b2, check_md5, true))
             .await
             .map_err(|e| Error::Source {
                 what: "part reader".into(),
@@ -572,23 +575,28 @@ async fn upload_part(
         .body(bytes);
     r.part = Some(n);
     r.upload_id = Some(sh.upload_id.clone());
-    r = d.check_headers(r, sh.checksum);
+    // The check sees the MD5 only when it asked for one (a resumed part's MD5 was taken to
+    // compare it with the stored part, not to send it).
+    let sent = PartDigests {
+        md5: d.md5.filter(|_| check_md5),
+        crc32c: d.crc32c,
+        sha256: d.sha256.clone(),
+    };
+    r = sent.check_headers(r, &sh.checksum);
     let resp = sh.client.send(&r).await?;
     sh.recycle(std::mem::take(&mut r.body));
     let etag = part_etag(&r, &resp)?;
-    if let Some(m) = &d.md5
-        && sh.checksum == PartChecksum::ContentMd5
-        && !unquote_etag(&etag).contains('-')
-        && unquote_etag(&etag).len() == 32
-        && unquote_etag(&etag) != hex::encode(m)
-        && sh.verify_etag
-    {
-        return Err(Error::Integrity {
-            what: format!("part {n} etag"),
-            expected: hex::encode(m),
-            actual: etag,
-        });
-    }
+    let answer = Answer {
+        crc32c: resp.header("x-amz-checksum-crc32c"),
+        etag: Some(&etag),
+    };
+    sh.checksum.judge(
+        &format!("part {n}"),
+        sent.md5.as_ref(),
+        sent.crc32c,
+        answer,
+        sh.verify_etag,
+    )?;
     // Count the part as uploaded before its memory permit is released, so "read − uploaded"
     // never exceeds the permits in use.
     sh.uploaded.fetch_add(size, Ordering::SeqCst);
@@ -599,7 +607,7 @@ async fn upload_part(
         number: n,
         size,
         etag,
-        md5: d.md5.filter(|_| sh.checksum == PartChecksum::ContentMd5),
+        md5: d.md5,
         crc32c: d.crc32c,
     })
 }
