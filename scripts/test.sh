@@ -21,6 +21,7 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 { command -v pkg-config >/dev/null && pkg-config --exists openssl; } || need_apt+=(libssl-dev pkg-config)
 command -v tar >/dev/null || need_apt+=(tar)
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing ${need_apt[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -77,6 +78,69 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 export OVAKIT_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
+
+# The rest of the S3 test matrix: the oldest and the newest moto 5.x, ministack (PyPI) and s3rver
+# (npm), each installed in an environment of its own under $servers (reused while its pin is the
+# same). Their endpoints reach the tests as OVAKIT_{MOTO_OLDEST,MOTO_NEWEST,MINISTACK,S3RVER}_ENDPOINT.
+servers="${OVAKIT_SERVERS_DIR:-$root/.servers}"
+moto_oldest=5.0.0
+moto_newest=5.2.6
+ministack=1.5.33
+s3rver=3.7.1
+py_server() { # directory name, pip requirement
+    local dir="$servers/$1"
+    if [ "$(cat "$dir/.installed" 2>/dev/null)" != "$2" ]; then
+        log "installing $2 into $dir"
+        rm -rf "$dir"
+        python3 -m venv "$dir"
+        "$dir/bin/python" -m pip install -q --no-cache-dir "$2"
+        echo "$2" > "$dir/.installed"
+    fi
+}
+py_server moto-oldest "moto[server]==$moto_oldest"
+py_server moto-newest "moto[server]==$moto_newest"
+py_server ministack "ministack==$ministack"
+if [ "$(cat "$servers/s3rver/.installed" 2>/dev/null)" != "s3rver@$s3rver" ]; then
+    log "installing s3rver@$s3rver into $servers/s3rver"
+    rm -rf "$servers/s3rver"
+    mkdir -p "$servers/s3rver"
+    npm install --silent --no-audit --no-fund --prefix "$servers/s3rver" "s3rver@$s3rver"
+    echo "s3rver@$s3rver" > "$servers/s3rver/.installed"
+fi
+wait_port() { # port: until something accepts connections there (30 s at most)
+    for _ in $(seq 1 150); do
+        if "$venv/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then return 0; fi
+        sleep 0.2
+    done
+    echo "nothing listens on 127.0.0.1:$1" >&2
+    return 1
+}
+logs="${TMPDIR:-/tmp}"
+port="$(free_port)"
+log "starting moto $moto_oldest on 127.0.0.1:$port"
+"$servers/moto-oldest/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logs/ovakit-moto-oldest.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+export OVAKIT_MOTO_OLDEST_ENDPOINT="http://127.0.0.1:$port"
+port="$(free_port)"
+log "starting moto $moto_newest on 127.0.0.1:$port"
+"$servers/moto-newest/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logs/ovakit-moto-newest.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+export OVAKIT_MOTO_NEWEST_ENDPOINT="http://127.0.0.1:$port"
+port="$(free_port)"
+log "starting ministack $ministack on 127.0.0.1:$port"
+GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 "$servers/ministack/bin/ministack" >"$logs/ovakit-ministack.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+export OVAKIT_MINISTACK_ENDPOINT="http://127.0.0.1:$port"
+port="$(free_port)"
+s3rver_data="$(mktemp -d)"
+log "starting s3rver $s3rver on 127.0.0.1:$port"
+"$servers/s3rver/node_modules/.bin/s3rver" -d "$s3rver_data" -a 127.0.0.1 -p "$port" -s >"$logs/ovakit-s3rver.log" 2>&1 &
+pids+=($!)
+wait_port "$port"
+export OVAKIT_S3RVER_ENDPOINT="http://127.0.0.1:$port"
 
 # ---- python bindings -------------------------------------------------------------------------
 pytest_dirs=(tests)

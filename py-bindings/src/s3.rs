@@ -266,9 +266,9 @@ impl Client {
     /// file object (``read(n)``). ``progress(dict)`` is called as data moves; raising from it,
     /// or Ctrl-C, cancels the copy and aborts the multipart upload before the exception
     /// propagates. ``acl`` is a canned ACL such as ``"public-read"``. ``part_checksum`` is the
-    /// per-part check: ``"auto"`` (default: the signed payload's SHA-256 over plain HTTP,
-    /// Content-MD5 otherwise), ``"md5"``, ``"crc32c"`` or ``"none"``; the report says which
-    /// was used (``part_checksum``, ``payload_signed``).
+    /// per-part check: ``"auto"`` (default: each part's CRC32C, and its MD5 compared with the
+    /// returned ETag until the store has echoed a CRC32C), ``"md5"``, ``"crc32c"`` or
+    /// ``"none"``; the report says which was in force (``part_checksum``, ``payload_signed``).
     ///
     /// Raises ``S3Error`` (``.status``, ``.code``, ``.upload_id``).
     #[pyo3(signature = (source, bucket, key, *, progress = None, acl = None, content_type = None, metadata = None, part_size = None, concurrency = None, expected_size = None, md5 = false, sha256 = false, part_checksum = None))]

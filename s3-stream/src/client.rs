@@ -206,22 +206,20 @@ impl ClientBuilder {
         } else {
             AddressingStyle::VirtualHosted
         });
-        let mut b = reqwest::Client::builder()
+        let b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(30)))
             .read_timeout(self.read_timeout.unwrap_or(Duration::from_secs(120)))
             .pool_idle_timeout(Duration::from_secs(50))
             .no_proxy()
             .http1_only()
-            .tcp_nodelay(true)
-            .tls_danger_accept_invalid_certs(self.insecure_tls);
-        if let Some(pem) = &self.extra_ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| Error::Client {
-                side: "destination",
-                source: Box::new(e),
-            })?;
-            b = b.tls_certs_merge(certs);
-        }
+            .tcp_nodelay(true);
+        let b = crate::tls::configure(
+            b,
+            "destination",
+            self.insecure_tls,
+            self.extra_ca_pem.as_deref(),
+        )?;
         let http = b.build().map_err(|e| Error::Client {
             side: "destination",
             source: Box::new(e),
@@ -361,9 +359,14 @@ impl Client {
         if !r.body.is_empty() || r.method == Method::PUT || r.method == Method::POST {
             rb = rb.body(r.body.clone());
         }
-        let transport = |e: reqwest::Error| Error::S3 {
-            context: Box::new(r.context()),
-            source: Some(Box::new(e.without_url())),
+        let transport = |e: reqwest::Error| {
+            let host = format!("{}://{}", self.inner.scheme, self.inner.hostport);
+            crate::tls::classify(e, "destination", &crate::tls::host_port(&host), |e| {
+                Error::S3 {
+                    context: Box::new(r.context()),
+                    source: Some(Box::new(e.without_url())),
+                }
+            })
         };
         let resp = rb.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
@@ -626,8 +629,8 @@ impl Client {
         check_key(key)?;
         let mut r = Req::new("CreateMultipartUpload", Method::POST, bucket, key).query("uploads");
         r = Self::object_headers(r, o);
-        if o.part_checksum == crate::copy::PartChecksum::Crc32c {
-            r = r.header("x-amz-checksum-algorithm", "CRC32C");
+        if let Some(alg) = crate::checksum::PartCheck::create_algorithm(o.part_checksum) {
+            r = r.header("x-amz-checksum-algorithm", alg);
         }
         let resp = self.send(&r).await.map_err(|e| acl_error(e, bucket, key))?;
         match xml::parse_initiate(&resp.body)? {

@@ -335,7 +335,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts an extra CA (PEM) for the destination.
+    /// Trusts more certificates (PEM) for the destination, beside the system's roots: CA
+    /// certificates, or the server's own self-signed certificate (accepted when the server
+    /// presents exactly that certificate, for its name and within its validity period).
     pub fn with_extra_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.extra_ca_pem = Some(pem.into());
         self

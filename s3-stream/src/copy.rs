@@ -22,9 +22,10 @@ use sha2::Sha256;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::client::{Client, Req, Resp, acl_error, md5_base64};
+use crate::checksum::{Answer, PartCheck};
+use crate::client::{Client, Req, Resp, acl_error};
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, PartRecord, crc32c_base64, unquote_etag};
+use crate::ledger::{Ledger, PartRecord, unquote_etag};
 use crate::plan::PartPlan;
 use crate::sigv4::uri_encode;
 use crate::source::{Opened, SeqReader, Source, read_file_range};
@@ -32,45 +33,32 @@ use crate::xml::{self, Outcome};
 
 /// The per-part integrity check.
 ///
-/// Every byte costs CPU for each digest taken of it (on a 2-core machine MD5 runs at about
-/// 680 MB/s, SHA-256 with SHA-NI at about 1.4 GB/s), so the default takes exactly one digest per
-/// part: the SHA-256 of a signed SigV4 payload when the body is signed (the store recomputes it
-/// and refuses a part that does not match, which is what `Content-MD5` would check), and
-/// `Content-MD5` otherwise.
+/// A check counts only when something compares it with what the store received, and stores
+/// differ in what they verify (moto checks neither `Content-MD5`, `x-amz-checksum-crc32c` nor a
+/// signed payload's SHA-256, but returns the MD5 of what it stored as the ETag; AWS and ministack
+/// verify all and echo the CRC32C they computed). The default therefore adapts to the store; see
+/// [`PartChecksum::Auto`]. A signed payload's SHA-256 (plain HTTP with SigV4) is sent besides, as
+/// the signing configuration says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PartChecksum {
-    /// `Content-MD5` when the part body is not signed (HTTPS with SigV4's `UNSIGNED-PAYLOAD`,
-    /// or SigV2); nothing more when it is (plain HTTP: the signed SHA-256 is the check).
+    /// `x-amz-checksum-crc32c` on every body (free: the CRC32C is computed anyway), plus
+    /// `Content-MD5` with the returned ETag compared to it until the store has echoed a CRC32C
+    /// (then it is known to compute it, and MD5 costs CPU for nothing). Reported as `crc32c`
+    /// when the store echoed CRC32C, else as `md5`.
     #[default]
     Auto,
     /// `Content-MD5` on every part (honoured by every S3-compatible store, and signed by SigV2),
-    /// in addition to a signed payload's SHA-256 when there is one.
+    /// and each returned ETag that is a plain MD5 compared with it.
     ContentMd5,
-    /// `x-amz-checksum-crc32c` (cheaper; needs a store with flexible checksums).
+    /// `x-amz-checksum-crc32c` (cheaper; needs a store with flexible checksums; an echoed
+    /// CRC32C is compared with ours).
     Crc32c,
     /// No per-part header (the whole-stream CRC32C is still computed and reported; a signed
-    /// payload's SHA-256 is still checked by the store).
+    /// payload's SHA-256 is still checked by a store that checks it).
     None,
 }
 
 impl PartChecksum {
-    /// What [`PartChecksum::Auto`] means for a client that does (`payload_signed`) or does not
-    /// sign part bodies; the other values are returned as they are.
-    ///
-    /// ```
-    /// use s3_stream::PartChecksum;
-    /// assert_eq!(PartChecksum::Auto.resolve(true), PartChecksum::None);
-    /// assert_eq!(PartChecksum::Auto.resolve(false), PartChecksum::ContentMd5);
-    /// assert_eq!(PartChecksum::Crc32c.resolve(true), PartChecksum::Crc32c);
-    /// ```
-    pub fn resolve(self, payload_signed: bool) -> Self {
-        match self {
-            Self::Auto if payload_signed => Self::None,
-            Self::Auto => Self::ContentMd5,
-            other => other,
-        }
-    }
-
     /// The name used by the command line, the Python bindings and reports: `auto`, `md5`,
     /// `crc32c`, `none`.
     pub fn as_str(self) -> &'static str {
@@ -281,7 +269,8 @@ pub struct CopyReport {
     pub upload_id: Option<String>,
     /// How often a broken HTTP source was resumed.
     pub source_resumes: u32,
-    /// The per-part check used ([`PartChecksum::Auto`] resolved).
+    /// The per-part check that was in force ([`PartChecksum::Auto`] reported as `Crc32c` on a
+    /// store that echoed CRC32C, else as `ContentMd5`).
     pub part_checksum: PartChecksum,
     /// Whether part bodies were signed (their SHA-256 checked by the store).
     pub payload_signed: bool,
@@ -366,19 +355,11 @@ struct PartDigests {
 
 impl PartDigests {
     /// The integrity headers of a part (or single PUT) body: the signed payload's SHA-256 when
-    /// it was taken, and the header `checksum` (already resolved) asks for.
-    fn check_headers(&self, mut r: Req, checksum: PartChecksum) -> Req {
+    /// it was taken, and what the part check asks for.
+    fn check_headers(&self, mut r: Req, check: &PartCheck) -> Req {
         r.sha256 = self.sha256.clone();
-        match checksum {
-            PartChecksum::ContentMd5 => {
-                if let Some(m) = &self.md5 {
-                    r = r.header("content-md5", md5_base64(m));
-                }
-            }
-            PartChecksum::Crc32c => {
-                r = r.header("x-amz-checksum-crc32c", crc32c_base64(self.crc32c))
-            }
-            PartChecksum::Auto | PartChecksum::None => {}
+        for (k, v) in check.headers(self.md5.as_ref(), self.crc32c) {
+            r = r.header(k, v);
         }
         r
     }
@@ -409,7 +390,7 @@ struct Shared {
     bucket: String,
     key: String,
     upload_id: String,
-    checksum: PartChecksum,
+    checksum: PartCheck,
     sign: bool,
     verify_etag: bool,
     slots: Arc<Semaphore>,
@@ -468,7 +449,7 @@ async fn upload_part(
     data: PartData,
     permit: OwnedSemaphorePermit,
 ) -> Result<PartRecord> {
-    let want_md5 = sh.checksum == PartChecksum::ContentMd5;
+    let want_md5 = sh.checksum.wants_md5();
     let sign = sh.sign;
     let (bytes, d) = tokio::task::spawn_blocking(move || -> Result<(Bytes, PartDigests)> {
         let b = match data {
@@ -502,7 +483,7 @@ async fn upload_part(
         .body(bytes);
     r.part = Some(n);
     r.upload_id = Some(sh.upload_id.clone());
-    r = d.check_headers(r, sh.checksum);
+    r = d.check_headers(r, &sh.checksum);
     let resp = sh.client.send(&r).await?;
     sh.recycle(std::mem::take(&mut r.body));
     let etag = resp
@@ -519,18 +500,17 @@ async fn upload_part(
             }
             e => e,
         })?;
-    if let Some(m) = &d.md5
-        && !unquote_etag(&etag).contains('-')
-        && unquote_etag(&etag).len() == 32
-        && unquote_etag(&etag) != hex::encode(m)
-        && sh.verify_etag
-    {
-        return Err(Error::Integrity {
-            what: format!("part {n} etag"),
-            expected: hex::encode(m),
-            actual: etag,
-        });
-    }
+    let answer = Answer {
+        crc32c: resp.header("x-amz-checksum-crc32c"),
+        etag: Some(&etag),
+    };
+    sh.checksum.judge(
+        &format!("part {n}"),
+        d.md5.as_ref(),
+        d.crc32c,
+        answer,
+        sh.verify_etag,
+    )?;
     // Count the part as uploaded before its memory permit is released, so "read − uploaded"
     // never exceeds the permits in use.
     sh.uploaded.fetch_add(size, Ordering::SeqCst);
@@ -613,11 +593,6 @@ impl Client {
         let threshold = opts.multipart_threshold.unwrap_or(plan.part_size());
         let hasher = OrderedHasher::start(opts.md5, opts.sha256).map(Arc::new);
         let payload_signed = self.signs_payload();
-        let resolved = CopyOptions {
-            part_checksum: opts.part_checksum.resolve(payload_signed),
-            ..opts.clone()
-        };
-        let opts = &resolved;
         let mut report = CopyReport {
             part_size: plan.part_size(),
             part_checksum: opts.part_checksum,
@@ -723,7 +698,8 @@ impl Client {
         {
             return Err(Error::Cancelled);
         }
-        let want_md5 = opts.part_checksum == PartChecksum::ContentMd5;
+        let check = PartCheck::new(opts.part_checksum);
+        let want_md5 = check.wants_md5();
         let sign = self.signs_payload();
         let b2 = body.clone();
         let d = tokio::task::spawn_blocking(move || digest_part(&b2, want_md5, sign))
@@ -738,9 +714,27 @@ impl Client {
         let size = body.len() as u64;
         let mut r = Client::object_headers(Req::new("PutObject", Method::PUT, bucket, key), opts)
             .body(body);
-        r = d.check_headers(r, opts.part_checksum);
+        r = d.check_headers(r, &check);
         let put = self.send(&r).await.map_err(|e| acl_error(e, bucket, key))?;
         let etag = put.header("etag").map(str::to_owned);
+        let answer = Answer {
+            crc32c: put.header("x-amz-checksum-crc32c"),
+            etag: etag.as_deref(),
+        };
+        if let Err(e) = check.judge("body", d.md5.as_ref(), d.crc32c, answer, opts.verify_etag) {
+            let (what, expected, actual) = match e {
+                Error::Integrity {
+                    what,
+                    expected,
+                    actual,
+                } => (what, expected, actual),
+                other => return Err(other),
+            };
+            return Err(self
+                .reject_written(bucket, key, &what, expected, actual)
+                .await);
+        }
+        report.part_checksum = check.used();
         let head = self.head_object(bucket, key).await?;
         if head.size != size {
             return Err(self
@@ -818,7 +812,7 @@ impl Client {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             upload_id: upload_id.clone(),
-            checksum: opts.part_checksum,
+            checksum: PartCheck::new(opts.part_checksum),
             sign: self.signs_payload(),
             verify_etag: opts.verify_etag,
             slots: Arc::new(Semaphore::new(opts.concurrency)),
@@ -838,6 +832,12 @@ impl Client {
             .await;
         let result = match run {
             Ok(count) => {
+                // the Complete body lists part CRC32Cs when the check in force was CRC32C
+                report.part_checksum = shared.checksum.used();
+                let opts = &CopyOptions {
+                    part_checksum: report.part_checksum,
+                    ..opts.clone()
+                };
                 self.finish_multipart(bucket, key, &upload_id, plan, count, opts, &ledger, report)
                     .await
             }
@@ -1148,7 +1148,15 @@ impl Client {
             report.elapsed = start.elapsed();
             return Ok(report);
         }
-        let upload_id = self.create_multipart_upload(bucket, key, opts).await?;
+        // the store copies the bytes itself: no part checksum travels (Auto asks for none)
+        let create = CopyOptions {
+            part_checksum: match opts.part_checksum {
+                PartChecksum::Auto => PartChecksum::None,
+                other => other,
+            },
+            ..opts.clone()
+        };
+        let upload_id = self.create_multipart_upload(bucket, key, &create).await?;
         report.upload_id = Some(upload_id.clone());
         report.multipart = true;
         let count = plan.part_count().unwrap_or(1);

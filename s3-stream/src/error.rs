@@ -190,6 +190,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The server's TLS certificate was refused (unknown issuer, self-signed, wrong name,
+    /// expired). The message names the option that trusts a certificate and how to fetch it.
+    #[error(
+        "the TLS certificate of {host} was refused for the {side}; if the server's own (self-signed) certificate or its CA is the one to trust, fetch it with `openssl s_client -showcerts -connect {host} </dev/null` and give that PEM with {option}"
+    )]
+    UntrustedCertificate {
+        /// `source` or `destination`.
+        side: &'static str,
+        /// `host:port` of the server.
+        host: String,
+        /// The option that adds a trusted certificate.
+        option: &'static str,
+        /// The TLS error.
+        #[source]
+        source: BoxError,
+    },
     /// The HTTP client could not be built (TLS setup, CA file).
     #[error("cannot set up the http client for the {side}")]
     Client {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod blocking;
+mod checksum;
 mod client;
 pub mod config;
 mod copy;
@@ -11,6 +12,7 @@ pub mod sigv2;
 pub mod sigv4;
 mod source;
 mod time;
+mod tls;
 pub mod xml;
 
 pub use crate::time::Timestamp;

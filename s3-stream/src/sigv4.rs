@@ -77,24 +77,34 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// HMAC (RFC 2104) over any block-size-64 digest from the `digest` 0.11 family.
-pub(crate) fn hmac<D: Digest + Default>(key: &[u8], data: &[u8]) -> Vec<u8> {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        let h = D::digest(key);
-        k[..h.len()].copy_from_slice(&h);
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = D::default();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(data);
-    let inner = inner.finalize();
-    let mut outer = D::default();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(&inner);
-    outer.finalize().to_vec()
+/// HMAC (RFC 2104) of `data` under `key`, from the `hmac` crate, for the SHA-256 (SigV4) and
+/// SHA-1 (SigV2) of the `digest` 0.11 family.
+pub(crate) fn hmac<D: hmac::EagerHash>(key: &[u8], data: &[u8]) -> Vec<u8>
+where
+    hmac::Hmac<D>: hmac::Mac + hmac::KeyInit,
+{
+    use hmac::Mac as _;
+    let mut mac = <hmac::Hmac<D> as hmac::KeyInit>::new_from_slice(key)
+        .expect("HMAC takes keys of any length (a long key is hashed first)");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Compares two signatures (or any secrets derived from a key) in time that does not depend on
+/// where they differ, so a server checking a request's signature with it does not tell an
+/// attacker how many leading characters were right.
+///
+/// # Examples
+///
+/// ```
+/// use s3_stream::sigv4::signatures_equal;
+/// assert!(signatures_equal("f4780e2d", "f4780e2d"));
+/// assert!(!signatures_equal("f4780e2d", "f4780e2e"));
+/// assert!(!signatures_equal("f4780e2d", "f4780e2"));
+/// ```
+pub fn signatures_equal(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// Percent-encodes everything but the RFC 3986 unreserved characters (and `/` unless

@@ -10,6 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::{BoxError, Error, Result};
 use crate::ledger::{ResumeRefusal, Validator, check_resume};
+use crate::tls;
 
 /// An HTTP(S) source. TLS verification is on unless [`HttpSource::with_insecure_tls`]; this
 /// switch and [`HttpSource::with_extra_ca_pem`] apply to the source only, never to the
@@ -44,7 +45,9 @@ impl HttpSource {
         self
     }
 
-    /// Trusts an extra CA (PEM, one or more certificates) for the source.
+    /// Trusts more certificates (PEM) for the source, beside the system's roots: CA
+    /// certificates, or the server's own self-signed certificate (accepted when the server
+    /// presents exactly that certificate, for its name and within its validity period).
     pub fn with_extra_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.extra_ca_pem = Some(pem.into());
         self
@@ -69,19 +72,12 @@ impl HttpSource {
     }
 
     fn client(&self) -> Result<reqwest::Client> {
-        let mut b = reqwest::Client::builder()
+        let b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::limited(self.max_redirects))
             .connect_timeout(Duration::from_secs(30))
             .read_timeout(self.read_timeout)
-            .no_proxy()
-            .tls_danger_accept_invalid_certs(self.insecure);
-        if let Some(pem) = &self.extra_ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| Error::Client {
-                side: "source",
-                source: Box::new(e),
-            })?;
-            b = b.tls_certs_merge(certs);
-        }
+            .no_proxy();
+        let b = tls::configure(b, "source", self.insecure, self.extra_ca_pem.as_deref())?;
         b.build().map_err(|e| Error::Client {
             side: "source",
             source: Box::new(e),
@@ -188,9 +184,11 @@ impl Source {
             Source::Http(h) => {
                 let name = redact_url(&h.url);
                 let client = h.client()?;
-                let resp = client.get(&h.url).send().await.map_err(|e| Error::Source {
-                    what: name.clone(),
-                    source: Box::new(e.without_url()),
+                let resp = client.get(&h.url).send().await.map_err(|e| {
+                    tls::classify(e, "source", &tls::host_port(&h.url), |e| Error::Source {
+                        what: name.clone(),
+                        source: Box::new(e.without_url()),
+                    })
                 })?;
                 let status = resp.status();
                 if !status.is_success() {
@@ -227,6 +225,7 @@ impl Source {
                         pending: Bytes::new(),
                         resumes_left: h.max_resumes,
                         resumes: 0,
+                        skip: 0,
                     })),
                 }))
             }
@@ -271,6 +270,8 @@ struct HttpStream {
     pending: Bytes,
     resumes_left: u32,
     resumes: u32,
+    /// Bytes still to drop from the body (a resume the server answered with the whole object).
+    skip: u64,
 }
 
 impl SeqReader {
@@ -310,7 +311,11 @@ impl SeqReader {
                     }
                     let Some(resp) = h.resp.as_mut() else { break };
                     match resp.chunk().await {
-                        Ok(Some(b)) => h.pending = b,
+                        Ok(Some(mut b)) => {
+                            let drop = usize::try_from(h.skip).unwrap_or(usize::MAX).min(b.len());
+                            h.skip -= drop as u64;
+                            h.pending = b.split_off(drop);
+                        }
                         Ok(None) => {
                             h.resp = None;
                             break;
@@ -371,26 +376,115 @@ impl HttpStream {
                     Some(Box::new(e.without_url())),
                 )
             })?;
-        let cr = resp
-            .headers()
-            .get("content-range")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        match check_resume(resp.status().as_u16(), cr.as_deref(), offset, total) {
-            Ok(()) => {
+        let hdr = |n: &str| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let answer = Validator {
+            etag: hdr("etag"),
+            last_modified: hdr("last-modified"),
+        };
+        let cr = hdr("content-range");
+        match judge_resume(
+            &self.validator,
+            resp.status().as_u16(),
+            &answer,
+            cr.as_deref(),
+            offset,
+            total,
+        ) {
+            Ok(Resumed::Range) => {
                 self.resp = Some(resp);
                 Ok(())
             }
-            Err(ResumeRefusal::Changed) => Err(refuse(
-                "the source changed since the copy started (If-Range did not match); the two versions must not be mixed".into(),
-                Some(cause),
-            )),
-            Err(ResumeRefusal::WrongRange(r)) => Err(refuse(r, Some(cause))),
-            Err(ResumeRefusal::Status(s)) => {
-                Err(refuse(format!("the resume request got http status {s}"), Some(cause)))
+            Ok(Resumed::Whole) => {
+                tracing::warn!(
+                    source = name,
+                    offset,
+                    "the source ignored Range and sent the same version again; skipping what was read"
+                );
+                self.skip = offset;
+                self.resp = Some(resp);
+                Ok(())
             }
+            Err(reason) => Err(refuse(reason, Some(cause))),
         }
     }
+}
+
+/// How a resumed request can continue the copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resumed {
+    /// A 206 of the same version from the offset asked for.
+    Range,
+    /// A 200 of the whole object, the same version by its strong ETag (the server ignored
+    /// `Range`): the bytes up to the offset are read again and dropped.
+    Whole,
+}
+
+/// Whether two responses are of the same version: the same strong ETag when the first had one,
+/// else the same Last-Modified (and no differing ETag). `None` when `first` has neither.
+fn same_version(first: &Validator, answer: &Validator) -> Option<bool> {
+    let strong = |v: &Validator| v.etag.clone().filter(|e| !e.trim_start().starts_with("W/"));
+    if let Some(e) = strong(first) {
+        return Some(strong(answer).as_deref().map(str::trim) == Some(e.trim()));
+    }
+    let lm = first.last_modified.as_deref()?;
+    let etags_differ = first.etag.is_some() && answer.etag.is_some() && first.etag != answer.etag;
+    Some(answer.last_modified.as_deref() == Some(lm) && !etags_differ)
+}
+
+/// Judges the response to `Range: bytes=offset-` + `If-Range`: a 206 must carry the first
+/// response's validators (a server or cache that ignores `If-Range` would otherwise hand over
+/// the rest of another version, and the object would mix two), and a 200 is either the same
+/// version in whole (the server ignored `Range`) or a changed source. Pure.
+fn judge_resume(
+    first: &Validator,
+    status: u16,
+    answer: &Validator,
+    content_range: Option<&str>,
+    offset: u64,
+    total: Option<u64>,
+) -> std::result::Result<Resumed, String> {
+    let describe = |v: &Validator| match (&v.etag, &v.last_modified) {
+        (Some(e), _) => format!("ETag {e}"),
+        (None, Some(l)) => format!("Last-Modified {l}"),
+        (None, None) => "no ETag or Last-Modified".to_owned(),
+    };
+    let changed = |how: &str| {
+        format!(
+            "the source changed since the copy started ({how}: {} at the start, {} now); the two versions must not be mixed",
+            describe(first),
+            describe(answer)
+        )
+    };
+    let same = same_version(first, answer).ok_or_else(|| {
+        "the server sent no ETag or Last-Modified, so a resumed range could mix two versions"
+            .to_owned()
+    })?;
+    match check_resume(status, content_range, offset, total) {
+        Ok(()) if same => Ok(Resumed::Range),
+        Ok(()) => Err(changed(
+            "the server ignored If-Range and sent a range of the new version",
+        )),
+        Err(ResumeRefusal::Changed) if same && strong_etag(first) => Ok(Resumed::Whole),
+        Err(ResumeRefusal::Changed) if same => Err(format!(
+            "the server ignored Range (it sent the whole object again, http status 200) and the \
+             source has no strong ETag ({}) to prove it is the same version",
+            describe(first)
+        )),
+        Err(ResumeRefusal::Changed) => Err(changed("If-Range did not match")),
+        Err(ResumeRefusal::WrongRange(r)) => Err(r),
+        Err(ResumeRefusal::Status(s)) => Err(format!("the resume request got http status {s}")),
+    }
+}
+
+fn strong_etag(v: &Validator) -> bool {
+    v.etag
+        .as_deref()
+        .is_some_and(|e| !e.trim_start().starts_with("W/"))
 }
 
 /// Reads `len` bytes at `offset` of a file (blocking; run on the blocking pool).
@@ -420,4 +514,107 @@ pub(crate) fn read_file_range(
         done += n;
     }
     Ok(Bytes::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(etag: Option<&str>, lm: Option<&str>) -> Validator {
+        Validator {
+            etag: etag.map(str::to_owned),
+            last_modified: lm.map(str::to_owned),
+        }
+    }
+
+    const LM1: &str = "Wed, 01 Jan 2020 00:00:00 GMT";
+    const LM2: &str = "Fri, 01 Jan 2021 00:00:00 GMT";
+
+    #[test]
+    fn a_206_must_carry_the_first_validators() {
+        let first = v(Some("\"v1\""), Some(LM1));
+        let cr = Some("bytes 10-99/100");
+        let j = |answer: &Validator| judge_resume(&first, 206, answer, cr, 10, Some(100));
+        assert_eq!(j(&v(Some("\"v1\""), Some(LM2))), Ok(Resumed::Range));
+        let e = j(&v(Some("\"v2\""), Some(LM1))).unwrap_err();
+        assert!(
+            e.contains("ignored If-Range") && e.contains("\"v2\""),
+            "{e}"
+        );
+        assert!(j(&v(None, Some(LM1))).is_err(), "a 206 without the ETag");
+        assert!(j(&v(Some("W/\"v1\""), Some(LM1))).is_err(), "a weak ETag");
+
+        // only Last-Modified (or a weak ETag) at the start: Last-Modified decides
+        let first = v(None, Some(LM1));
+        let j = |answer: &Validator| judge_resume(&first, 206, answer, cr, 10, Some(100));
+        assert_eq!(j(&v(None, Some(LM1))), Ok(Resumed::Range));
+        assert!(j(&v(None, Some(LM2))).unwrap_err().contains("changed"));
+        assert!(j(&v(None, None)).is_err());
+        let first = v(Some("W/\"a\""), Some(LM1));
+        assert!(
+            judge_resume(
+                &first,
+                206,
+                &v(Some("W/\"b\""), Some(LM1)),
+                cr,
+                10,
+                Some(100)
+            )
+            .is_err()
+        );
+
+        // no validator at all: never resumed
+        assert!(
+            judge_resume(&v(None, None), 206, &v(None, None), cr, 10, Some(100))
+                .unwrap_err()
+                .contains("no ETag or Last-Modified")
+        );
+        // the range itself is still checked
+        assert!(
+            judge_resume(
+                &v(Some("\"v1\""), None),
+                206,
+                &v(Some("\"v1\""), None),
+                Some("bytes 0-99/100"),
+                10,
+                Some(100)
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_200_is_range_ignored_or_a_changed_source() {
+        let first = v(Some("\"v1\""), Some(LM1));
+        assert_eq!(
+            judge_resume(
+                &first,
+                200,
+                &v(Some("\"v1\""), Some(LM1)),
+                None,
+                10,
+                Some(100)
+            ),
+            Ok(Resumed::Whole)
+        );
+        let e = judge_resume(
+            &first,
+            200,
+            &v(Some("\"v2\""), Some(LM2)),
+            None,
+            10,
+            Some(100),
+        )
+        .unwrap_err();
+        assert!(e.contains("If-Range did not match"), "{e}");
+        let first = v(None, Some(LM1));
+        let e = judge_resume(&first, 200, &v(None, Some(LM1)), None, 10, Some(100)).unwrap_err();
+        assert!(e.contains("ignored Range") && !e.contains("changed"), "{e}");
+        let e = judge_resume(&first, 200, &v(None, Some(LM2)), None, 10, Some(100)).unwrap_err();
+        assert!(e.contains("changed"), "{e}");
+        assert_eq!(
+            judge_resume(&first, 416, &v(None, Some(LM1)), None, 10, Some(100)),
+            Err("the resume request got http status 416".into())
+        );
+    }
 }

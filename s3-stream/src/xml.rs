@@ -1,11 +1,16 @@
 //! S3 XML request bodies and responses. Pure: bytes in, values out.
 //!
-//! Responses are read into a small element tree (namespaces dropped) and then picked apart, so a
-//! `200 OK` whose body is `<Error>` (what S3 does when CompleteMultipartUpload or UploadPartCopy
-//! fails after the headers were sent) is recognised everywhere.
+//! Responses are read the way the AWS SDKs read them: by the children a caller needs (quick-xml's
+//! serde support), whatever the root element is called or which namespace it is in, with a byte
+//! order mark, whitespace, extra and reordered elements accepted. An `<Error>` document is
+//! recognised in every response, also in a `200 OK` (what S3 sends when CompleteMultipartUpload,
+//! UploadPartCopy or CopyObject fails after the headers went out) and inside a wrapper element.
+//! [`parse`] gives a generic element tree for bodies without a typed reader.
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::Timestamp;
 use crate::error::{Error, Result};
@@ -56,17 +61,14 @@ fn resolve_entity(name: &str) -> Option<char> {
     })
 }
 
-/// Parses a document into its root element. Leading whitespace (S3's keep-alive spaces) is fine.
+/// Parses a document into its root element. A byte-order mark and leading whitespace (S3's
+/// keep-alive spaces) are fine.
 ///
 /// # Errors
 ///
 /// [`Error::Xml`] for malformed XML or an empty body.
 pub fn parse(what: &'static str, body: &[u8]) -> Result<Element> {
-    let text = std::str::from_utf8(body).map_err(|e| Error::Xml {
-        what,
-        reason: e.to_string(),
-    })?;
-    let mut reader = Reader::from_str(text.trim_start());
+    let mut reader = Reader::from_str(document(what, body)?);
     let mut stack: Vec<Element> = Vec::new();
     let bad = |reason: String| Error::Xml { what, reason };
     loop {
@@ -119,7 +121,8 @@ pub fn parse(what: &'static str, body: &[u8]) -> Result<Element> {
 }
 
 /// An S3 `<Error>` document.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct S3ErrorBody {
     /// `<Code>`.
     pub code: Option<String>,
@@ -127,13 +130,100 @@ pub struct S3ErrorBody {
     pub message: Option<String>,
 }
 
-/// Reads an `<Error>` body; `None` when the body is not one (or is empty / not XML).
+/// The text after a byte-order mark and leading whitespace (S3 sends spaces to keep a long
+/// CompleteMultipartUpload or UploadPartCopy connection alive before the document).
+fn document<'a>(what: &'static str, body: &'a [u8]) -> Result<&'a str> {
+    let text = std::str::from_utf8(body).map_err(|e| Error::Xml {
+        what,
+        reason: e.to_string(),
+    })?;
+    Ok(text.trim_start_matches('\u{feff}').trim_start())
+}
+
+/// Local names of the root element and of its direct children, in document order.
+fn outline(what: &'static str, text: &str) -> Result<(String, Vec<String>)> {
+    let bad = |reason: String| Error::Xml { what, reason };
+    let mut reader = Reader::from_str(text);
+    let mut depth = 0usize;
+    let mut root = None;
+    let mut children = Vec::new();
+    loop {
+        match reader.read_event().map_err(|e| bad(e.to_string()))? {
+            Event::Start(e) => {
+                let name = e.local_name().as_ref().to_owned();
+                match depth {
+                    0 => root = Some(name),
+                    1 => children.push(name),
+                    _ => {}
+                }
+                depth += 1;
+            }
+            Event::Empty(e) => {
+                let name = e.local_name().as_ref().to_owned();
+                match depth {
+                    0 => return Ok((name, children)),
+                    1 => children.push(name),
+                    _ => {}
+                }
+            }
+            Event::End(_) => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| bad("unbalanced end tag".into()))?;
+                if depth == 0 {
+                    let root = root.ok_or_else(|| bad("no root element".into()))?;
+                    return Ok((root, children));
+                }
+            }
+            Event::Eof => {
+                return Err(bad(if root.is_some() {
+                    "unexpected end of document".into()
+                } else {
+                    "empty body".into()
+                }));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A document read by the children a reader needs, whatever its root is called and whatever
+/// namespace it is in (the AWS SDKs read S3 responses the same way): the root's name, and the
+/// error when the document is an `<Error>` (as the root, or as a child of a wrapper such as
+/// `<ErrorResponse>`), else the typed success value.
+fn read<T: DeserializeOwned>(what: &'static str, body: &[u8]) -> Result<(String, Outcome<T>)> {
+    let text = document(what, body)?;
+    let (root, children) = outline(what, text)?;
+    let de_err = |e: quick_xml::DeError| Error::Xml {
+        what,
+        reason: format!("<{root}>: {e}"),
+    };
+    if root == "Error" {
+        let e: S3ErrorBody = quick_xml::de::from_str(text).map_err(de_err)?;
+        return Ok((root, Outcome::Error(e)));
+    }
+    if children.iter().any(|c| c == "Error") {
+        #[derive(Deserialize)]
+        struct Wrapper {
+            #[serde(rename = "Error")]
+            error: S3ErrorBody,
+        }
+        let w: Wrapper = quick_xml::de::from_str(text).map_err(de_err)?;
+        return Ok((root, Outcome::Error(w.error)));
+    }
+    let v: T = quick_xml::de::from_str(text).map_err(de_err)?;
+    Ok((root, Outcome::Ok(v)))
+}
+
+/// Reads an `<Error>` body (also inside a wrapper element); `None` when the body is not one
+/// (or is empty / not XML).
 pub fn parse_error(body: &[u8]) -> Option<S3ErrorBody> {
-    let root = parse("error", body).ok()?;
-    (root.name == "Error").then(|| S3ErrorBody {
-        code: root.child_text("Code").map(str::to_owned),
-        message: root.child_text("Message").map(str::to_owned),
-    })
+    #[derive(Deserialize)]
+    struct Nothing {}
+    match read::<Nothing>("error", body) {
+        Ok((_, Outcome::Error(e))) => Some(e),
+        _ => None,
+    }
 }
 
 /// What a body that should have been a result turned out to be.
@@ -145,90 +235,93 @@ pub enum Outcome<T> {
     Error(S3ErrorBody),
 }
 
-fn expect_root(what: &'static str, body: &[u8], root_name: &str) -> Result<Outcome<Element>> {
-    let root = parse(what, body)?;
-    if root.name == "Error" {
-        return Ok(Outcome::Error(S3ErrorBody {
-            code: root.child_text("Code").map(str::to_owned),
-            message: root.child_text("Message").map(str::to_owned),
-        }));
-    }
-    if root.name != root_name {
-        return Err(Error::Xml {
-            what,
-            reason: format!("root element is <{}>, expected <{root_name}>", root.name),
-        });
-    }
-    Ok(Outcome::Ok(root))
+/// An element's text with surrounding whitespace removed; `None` when absent or blank.
+fn non_blank(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// The `UploadId` of an `InitiateMultipartUploadResult`.
+/// The `UploadId` of a CreateMultipartUpload result (`<InitiateMultipartUploadResult>` in the S3
+/// reference; any root name is accepted).
 ///
 /// # Errors
 ///
-/// [`Error::Xml`] when the body is not that document or has no upload id.
+/// [`Error::Xml`] when the body is not XML or neither an error nor a document with an upload id.
 pub fn parse_initiate(body: &[u8]) -> Result<Outcome<String>> {
-    Ok(
-        match expect_root(
-            "CreateMultipartUpload",
-            body,
-            "InitiateMultipartUploadResult",
-        )? {
-            Outcome::Ok(root) => match root.child_text("UploadId") {
-                Some(id) if !id.is_empty() => Outcome::Ok(id.to_owned()),
-                _ => {
-                    return Err(Error::Xml {
-                        what: "CreateMultipartUpload",
-                        reason: "no UploadId".into(),
-                    });
-                }
-            },
-            Outcome::Error(e) => Outcome::Error(e),
-        },
-    )
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Doc {
+        upload_id: Option<String>,
+    }
+    const WHAT: &str = "CreateMultipartUpload";
+    match read::<Doc>(WHAT, body)? {
+        (_, Outcome::Error(e)) => Ok(Outcome::Error(e)),
+        (root, Outcome::Ok(d)) => {
+            non_blank(d.upload_id)
+                .map(Outcome::Ok)
+                .ok_or_else(|| Error::Xml {
+                    what: WHAT,
+                    reason: format!("no <UploadId> in <{root}>"),
+                })
+        }
+    }
 }
 
-/// The `ETag` of a `CompleteMultipartUploadResult` (quotes kept as sent).
+/// The `ETag` of a CompleteMultipartUpload result (quotes kept as sent, whitespace around them
+/// removed). Any root name is accepted (`<CompleteMultipartUploadResult>` in the S3 reference,
+/// `<CompleteMultipartUploadResponse>` from some moto versions); the document must name at least
+/// one of `ETag`, `Key`, `Bucket` or `Location`, so an unrelated page is not taken for success.
 ///
 /// # Errors
 ///
-/// [`Error::Xml`] when the body is neither that document nor `<Error>`.
+/// [`Error::Xml`] when the body is neither such a document nor `<Error>`.
 pub fn parse_complete(body: &[u8]) -> Result<Outcome<Option<String>>> {
-    Ok(
-        match expect_root(
-            "CompleteMultipartUpload",
-            body,
-            "CompleteMultipartUploadResult",
-        )? {
-            Outcome::Ok(root) => Outcome::Ok(root.child_text("ETag").map(str::to_owned)),
-            Outcome::Error(e) => Outcome::Error(e),
-        },
-    )
+    #[derive(Deserialize)]
+    struct Doc {
+        #[serde(rename = "ETag")]
+        etag: Option<String>,
+        #[serde(rename = "Key")]
+        key: Option<String>,
+        #[serde(rename = "Bucket")]
+        bucket: Option<String>,
+        #[serde(rename = "Location")]
+        location: Option<String>,
+    }
+    const WHAT: &str = "CompleteMultipartUpload";
+    match read::<Doc>(WHAT, body)? {
+        (_, Outcome::Error(e)) => Ok(Outcome::Error(e)),
+        (root, Outcome::Ok(d)) => {
+            if d.etag.is_none() && d.key.is_none() && d.bucket.is_none() && d.location.is_none() {
+                return Err(Error::Xml {
+                    what: WHAT,
+                    reason: format!("<{root}> has none of ETag, Key, Bucket, Location"),
+                });
+            }
+            Ok(Outcome::Ok(non_blank(d.etag)))
+        }
+    }
 }
 
-/// The `ETag` of a `CopyPartResult` (UploadPartCopy) or `CopyObjectResult`.
+/// The `ETag` of an UploadPartCopy or CopyObject result (`<CopyPartResult>`,
+/// `<CopyObjectResult>`, or any other root with an `ETag` child).
 ///
 /// # Errors
 ///
 /// [`Error::Xml`] when the body is neither a copy result nor `<Error>`, or has no ETag.
 pub fn parse_copy_result(body: &[u8]) -> Result<Outcome<String>> {
-    let root = parse("UploadPartCopy", body)?;
-    match root.name.as_str() {
-        "Error" => Ok(Outcome::Error(S3ErrorBody {
-            code: root.child_text("Code").map(str::to_owned),
-            message: root.child_text("Message").map(str::to_owned),
-        })),
-        "CopyPartResult" | "CopyObjectResult" => root
-            .child_text("ETag")
-            .map(|e| Outcome::Ok(e.to_owned()))
-            .ok_or(Error::Xml {
-                what: "UploadPartCopy",
-                reason: "no ETag".into(),
+    #[derive(Deserialize)]
+    struct Doc {
+        #[serde(rename = "ETag")]
+        etag: Option<String>,
+    }
+    const WHAT: &str = "UploadPartCopy";
+    match read::<Doc>(WHAT, body)? {
+        (_, Outcome::Error(e)) => Ok(Outcome::Error(e)),
+        (root, Outcome::Ok(d)) => non_blank(d.etag)
+            .map(Outcome::Ok)
+            .ok_or_else(|| Error::Xml {
+                what: WHAT,
+                reason: format!("no <ETag> in <{root}>"),
             }),
-        other => Err(Error::Xml {
-            what: "UploadPartCopy",
-            reason: format!("unexpected root <{other}>"),
-        }),
     }
 }
 
@@ -307,33 +400,53 @@ pub struct UploadsPage {
     pub next: Option<(String, String)>,
 }
 
-/// Parses a ListMultipartUploadsResult page.
+/// Parses a ListMultipartUploads page (`<ListMultipartUploadsResult>`, any root name).
+/// `<Upload>` entries may be interleaved with other elements (`<CommonPrefixes>`); an entry
+/// without a key or upload id is skipped, as it could be neither resumed nor aborted.
 ///
 /// # Errors
 ///
-/// [`Error::Xml`] when the body is not that document.
+/// [`Error::Xml`] when the body is not XML.
 pub fn parse_list_uploads(body: &[u8]) -> Result<Outcome<UploadsPage>> {
-    let root = match expect_root("ListMultipartUploads", body, "ListMultipartUploadsResult")? {
-        Outcome::Ok(r) => r,
-        Outcome::Error(e) => return Ok(Outcome::Error(e)),
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Upload {
+        key: Option<String>,
+        upload_id: Option<String>,
+        initiated: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Doc {
+        #[serde(default, rename = "Upload")]
+        uploads: Vec<Upload>,
+        is_truncated: Option<String>,
+        next_key_marker: Option<String>,
+        next_upload_id_marker: Option<String>,
+    }
+    let d = match read::<Doc>("ListMultipartUploads", body)? {
+        (_, Outcome::Error(e)) => return Ok(Outcome::Error(e)),
+        (_, Outcome::Ok(d)) => d,
     };
-    let uploads = root
-        .children_named("Upload")
-        .map(|u| UploadInfo {
-            key: u.child_text("Key").unwrap_or_default().to_owned(),
-            upload_id: u.child_text("UploadId").unwrap_or_default().to_owned(),
-            initiated: u.child_text("Initiated").and_then(Timestamp::parse_iso8601),
+    let uploads = d
+        .uploads
+        .into_iter()
+        .filter_map(|u| {
+            Some(UploadInfo {
+                // a key is kept exactly (spaces are legal in keys); ids and dates are trimmed
+                key: u.key.filter(|k| !k.is_empty())?,
+                upload_id: non_blank(u.upload_id)?,
+                initiated: non_blank(u.initiated)
+                    .as_deref()
+                    .and_then(Timestamp::parse_iso8601),
+            })
         })
         .collect();
-    let truncated = root.child_text("IsTruncated").map(str::trim) == Some("true");
+    let truncated = non_blank(d.is_truncated).is_some_and(|t| t.eq_ignore_ascii_case("true"));
     let next = truncated.then(|| {
         (
-            root.child_text("NextKeyMarker")
-                .unwrap_or_default()
-                .to_owned(),
-            root.child_text("NextUploadIdMarker")
-                .unwrap_or_default()
-                .to_owned(),
+            d.next_key_marker.unwrap_or_default(),
+            non_blank(d.next_upload_id_marker).unwrap_or_default(),
         )
     });
     Ok(Outcome::Ok(UploadsPage { uploads, next }))

@@ -1,8 +1,9 @@
 //! `s3sink`: an S3 endpoint that answers the multipart protocol correctly, checks SigV4/SigV2
-//! signatures (and signed payload hashes) and `Content-MD5`, and discards the bytes. It keeps per
-//! part only the size, MD5 and CRC32C, so `HEAD` can report the object's size, the md5-of-md5s
-//! ETag and the whole-object CRC32C (`x-amz-meta-sink-crc32c`) for the benchmark's digest check
-//! (HEAD is also answered without a signature, for curl).
+//! signatures (and signed payload hashes), `Content-MD5` and `x-amz-checksum-crc32c` (echoed, as
+//! S3 does), and discards the bytes. It keeps per part only the size, MD5 and CRC32C, so `HEAD`
+//! can report the object's size, the md5-of-md5s ETag and the whole-object CRC32C
+//! (`x-amz-meta-sink-crc32c`) for the benchmark's digest check (HEAD is also answered without a
+//! signature, for curl).
 //!
 //! ```text
 //! s3sink PORT ACCESS_KEY SECRET_KEY
@@ -198,7 +199,8 @@ fn check_auth(
             headers: &hs,
         };
         let auth2 = signer.authorization(&r, &payload);
-        return auth2.ends_with(&format!("Signature={sig}"));
+        let want = auth2.rsplit_once("Signature=").map_or("", |(_, s)| s);
+        return sigv4::signatures_equal(want, &sig);
     }
     if let Some(rest) = auth.strip_prefix("AWS ") {
         let hs: Vec<(String, String)> = headers
@@ -207,12 +209,12 @@ fn check_auth(
             .collect();
         let res = sigv2::canonical_resource(None, path, query);
         let sts = sigv2::string_to_sign(req_method, &hs, &res, None);
-        return rest
-            == format!(
-                "{}:{}",
-                creds.access_key_id(),
-                sigv2::signature(creds, &sts)
-            );
+        let want = format!(
+            "{}:{}",
+            creds.access_key_id(),
+            sigv2::signature(creds, &sts)
+        );
+        return sigv4::signatures_equal(rest, &want);
     }
     false
 }
@@ -247,6 +249,15 @@ async fn handle(
     {
         return Ok(err(400, "BadDigest"));
     }
+    // As S3 does: a CRC32C the client sends is checked, and echoed in the part's answer.
+    let crc_b64 = base64::engine::general_purpose::STANDARD.encode(body.crc32c.to_be_bytes());
+    let crc_sent = headers
+        .get("x-amz-checksum-crc32c")
+        .and_then(|v| v.to_str().ok());
+    if crc_sent.is_some_and(|c| c != crc_b64) {
+        return Ok(err(400, "BadDigest"));
+    }
+    let crc_echo = crc_sent.map(|_| crc_b64.clone());
     let q: HashMap<&str, &str> = query
         .split('&')
         .filter(|p| !p.is_empty())
@@ -287,11 +298,11 @@ async fn handle(
                     crc: body.crc32c,
                 },
             );
-            Response::builder()
-                .status(200)
-                .header("etag", etag(&md5))
-                .body(Full::new(Bytes::new()))
-                .unwrap_or_default()
+            let mut r = Response::builder().status(200).header("etag", etag(&md5));
+            if let Some(c) = &crc_echo {
+                r = r.header("x-amz-checksum-crc32c", c.as_str());
+            }
+            r.body(Full::new(Bytes::new())).unwrap_or_default()
         }
         ("POST", _, Some(id)) => {
             let Some(parts) = s.uploads.remove(*id) else {

@@ -419,8 +419,9 @@ fn file_upload_reports_and_stores(s: &Store) {
     assert_eq!(j["part_size"], 5 * MIB as u64);
     assert_eq!(j["multipart"], true);
     assert_eq!(j["crc32c"], crc32c_hex(&bytes).as_str());
-    // plain HTTP: the SigV4 signed payload's SHA-256 is the per-part check, no extra header
-    assert_eq!(j["part_checksum"], "none", "{j}");
+    // the default check: neither store echoes a part's CRC32C (moto checks no part header at
+    // all), so every part carries its MD5 too and the returned ETags are compared with it
+    assert_eq!(j["part_checksum"], "md5", "{j}");
     assert_eq!(j["payload_signed"], true);
     assert!(j["mb_per_s"].as_f64().unwrap() > 0.0, "{j}");
     assert!(j["seconds"].as_f64().unwrap() > 0.0, "{j}");
@@ -465,7 +466,7 @@ fn file_upload_reports_and_stores(s: &Store) {
     assert_eq!(j["md5"].as_str().unwrap().len(), 32, "{j}");
     assert!(s.object(&bucket, "dir/disk.bin").unwrap() == bytes);
 
-    // UNSIGNED-PAYLOAD: `auto` then means Content-MD5 on every part
+    // UNSIGNED-PAYLOAD: the same default check
     let r = s.run(&[
         file,
         &dest,
@@ -1158,4 +1159,104 @@ fn ctrl_c_stops_a_server_side_copy_and_aborts_its_upload() {
     r.fails(130, &["interrupted", "cancelled by Ctrl-C"]);
     s.assert_nothing_left(&bucket, "dst.bin");
     assert!(s.object(&bucket, "src.bin").unwrap() == source);
+}
+
+// ---------------------------------------------------------------------------------------------
+// a byte flipped on the way to the store, default settings
+
+/// A TCP proxy on loopback that forwards both ways and flips one bit of the byte at offset
+/// `flip_at` of the first client connection that sends that many bytes (once in all). Returns
+/// its address and whether the flip happened.
+fn flipping_proxy(upstream: &str, flip_at: u64) -> (String, Arc<std::sync::atomic::AtomicBool>) {
+    use std::net::TcpStream;
+    use std::sync::atomic::AtomicBool;
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let flipped = Arc::new(AtomicBool::new(false));
+    let f = flipped.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let (Ok(client), Ok(server)) = (client, TcpStream::connect(&upstream)) else {
+                continue;
+            };
+            let f = f.clone();
+            let (mut cr, mut sw) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut offset = 0u64;
+                while let Ok(n) = cr.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let end = offset + n as u64;
+                    if (offset..end).contains(&flip_at)
+                        && f.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                    {
+                        buf[(flip_at - offset) as usize] ^= 0x01;
+                    }
+                    offset = end;
+                    if sw.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = sw.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut sr, mut cw) = (server, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut sr, &mut cw);
+                let _ = cw.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (format!("http://{addr}"), flipped)
+}
+
+/// s3copy with default settings through a proxy that damages one byte of a part: the copy fails
+/// with an integrity error or the store refuses the part and it is sent again; a corrupt object
+/// is never stored with exit 0.
+fn a_flipped_byte_is_never_stored(s: &Store) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = data(11 * MIB, 9);
+    let file = write_file(tmp.path(), "disk.bin", &bytes);
+    let bucket = s.bucket("s3copy-flip");
+    let (proxy, flipped) = flipping_proxy(&s.endpoint, MIB as u64);
+    let r = Run::from(
+        s3copy_cmd(s.home.path())
+            .env("AWS_ACCESS_KEY_ID", s.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", s.secret_key)
+            .args(["--endpoint", &proxy])
+            .args([
+                file.to_str().unwrap(),
+                &format!("s3://{bucket}/disk.bin"),
+                "--part-size",
+                "5M",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(flipped.load(Ordering::SeqCst), "nothing was flipped");
+    if r.code == 0 {
+        assert!(
+            s.object(&bucket, "disk.bin").unwrap() == bytes,
+            "exit 0 with a corrupt object: {}",
+            r.stderr
+        );
+    } else {
+        r.fails(1, &["integrity check failed"]);
+        s.assert_nothing_left(&bucket, "disk.bin");
+    }
+}
+
+#[test]
+fn a_flipped_byte_is_never_stored_on_s3s_fs() {
+    a_flipped_byte_is_never_stored(&Store::s3s_fs());
+}
+
+#[test]
+fn a_flipped_byte_is_never_stored_on_moto() {
+    if let Some(s) = Store::moto() {
+        a_flipped_byte_is_never_stored(&s);
+    }
 }

@@ -566,8 +566,9 @@ class S3Client:
     ) -> dict[str, Any]:
         """Stream an ``http(s)://`` URL, a path or a binary file object into ``s3://bucket/key``.
 
-        ``part_checksum``: ``"auto"`` (default; the signed payload's SHA-256 over plain HTTP,
-        Content-MD5 otherwise), ``"md5"``, ``"crc32c"`` or ``"none"``.
+        ``part_checksum``: ``"auto"`` (default; each part's CRC32C, and its MD5 compared with the
+        returned ETag until the store has echoed a CRC32C: reported as ``"crc32c"`` or ``"md5"``),
+        ``"md5"``, ``"crc32c"`` or ``"none"``.
         Raising from ``progress`` or Ctrl-C cancels and aborts the multipart upload first.
         """
     def copy_object(

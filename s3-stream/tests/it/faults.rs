@@ -266,6 +266,50 @@ async fn source_that_changes_between_requests_is_never_mixed() {
     assert_eq!(mock.open_uploads(), 0);
 }
 
+/// A resumed source whose server ignores `If-Range` and answers with a 206 of a new version: the
+/// 206's validators differ from the first response's, so the copy stops and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_206_of_another_version_is_never_mixed_in() {
+    for mode in [
+        SourceMode::ChangesIgnoringIfRange(PART as usize + 5),
+        SourceMode::ChangesIgnoringIfRangeLastModifiedOnly(PART as usize + 5),
+    ] {
+        let mock = MockS3::start(|_| None).await;
+        let src = start_source(Bytes::from(payload()), mode).await;
+        let e = mock
+            .client()
+            .copy(Source::url(&src.url), "b", "k", &opts())
+            .await
+            .unwrap_err();
+        match &e {
+            Error::CannotResume { reason, .. } => {
+                assert!(reason.contains("changed"), "{mode:?}: {reason}");
+                assert!(reason.contains("ignored If-Range"), "{mode:?}: {reason}");
+            }
+            other => panic!("{mode:?}: {other}"),
+        }
+        assert_eq!(src.requests.load(Ordering::SeqCst), 2, "{mode:?}");
+        assert!(mock.object("k").is_none(), "{mode:?}");
+        assert_eq!(mock.open_uploads(), 0, "{mode:?}");
+    }
+}
+
+/// A source without Range support answers the resume with `200` and the same strong ETag: the
+/// whole object again, of which the bytes already read are dropped; the copy completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_ignores_range_is_read_again_from_the_start() {
+    let mock = MockS3::start(|_| None).await;
+    let d = payload();
+    let src = start_source(
+        Bytes::from(d.clone()),
+        SourceMode::IgnoresRange(PART as usize + 5),
+    )
+    .await;
+    let r = copy_ok(&mock, Source::url(&src.url), "k", &d, &opts()).await;
+    assert_eq!(r.source_resumes, 1);
+    assert_eq!(src.requests.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_that_keeps_breaking_gives_up() {
     let mock = MockS3::start(|_| None).await;
@@ -484,10 +528,13 @@ fn unsigned_client(mock: &MockS3) -> s3_stream::Client {
         .unwrap()
 }
 
+/// The default check: every part carries its CRC32C; until the store has echoed one, its MD5
+/// too. A store that echoes (S3) costs no MD5 after the first parts; one that does not (moto)
+/// gets Content-MD5 on every part, and the returned ETags are compared with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_part_gets_one_digest_by_default() {
+async fn the_default_check_adapts_to_what_the_store_verifies() {
     let d = payload();
-    // Plain HTTP, SigV4: the signed payload's SHA-256 is the part check; no MD5 on top.
+    // A store that echoes CRC32C: MD5 only while no answer has come back.
     let mock = MockS3::start(|_| None).await;
     let r = copy_ok(
         &mock,
@@ -498,18 +545,21 @@ async fn each_part_gets_one_digest_by_default() {
     )
     .await;
     assert!(r.payload_signed);
-    assert_eq!(r.part_checksum, PartChecksum::None);
+    assert_eq!(r.part_checksum, PartChecksum::Crc32c);
     let seen = part_headers(&mock);
     assert_eq!(seen.len(), 6);
-    for h in &seen {
-        assert!(!h.content_md5, "{h:?}");
-        assert_eq!(h.content_sha256.len(), 64, "{h:?}");
-    }
-    // The final ETag was still checked: computed from the part ETags the store returned.
+    assert!(
+        seen.iter()
+            .all(|h| h.crc32c && h.content_sha256.len() == 64),
+        "{seen:?}"
+    );
+    // part 6 is read only after an earlier part's answer released its memory
+    let last = seen.iter().find(|h| h.part == Some(6)).unwrap();
+    assert!(!last.content_md5, "{last:?}");
     assert!(r.etag.unwrap().ends_with("-6\""));
 
-    // Unsigned payload: Content-MD5 is the part check.
-    let mock = MockS3::start(|_| None).await;
+    // A store that does not echo: Content-MD5 on every part.
+    let mock = MockS3::start(|s| (s.op == "UploadPart").then_some(Fault::NoChecksumEcho)).await;
     let r = unsigned_client(&mock)
         .copy(
             Source::reader("r", std::io::Cursor::new(d.clone())),
@@ -523,11 +573,11 @@ async fn each_part_gets_one_digest_by_default() {
     assert!(!r.payload_signed);
     assert_eq!(r.part_checksum, PartChecksum::ContentMd5);
     for h in &part_headers(&mock) {
-        assert!(h.content_md5, "{h:?}");
+        assert!(h.content_md5 && h.crc32c, "{h:?}");
         assert_eq!(h.content_sha256, "UNSIGNED-PAYLOAD");
     }
 
-    // Asked for explicitly, Content-MD5 comes on top of the signed payload.
+    // Asked for explicitly, Content-MD5 alone comes on top of the signed payload.
     let mock = MockS3::start(|_| None).await;
     let o = CopyOptions {
         part_checksum: PartChecksum::ContentMd5,
@@ -545,7 +595,7 @@ async fn each_part_gets_one_digest_by_default() {
     assert!(
         part_headers(&mock)
             .iter()
-            .all(|h| h.content_md5 && h.content_sha256.len() == 64)
+            .all(|h| h.content_md5 && !h.crc32c && h.content_sha256.len() == 64)
     );
 }
 

@@ -1,6 +1,9 @@
-//! An HTTPS source with a self-signed certificate: refused by default, accepted with
-//! `insecure` or with its CA, while the destination keeps verifying.
+//! HTTPS sources and destinations: a self-signed certificate is refused by default (with a
+//! message naming the option and how to fetch the certificate), accepted with `insecure`, with
+//! its CA, or given itself (what `openssl req -x509` makes, `CA:TRUE`), while its name and dates
+//! are still checked; the destination keeps verifying on its own terms.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::common::*;
@@ -19,12 +22,22 @@ async fn https_source(content: Bytes) -> (String, String) {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert_pem = ck.cert.pem();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let url = https_server(vec![ck.cert.der().clone()], key, content).await;
+    (url, cert_pem)
+}
+
+/// Serves `content` over HTTPS for `localhost` with this certificate chain and key; the URL.
+async fn https_server(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+    content: Bytes,
+) -> String {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .with_single_cert(chain, key)
         .unwrap();
     let acceptor = TlsAcceptor::from(Arc::new(cfg));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -58,7 +71,7 @@ async fn https_source(content: Bytes) -> (String, String) {
             });
         }
     });
-    (format!("https://localhost:{port}/disk.ova"), cert_pem)
+    format!("https://localhost:{port}/disk.ova")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +86,10 @@ async fn self_signed_source_needs_an_explicit_choice() {
         .copy(Source::url(&url), "b", "k", &CopyOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Source { .. }), "{e}");
+    assert!(
+        matches!(e, Error::UntrustedCertificate { side: "source", .. }),
+        "{e}"
+    );
     assert!(mock.object("k").is_none());
 
     // accepted when the source alone is insecure
@@ -108,8 +124,17 @@ async fn destination_still_verifies_when_the_source_is_insecure() {
         .copy(Source::Http(s), "b", "k", &CopyOptions::default())
         .await
         .unwrap_err();
-    let ctx = e.s3_context().expect("an S3 transport error");
-    assert_eq!(ctx.status, None, "no response: the TLS handshake must fail");
+    assert!(
+        matches!(
+            e,
+            Error::UntrustedCertificate {
+                side: "destination",
+                ..
+            }
+        ),
+        "the TLS handshake must fail: {e}"
+    );
+    assert!(e.to_string().contains("--ca-file"), "{e}");
     // and the destination's own CA switch is separate
     let c2 = s3_stream::Client::builder()
         .with_endpoint(&dest)
@@ -123,4 +148,263 @@ async fn destination_still_verifies_when_the_source_is_insecure() {
         h.size, 1000,
         "TLS accepted with the CA, and the server answered"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates made by the openssl command line, as a server operator makes them
+
+/// A certificate and its key, as PEM.
+struct Made {
+    cert: String,
+    key: String,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl command line (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn read_made(dir: &Path, cert: &str, key: &str) -> Made {
+    Made {
+        cert: std::fs::read_to_string(dir.join(cert)).unwrap(),
+        key: std::fs::read_to_string(dir.join(key)).unwrap(),
+    }
+}
+
+/// `openssl req -x509`: a self-signed certificate with `CA:TRUE` (openssl's default), as
+/// CloudStack's storage VMs and most appliances serve.
+fn self_signed(dir: &Path, tag: &str, dns: &str) -> Made {
+    let (c, k) = (format!("{tag}.crt"), format!("{tag}.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &k,
+            "-out",
+            &c,
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={dns}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{dns}"),
+        ],
+    );
+    read_made(dir, &c, &k)
+}
+
+/// A self-signed `CA:TRUE` certificate for localhost that expired in 2020 (`openssl ca
+/// -selfsign` sets the dates).
+fn expired_self_signed(dir: &Path) -> Made {
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("serial"), "01\n").unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = c\n[c]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
+         default_md = sha256\npolicy = p\ncopy_extensions = copy\nunique_subject = no\n\
+         [p]\ncommonName = supplied\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "old.key",
+            "-out",
+            "old.csr",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "ca",
+            "-batch",
+            "-config",
+            "ca.cnf",
+            "-selfsign",
+            "-keyfile",
+            "old.key",
+            "-in",
+            "old.csr",
+            "-out",
+            "old.crt",
+            "-notext",
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20200201000000Z",
+        ],
+    );
+    read_made(dir, "old.crt", "old.key")
+}
+
+/// A CA and a server certificate for localhost it signed: (CA PEM, server).
+fn ca_and_server(dir: &Path) -> (String, Made) {
+    let ca = self_signed(dir, "ca", "Test CA");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "srv.key",
+            "-out",
+            "srv.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    std::fs::write(dir.join("srv.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "srv.ext",
+        ],
+    );
+    (ca.cert, read_made(dir, "srv.crt", "srv.key"))
+}
+
+async fn serve_made(m: &Made, content: Bytes) -> String {
+    use rustls::pki_types::pem::PemObject as _;
+    let chain = rustls::pki_types::CertificateDer::pem_slice_iter(m.cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(m.key.as_bytes()).unwrap();
+    https_server(chain, key, content).await
+}
+
+async fn copy_from(url: &str, trusted_pem: &str, mock: &MockS3, key: &str) -> Result<(), Error> {
+    let s = HttpSource::new(url).with_extra_ca_pem(trusted_pem.as_bytes().to_vec());
+    mock.client()
+        .copy(Source::Http(s), "b", key, &CopyOptions::default())
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_own_self_signed_certificate_is_trusted_when_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(200_000, 21);
+    let made = self_signed(dir.path(), "own", "localhost");
+    let url = serve_made(&made, Bytes::from(d.clone())).await;
+    let mock = MockS3::start(|_| None).await;
+    copy_from(&url, &made.cert, &mock, "k").await.unwrap();
+    assert_eq!(mock.object("k").unwrap(), Bytes::from(d));
+
+    // the same rule for the destination (the server answers any request)
+    let c = s3_stream::Client::builder()
+        .with_endpoint(url.replace("/disk.ova", ""))
+        .with_credentials(Credentials::new(AK, SK))
+        .with_extra_ca_pem(made.cert.into_bytes())
+        .with_retry(fast_retry())
+        .build()
+        .unwrap();
+    assert_eq!(c.head_object("b", "k").await.unwrap().size, 200_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_given_certificate_is_still_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = Bytes::from(data(10_000, 22));
+    let mock = MockS3::start(|_| None).await;
+
+    // issued for another name
+    let other = self_signed(dir.path(), "other", "other.example");
+    let url = serve_made(&other, content.clone()).await;
+    let e = copy_from(&url, &other.cert, &mock, "name")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::UntrustedCertificate { .. }), "{e}");
+    assert!(
+        format!("{:?}", std::error::Error::source(&e)).contains("NotValidForName"),
+        "{e:?}"
+    );
+
+    // expired
+    let old = expired_self_signed(dir.path());
+    let url = serve_made(&old, content.clone()).await;
+    let e = copy_from(&url, &old.cert, &mock, "old").await.unwrap_err();
+    assert!(matches!(e, Error::UntrustedCertificate { .. }), "{e}");
+    assert!(
+        format!("{:?}", std::error::Error::source(&e)).contains("Expired"),
+        "{e:?}"
+    );
+
+    // a different self-signed certificate than the one given
+    let served = self_signed(dir.path(), "served", "localhost");
+    let given = self_signed(dir.path(), "given", "localhost");
+    let url = serve_made(&served, content.clone()).await;
+    let e = copy_from(&url, &given.cert, &mock, "other")
+        .await
+        .unwrap_err();
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!(
+            "openssl s_client -showcerts -connect localhost:{port}"
+        )) && text.contains("--source-ca"),
+        "{text}"
+    );
+    assert!(mock.object("name").is_none() && mock.object("old").is_none());
+    assert!(mock.object("other").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_bundle_still_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(50_000, 23);
+    let (ca, server) = ca_and_server(dir.path());
+    let url = serve_made(&server, Bytes::from(d.clone())).await;
+    let mock = MockS3::start(|_| None).await;
+    // a bundle: an unrelated certificate first, then the CA
+    let unrelated = self_signed(dir.path(), "unrelated", "localhost");
+    let bundle = format!("{}{}", unrelated.cert, ca);
+    copy_from(&url, &bundle, &mock, "k").await.unwrap();
+    assert_eq!(mock.object("k").unwrap(), Bytes::from(d));
+    // the CA certificate is not the server's: without it, refused
+    let e = copy_from(&url, &unrelated.cert, &mock, "k2")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::UntrustedCertificate { .. }), "{e}");
 }

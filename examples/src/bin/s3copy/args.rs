@@ -47,6 +47,10 @@ pub(crate) struct Cli {
     /// Do not verify the DESTINATION's TLS certificate (the source has its own switch).
     #[arg(long, global = true)]
     pub(crate) insecure: bool,
+    /// Certificates (PEM) trusted for the DESTINATION besides the system's: a CA bundle, or the
+    /// endpoint's own self-signed certificate (its name and dates are still checked).
+    #[arg(long, global = true, value_name = "PEM")]
+    pub(crate) ca_file: Option<PathBuf>,
     /// Print a JSON summary on stdout.
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -69,8 +73,10 @@ pub(crate) struct Cli {
     /// Accept the source's TLS certificate without checking it (self-signed export URLs).
     #[arg(long)]
     pub(crate) source_insecure: bool,
-    /// Extra CA certificate (PEM) trusted for the source.
-    #[arg(long)]
+    /// Certificates (PEM) trusted for the source besides the system's: a CA bundle, or the
+    /// source's own self-signed certificate (`openssl s_client -showcerts -connect host:443`
+    /// prints it; its name and dates are still checked).
+    #[arg(long, value_name = "PEM")]
     pub(crate) source_ca: Option<PathBuf>,
     /// Length of a stream that does not announce one (stdin); enforced.
     #[arg(long, value_parser = parse_size)]

@@ -18,7 +18,7 @@ use s3_stream::{
 
 use args::{Cli, Cmd, S3Url, parse_age};
 
-fn builder(cli: &Cli) -> ClientBuilder {
+fn builder(cli: &Cli) -> Result<ClientBuilder, Error> {
     let mut b = ClientBuilder::from_env();
     if let Some(p) = &cli.profile {
         b = b.with_profile(p);
@@ -38,8 +38,19 @@ fn builder(cli: &Cli) -> ClientBuilder {
     if cli.sigv2 {
         b = b.with_signature_version(SignatureVersion::V2);
     }
-    b.with_payload_signing(cli.payload.into())
-        .with_insecure_tls(cli.insecure)
+    if let Some(ca) = &cli.ca_file {
+        b = b.with_extra_ca_pem(read_pem(ca)?);
+    }
+    Ok(b.with_payload_signing(cli.payload.into())
+        .with_insecure_tls(cli.insecure))
+}
+
+/// A PEM file of certificates to trust.
+fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::Io {
+        path: path.to_owned(),
+        source: e,
+    })
 }
 
 fn exit_code(e: &Error) -> u8 {
@@ -83,7 +94,7 @@ fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {
 }
 
 async fn run(cli: Cli) -> Result<(), Error> {
-    let client = builder(&cli).build()?;
+    let client = builder(&cli)?.build()?;
     match &cli.cmd {
         Some(Cmd::SetAcl { target, acl }) => {
             let t = S3Url::parse(target)?;
@@ -223,11 +234,7 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
         } else if src.starts_with("http://") || src.starts_with("https://") {
             let mut h = HttpSource::new(src).with_insecure_tls(cli.source_insecure);
             if let Some(ca) = &cli.source_ca {
-                let pem = std::fs::read(ca).map_err(|e| Error::Io {
-                    path: ca.clone(),
-                    source: e,
-                })?;
-                h = h.with_extra_ca_pem(pem);
+                h = h.with_extra_ca_pem(read_pem(ca)?);
             }
             Source::Http(h)
         } else {

@@ -133,6 +133,114 @@ pub fn moto_endpoint() -> Option<String> {
     }
 }
 
+/// One S3 server of the test matrix scripts/test.sh starts besides moto.
+#[derive(Debug, Clone)]
+pub struct MatrixServer {
+    pub name: &'static str,
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+    /// Implements UploadPartCopy.
+    pub upload_part_copy: bool,
+    /// Accepts SigV2.
+    pub sigv2: bool,
+    /// Implements ListMultipartUploads and object ACLs.
+    pub acl_and_listing: bool,
+}
+
+impl MatrixServer {
+    pub fn s3s_fs(endpoint: &str) -> Self {
+        Self {
+            name: "s3s-fs",
+            endpoint: endpoint.to_owned(),
+            access_key: AK.into(),
+            secret_key: SK.into(),
+            upload_part_copy: true,
+            sigv2: true,
+            acl_and_listing: false,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .with_endpoint(&self.endpoint)
+            .with_region("us-east-1")
+            .with_credentials(Credentials::new(&self.access_key, &self.secret_key))
+            .with_retry(fast_retry())
+            .build()
+            .unwrap()
+    }
+}
+
+/// The servers of the matrix whose endpoint variable is set: moto (`OVAKIT_MOTO_ENDPOINT`, the
+/// pinned version), the oldest and newest moto 5.x (`OVAKIT_MOTO_OLDEST_ENDPOINT`,
+/// `OVAKIT_MOTO_NEWEST_ENDPOINT`), ministack (`OVAKIT_MINISTACK_ENDPOINT`) and s3rver
+/// (`OVAKIT_S3RVER_ENDPOINT`). Under `CI` a missing variable fails the test.
+pub fn matrix_servers() -> Vec<MatrixServer> {
+    let all = [
+        ("moto", "OVAKIT_MOTO_ENDPOINT", AK, SK, true, true, true),
+        (
+            "moto-oldest",
+            "OVAKIT_MOTO_OLDEST_ENDPOINT",
+            AK,
+            SK,
+            true,
+            true,
+            true,
+        ),
+        (
+            "moto-newest",
+            "OVAKIT_MOTO_NEWEST_ENDPOINT",
+            AK,
+            SK,
+            true,
+            true,
+            true,
+        ),
+        (
+            "ministack",
+            "OVAKIT_MINISTACK_ENDPOINT",
+            AK,
+            SK,
+            true,
+            true,
+            // new buckets refuse ACLs (object ownership "bucket owner enforced", as on AWS)
+            false,
+        ),
+        (
+            "s3rver",
+            "OVAKIT_S3RVER_ENDPOINT",
+            "S3RVER",
+            "S3RVER",
+            // no UploadPartCopy; its SigV2 check refuses botocore's signatures too
+            false,
+            false,
+            false,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, var, ak, sk, upc, v2, acl) in all {
+        match std::env::var(var) {
+            Ok(e) if !e.is_empty() => out.push(MatrixServer {
+                name,
+                endpoint: e,
+                access_key: ak.into(),
+                secret_key: sk.into(),
+                upload_part_copy: upc,
+                sigv2: v2,
+                acl_and_listing: acl,
+            }),
+            _ => {
+                if std::env::var_os("CI").is_some() {
+                    panic!("{var} is not set (scripts/test.sh starts {name})");
+                }
+                eprintln!("skipping {name}: {var} is not set");
+            }
+        }
+    }
+    out
+}
+
 pub fn client(endpoint: &str) -> Client {
     Client::builder()
         .with_endpoint(endpoint)
@@ -177,6 +285,9 @@ pub enum Fault {
     Corrupt,
     /// Complete the upload but give the object a wrong md5-of-md5s ETag.
     WrongEtag,
+    /// Store the part without echoing its `x-amz-checksum-crc32c` (a store that does not
+    /// compute flexible checksums, like moto).
+    NoChecksumEcho,
 }
 
 /// The integrity headers of one request, as the store received them.
@@ -185,6 +296,7 @@ pub struct SeenHeaders {
     pub op: &'static str,
     pub part: Option<u32>,
     pub content_md5: bool,
+    pub crc32c: bool,
     pub content_sha256: String,
     /// `Content-Length`, when the request had one (S3 refuses chunked transfer encoding).
     pub content_length: Option<u64>,
@@ -387,6 +499,7 @@ async fn handle(
         op,
         part,
         content_md5: headers.contains_key("content-md5"),
+        crc32c: headers.contains_key("x-amz-checksum-crc32c"),
         content_sha256: content_sha256.clone(),
         content_length: headers
             .get("content-length")
@@ -436,12 +549,16 @@ async fn handle(
                 return Ok(s3_error(404, "NoSuchUpload"));
             };
             let e = etag(&body);
+            let crc = base64::engine::general_purpose::STANDARD
+                .encode(crc32c::crc32c(&body).to_be_bytes());
             up.1.insert(part.unwrap_or(0), (body, e.clone()));
-            Response::builder()
-                .status(200)
-                .header("etag", e)
-                .body(full(Bytes::new()))
-                .unwrap()
+            let mut r = Response::builder().status(200).header("etag", e);
+            // as S3 does: the checksum it computed, for the algorithm the client gave
+            if headers.contains_key("x-amz-checksum-crc32c") && fault != Some(Fault::NoChecksumEcho)
+            {
+                r = r.header("x-amz-checksum-crc32c", crc);
+            }
+            r.body(full(Bytes::new())).unwrap()
         }
         "CompleteMultipartUpload" => {
             let id = &q["uploadId"];
@@ -577,6 +694,14 @@ pub enum SourceMode {
     BreakWithoutValidator(usize),
     /// Chunked transfer encoding, no Content-Length.
     Chunked,
+    /// Breaks after `n` bytes; later requests see a different version (new ETag, new bytes) and
+    /// the server ignores `If-Range` (a 206 of the new version).
+    ChangesIgnoringIfRange(usize),
+    /// Like ChangesIgnoringIfRange with no ETag at all: only Last-Modified tells the versions apart.
+    ChangesIgnoringIfRangeLastModifiedOnly(usize),
+    /// Breaks after `n` bytes; later requests get `200` and the whole unchanged object (no Range
+    /// support).
+    IgnoresRange(usize),
 }
 
 pub struct SourceServer {
@@ -614,7 +739,12 @@ pub async fn start_source(content: Bytes, mode: SourceMode) -> SourceServer {
                     .body(full(Bytes::new()))
                     .unwrap());
             }
-            let changed = matches!(mode, SourceMode::ChangesAfterBreak(_)) && n > 0;
+            let changed = matches!(
+                mode,
+                SourceMode::ChangesAfterBreak(_)
+                    | SourceMode::ChangesIgnoringIfRange(_)
+                    | SourceMode::ChangesIgnoringIfRangeLastModifiedOnly(_)
+            ) && n > 0;
             let (content, etag) = if changed {
                 let mut v = content.to_vec();
                 v.reverse();
@@ -622,24 +752,41 @@ pub async fn start_source(content: Bytes, mode: SourceMode) -> SourceServer {
             } else {
                 (content, "\"v1\"")
             };
-            let range = req
-                .headers()
-                .get("range")
+            let range = if matches!(mode, SourceMode::IgnoresRange(_)) {
+                None
+            } else {
+                req.headers().get("range").cloned()
+            };
+            let range = range
+                .as_ref()
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("bytes="))
                 .and_then(|v| v.strip_suffix('-'))
                 .and_then(|v| v.parse::<usize>().ok());
-            let if_range_ok = req
-                .headers()
-                .get("if-range")
-                .map(|v| v == etag)
-                .unwrap_or(true);
+            let ignores_if_range = matches!(
+                mode,
+                SourceMode::ChangesIgnoringIfRange(_)
+                    | SourceMode::ChangesIgnoringIfRangeLastModifiedOnly(_)
+            );
+            let if_range_ok = ignores_if_range
+                || req
+                    .headers()
+                    .get("if-range")
+                    .map(|v| v == etag)
+                    .unwrap_or(true);
             let validators = !matches!(mode, SourceMode::BreakWithoutValidator(_));
+            let last_modified = if changed {
+                "Fri, 01 Jan 2021 00:00:00 GMT"
+            } else {
+                "Wed, 01 Jan 2020 00:00:00 GMT"
+            };
             let mut b = Response::builder();
+            if validators && !matches!(mode, SourceMode::ChangesIgnoringIfRangeLastModifiedOnly(_))
+            {
+                b = b.header("etag", etag);
+            }
             if validators {
-                b = b
-                    .header("etag", etag)
-                    .header("last-modified", "Wed, 01 Jan 2020 00:00:00 GMT");
+                b = b.header("last-modified", last_modified);
             }
             if let (Some(start), true) = (range, if_range_ok) {
                 let slice = content.slice(start.min(content.len())..);
@@ -676,6 +823,9 @@ pub async fn start_source(content: Bytes, mode: SourceMode) -> SourceServer {
                 SourceMode::BreakOnceAt(k)
                 | SourceMode::ChangesAfterBreak(k)
                 | SourceMode::BreakWithoutValidator(k)
+                | SourceMode::ChangesIgnoringIfRange(k)
+                | SourceMode::ChangesIgnoringIfRangeLastModifiedOnly(k)
+                | SourceMode::IgnoresRange(k)
                     if n == 0 =>
                 {
                     b.header("content-length", len)
