@@ -13,7 +13,6 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use digest::Digest;
 use time::macros::{datetime, format_description};
 use time::{Date, Month, OffsetDateTime};
 
@@ -139,10 +138,8 @@ where
 /// ```
 pub fn mac_base64(alg: SignatureAlgorithm, secret: &[u8], string_to_sign: &str) -> String {
     let mac = match alg {
-        SignatureAlgorithm::HmacSha1 => hmac::<sha1::Sha1>(64, secret, string_to_sign.as_bytes()),
-        SignatureAlgorithm::HmacSha512 => {
-            hmac::<sha2::Sha512>(128, secret, string_to_sign.as_bytes())
-        }
+        SignatureAlgorithm::HmacSha1 => hmac::<sha1::Sha1>(secret, string_to_sign.as_bytes()),
+        SignatureAlgorithm::HmacSha512 => hmac::<sha2::Sha512>(secret, string_to_sign.as_bytes()),
     };
     base64::engine::general_purpose::STANDARD.encode(mac)
 }
@@ -157,33 +154,32 @@ where
     mac_base64(alg, secret, &string_to_sign(params))
 }
 
-/// RFC 2104 HMAC over any block digest.
-fn hmac<D: Digest>(block: usize, key: &[u8], msg: &[u8]) -> Vec<u8> {
-    let mut k = if key.len() > block {
-        D::digest(key).to_vec()
-    } else {
-        key.to_vec()
-    };
-    k.resize(block, 0);
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let mut inner = D::new();
-    inner.update(&ipad);
-    inner.update(msg);
-    let inner = inner.finalize();
-    let mut outer = D::new();
-    outer.update(&opad);
-    outer.update(&inner);
-    outer.finalize().to_vec()
+/// HMAC (RFC 2104) of `msg` under `key`, from the `hmac` crate (a key longer than the digest's
+/// block is hashed first, as the server's `javax.crypto.Mac` does).
+fn hmac<D: hmac::EagerHash>(key: &[u8], msg: &[u8]) -> Vec<u8>
+where
+    hmac::Hmac<D>: hmac::Mac + hmac::KeyInit,
+{
+    use hmac::Mac as _;
+    let mut mac = <hmac::Hmac<D> as hmac::KeyInit>::new_from_slice(key)
+        .expect("HMAC takes keys of any length (a long key is hashed first)");
+    mac.update(msg);
+    mac.finalize().into_bytes().to_vec()
 }
 
-/// Constant-time string comparison (as the server's `ConstantTimeComparator`).
+/// Constant-time string comparison (as the server's `ConstantTimeComparator`), from the `subtle`
+/// crate: the time taken does not depend on where the strings differ (only on their lengths).
+///
+/// # Examples
+/// ```
+/// use cloudstack_client::sign::constant_time_eq;
+/// assert!(constant_time_eq("2UG8AcnMaozL3BINdjgkJ+RzjEY=", "2UG8AcnMaozL3BINdjgkJ+RzjEY="));
+/// assert!(!constant_time_eq("2UG8AcnMaozL3BINdjgkJ+RzjEY=", "2UG8AcnMaozL3BINdjgkJ+RzjEZ="));
+/// assert!(!constant_time_eq("abc", "ab"));
+/// ```
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq as _;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// The latest instant [`format_expires`] renders: `9999-12-31T23:59:59+0000`.
