@@ -71,7 +71,7 @@ impl Checksum {
 
     /// The same algorithm's digest of `bytes`.
     pub(crate) fn of(&self, bytes: &[u8]) -> Self {
-        use digest::Digest;
+        use sha2::Digest;
         fn hex<D: Digest>(b: &[u8]) -> String {
             D::digest(b).iter().map(|x| format!("{x:02x}")).collect()
         }
