@@ -85,6 +85,38 @@ pub(crate) fn report(
     }
 }
 
+/// The copy loop every disk reader shares (VMDK, QCOW2, VHD → raw): fills 1 MiB of raw disk from
+/// `read`, which returns how many bytes it gave and how many bytes of the image it has read so
+/// far, writes it to `out` (a write failure becomes `write_error`), and reports the image bytes
+/// read for it. Returns the image bytes reported.
+pub(crate) fn copy_raw<W: std::io::Write + ?Sized>(
+    mut read: impl FnMut(&mut [u8]) -> Result<(usize, u64)>,
+    out: &mut W,
+    progress: &mut (impl FnMut(u64) -> ControlFlow<()> + ?Sized),
+    write_error: impl Fn(std::io::Error) -> Error,
+) -> Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut reported = 0;
+    loop {
+        let mut filled = 0;
+        let mut image_pos = reported;
+        while filled < buf.len() {
+            let (n, pos) = read(&mut buf[filled..])?;
+            image_pos = pos;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        if filled == 0 {
+            return Ok(reported);
+        }
+        out.write_all(&buf[..filled]).map_err(&write_error)?;
+        report(progress, image_pos - reported)?;
+        reported = image_pos;
+    }
+}
+
 /// What a step that may be stopped produced; [`Error::Cancelled`] when its callback stopped it.
 pub(crate) fn finished<T>(flow: ControlFlow<(), T>) -> Result<T> {
     match flow {

@@ -643,28 +643,18 @@ impl<R: Read> StreamReader<R> {
         mut out: W,
         progress: Progress<'_>,
     ) -> Result<StreamSummary> {
-        let mut reported = 0u64;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let mut filled = 0;
-            while filled < buf.len() {
-                let n = self.read_raw(&mut buf[filled..])?;
-                if n == 0 {
-                    break;
-                }
-                filled += n;
-            }
-            if filled == 0 {
-                break;
-            }
-            out.write_all(&buf[..filled])
-                .map_err(|source| Error::VmdkIo {
-                    op: "writing the raw disk",
-                    source,
-                })?;
-            report(progress, self.pos - reported)?;
-            reported = self.pos;
-        }
+        let reported = crate::progress::copy_raw(
+            |b| {
+                let n = self.read_raw(b)?;
+                Ok((n, self.pos))
+            },
+            &mut out,
+            progress,
+            |source| Error::VmdkIo {
+                op: "writing the raw disk",
+                source,
+            },
+        )?;
         self.walk_to_end()?;
         report(
             progress,

@@ -6,7 +6,7 @@ use super::layout::{
     self, Header, INCOMPAT_DIRTY, L1_RESERVED, L2Entry, MAX_L1_BYTES, MAX_REFTABLE_BYTES,
     OFFSET_MASK, compressed_span, refcount_at,
 };
-use crate::progress::{Progress, no_progress, report};
+use crate::progress::{Progress, no_progress};
 use crate::{Error, Result};
 
 const FORMAT: &str = "qcow2";
@@ -530,28 +530,18 @@ impl<R: Read + Seek> Qcow2Reader<R> {
         mut out: W,
         progress: Progress<'_>,
     ) -> Result<Qcow2Info> {
-        let mut buf = vec![0u8; 1 << 20];
-        let mut reported = 0;
-        loop {
-            let mut filled = 0;
-            while filled < buf.len() {
-                let n = self.read_raw(&mut buf[filled..])?;
-                if n == 0 {
-                    break;
-                }
-                filled += n;
-            }
-            if filled == 0 {
-                break;
-            }
-            out.write_all(&buf[..filled])
-                .map_err(|source| Error::DiskIo {
-                    op: "writing the raw disk",
-                    source,
-                })?;
-            report(progress, self.pos_read - reported)?;
-            reported = self.pos_read;
-        }
+        crate::progress::copy_raw(
+            |b| {
+                let n = self.read_raw(b)?;
+                Ok((n, self.pos_read))
+            },
+            &mut out,
+            progress,
+            |source| Error::DiskIo {
+                op: "writing the raw disk",
+                source,
+            },
+        )?;
         Ok(self.info)
     }
 }

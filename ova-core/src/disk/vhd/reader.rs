@@ -7,7 +7,7 @@ use super::layout::{
     geometry_sectors,
 };
 use crate::disk::pipeline::read_full;
-use crate::progress::{Progress, no_progress, report};
+use crate::progress::{Progress, no_progress};
 use crate::{Error, Result};
 
 const FORMAT: &str = "vhd";
@@ -423,28 +423,18 @@ impl<R: Read + Seek> VhdReader<R> {
         mut out: W,
         progress: Progress<'_>,
     ) -> Result<VhdInfo> {
-        let mut buf = vec![0u8; 1 << 20];
-        let mut reported = 0;
-        loop {
-            let mut filled = 0;
-            while filled < buf.len() {
-                let n = self.read_raw(&mut buf[filled..])?;
-                if n == 0 {
-                    break;
-                }
-                filled += n;
-            }
-            if filled == 0 {
-                break;
-            }
-            out.write_all(&buf[..filled])
-                .map_err(|source| Error::DiskIo {
-                    op: "writing the raw disk",
-                    source,
-                })?;
-            report(progress, self.pos_read - reported)?;
-            reported = self.pos_read;
-        }
+        crate::progress::copy_raw(
+            |b| {
+                let n = self.read_raw(b)?;
+                Ok((n, self.pos_read))
+            },
+            &mut out,
+            progress,
+            |source| Error::DiskIo {
+                op: "writing the raw disk",
+                source,
+            },
+        )?;
         Ok(self.info)
     }
 }
