@@ -170,6 +170,13 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Tree> {
     // so strip it here and keep track of the offset.
     let base = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let body = &text[base..];
+    if body.starts_with('\u{feff}') {
+        // quick-xml would strip this one too and every offset after it would be off by three
+        return Err(xml_err(
+            base,
+            "a second byte order mark before the document",
+        ));
+    }
 
     let mut reader = Reader::from_str(body);
     {
@@ -237,7 +244,12 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Tree> {
                 nodes[idx].end = Some(range);
             }
             Event::Text(_) => {
-                let raw = &text[range.clone()];
+                let Some(raw) = text.get(range.clone()) else {
+                    return Err(xml_err(
+                        range.start,
+                        "text that does not start on a character",
+                    ));
+                };
                 let blank = raw.bytes().all(|b| b.is_ascii_whitespace());
                 if let Some(&p) = stack.last() {
                     // Whitespace between child elements is formatting, not content.
@@ -249,7 +261,12 @@ pub(crate) fn parse_tree(bytes: &[u8]) -> Result<Tree> {
                 }
             }
             Event::GeneralRef(_) => {
-                let raw = &text[range.clone()];
+                let Some(raw) = text.get(range.clone()) else {
+                    return Err(xml_err(
+                        range.start,
+                        "text that does not start on a character",
+                    ));
+                };
                 let decoded = decode_reference(raw)
                     .ok_or_else(|| xml_err(range.start, format!("unknown entity {raw}")))?;
                 match stack.last() {

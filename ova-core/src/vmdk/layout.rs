@@ -45,6 +45,9 @@ pub const MAX_GTES_PER_GT: u32 = 4096;
 /// Largest capacity this crate handles, in sectors (64 TiB, far above the 2 TiB that the
 /// 32-bit sector offsets of a sparse extent can address on disk).
 pub const MAX_CAPACITY_SECTORS: u64 = 1 << 37;
+/// Largest sector offset a header field may hold (2^48 sectors, 128 PiB): far past any real
+/// file, and small enough that byte offsets computed from it never overflow.
+pub const MAX_OFFSET_SECTORS: u64 = 1 << 48;
 
 fn corrupt(offset: u64, reason: impl Into<String>) -> Error {
     Error::VmdkCorrupt {
@@ -180,6 +183,20 @@ impl SparseHeader {
         }
         if h.descriptor_size > MAX_DESCRIPTOR_SECTORS {
             return Err(bad("embedded descriptor larger than 1 MiB"));
+        }
+        // Sector offsets past any real file: in bytes they would overflow the arithmetic of
+        // every reader, so they are refused here, once.
+        for (name, value) in [
+            ("descriptor offset", h.descriptor_offset),
+            ("redundant grain directory offset", h.rgd_offset),
+            ("grain directory offset", h.gd_offset),
+            ("overhead", h.overhead),
+        ] {
+            if value > MAX_OFFSET_SECTORS {
+                return Err(bad(&format!(
+                    "{name} {value} sectors is past any real file"
+                )));
+            }
         }
         Ok(h)
     }

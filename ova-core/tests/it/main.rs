@@ -16,6 +16,7 @@ mod chunked_gzip;
 mod chunking;
 mod disk_interop;
 mod disk_roundtrip;
+mod fuzz_regressions;
 mod hostile_archives;
 mod interop_tar;
 mod manifest_roundtrip;
