@@ -189,7 +189,15 @@ impl SparseHeader {
         for (name, value) in [
             ("descriptor offset", h.descriptor_offset),
             ("redundant grain directory offset", h.rgd_offset),
-            ("grain directory offset", h.gd_offset),
+            // GD_AT_END (all ones) says "in the footer", as stream-optimized files do
+            (
+                "grain directory offset",
+                if h.gd_offset == GD_AT_END {
+                    0
+                } else {
+                    h.gd_offset
+                },
+            ),
             ("overhead", h.overhead),
         ] {
             if value > MAX_OFFSET_SECTORS {
