@@ -208,8 +208,14 @@ async fn suite(s: MatrixServer) {
         assert_eq!((r.parts, r.multipart), (3, true));
         check_back(&c, &bucket, "copied.bin", &big).await;
     }
+    // the same bytes under a plain key where the server cannot find a copy source like that one
+    let source_key = if s.copy_source_any_key {
+        "dir/big file$.bin"
+    } else {
+        "http.bin"
+    };
     let r = c
-        .copy_object(&bucket, "dir/big file$.bin", &bucket, "whole.bin", &opts())
+        .copy_object(&bucket, source_key, &bucket, "whole.bin", &opts())
         .await
         .unwrap();
     assert_eq!((r.parts, r.multipart), (1, false));
@@ -300,6 +306,7 @@ async fn conformance_moto() {
         upload_part_copy: true,
         sigv2: true,
         acl_and_listing: true,
+        copy_source_any_key: true,
     })
     .await;
 }
