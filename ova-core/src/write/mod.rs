@@ -189,7 +189,11 @@ pub fn write_package(
     let mut atomic = AtomicFile::create(out)?;
     let mut report = WriteReport::default();
     {
-        let file = StreamingFile::new(atomic.file());
+        // A lower bound of the archive's size: the payloads (headers and padding come on top).
+        let at_least = files
+            .iter()
+            .fold(descriptor.len() as u64, |n, f| n.saturating_add(f.size));
+        let file = StreamingFile::new(atomic.file(), at_least);
         let mut w =
             OvaWriter::new(BufWriter::with_capacity(256 * 1024, file)).with_large_size(large);
         w.add_descriptor(descriptor_name, descriptor)?;

@@ -7,6 +7,13 @@
 //! second handle of the same file), so the disk works while the data is produced, drops the
 //! windows already on disk from the page cache (`posix_fadvise(POSIX_FADV_DONTNEED)`), and the
 //! final `fsync` has almost nothing left to do.
+//!
+//! When the caller knows how many bytes at least will be written, those blocks are allocated up
+//! front (`fallocate` with `FALLOC_FL_KEEP_SIZE`, so the file's size still grows with the
+//! writes). Without it every window's `fdatasync` first has to allocate the window's blocks and
+//! commit them to the journal; measured on ext4 with a 2 GiB output, that made the windowed sync
+//! about twice as slow as `cp && sync`, and with the blocks allocated it is faster than
+//! `cp && sync`. A file system that cannot preallocate is written as before.
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -31,9 +38,17 @@ pub struct StreamingFile<'a> {
 }
 
 impl<'a> StreamingFile<'a> {
-    /// Wrap `file`, positioned at its start. Without a second handle of the file (the clone
-    /// fails) it writes plainly.
-    pub fn new(file: &'a mut File) -> Self {
+    /// Wrap `file`, positioned at its start, that will receive at least `at_least` bytes (a
+    /// lower bound: blocks are allocated for that many bytes; a larger figure would leave
+    /// allocated blocks past the end). Without a second handle of the file (the clone fails) it
+    /// writes plainly.
+    pub fn new(file: &'a mut File, at_least: u64) -> Self {
+        if at_least > 0 {
+            // Best effort: file systems without preallocation (tmpfs before 5.x, NFS, FAT)
+            // answer EOPNOTSUPP and are written without it.
+            let _ =
+                rustix::fs::fallocate(&*file, rustix::fs::FallocateFlags::KEEP_SIZE, 0, at_least);
+        }
         let (to_sync, synced) = match file.try_clone() {
             Ok(clone) => {
                 let (tx, rx) = sync_channel::<u64>(1);
@@ -127,7 +142,7 @@ mod tests {
             .map(|i| (i % 251) as u8)
             .collect();
         {
-            let mut w = StreamingFile::new(&mut f);
+            let mut w = StreamingFile::new(&mut f, 3 * WINDOW);
             for c in data.chunks(1 << 20) {
                 w.write_all(c).unwrap();
             }
@@ -136,6 +151,8 @@ mod tests {
             w.seek(SeekFrom::End(0)).unwrap();
             w.flush().unwrap();
         }
+        // The preallocation kept the size: the file is as long as what was written.
+        assert_eq!(f.metadata().unwrap().len(), data.len() as u64);
         let mut back = Vec::new();
         f.seek(SeekFrom::Start(0)).unwrap();
         f.read_to_end(&mut back).unwrap();
