@@ -17,6 +17,7 @@ set -euo pipefail
 size_mib="${1:-2048}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="${BENCH_DIR:-$(mktemp -d)}"
+mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 python="${OVAKIT_PYTHON:-python3}"
 

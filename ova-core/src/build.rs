@@ -555,7 +555,7 @@ pub fn build_ova(
     progress: Progress<'_>,
 ) -> Result<BuildReport> {
     let (disk, output) = (disk.as_ref(), output.as_ref());
-    vmdk::write_atomically(output, |file| build_into(disk, file, options, progress))
+    vmdk::write_atomically(output, 0, |file| build_into(disk, file, options, progress))
 }
 
 /// Like [`build_ova`], for an output that cannot seek (a pipe, a socket): the package is built
@@ -597,9 +597,9 @@ pub fn build_ova_to_writer<W: Write>(
     Ok(report)
 }
 
-fn build_into(
+fn build_into<F: Write + Seek>(
     disk: &Path,
-    file: &mut File,
+    file: &mut F,
     o: &BuildOptions,
     progress: Progress<'_>,
 ) -> Result<BuildReport> {

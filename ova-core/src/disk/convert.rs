@@ -11,6 +11,7 @@ use crate::ovf::HostResource;
 use crate::package::Ova;
 use crate::progress::{Progress, report};
 use crate::vmdk::{StreamReader, VmdkInfo, VmdkWriter};
+use crate::write::StreamingFile;
 use crate::{Error, Result};
 
 /// How [`convert_file`] and [`convert_ova_disk`] write.
@@ -258,9 +259,9 @@ fn write_source(
             hint: "compress to qcow2 (or vmdk, which is always compressed) instead",
         });
     }
-    let (virtual_size, bytes_written) = crate::vmdk::write_atomically(output, |file| {
+    let (virtual_size, bytes_written) = crate::vmdk::write_atomically(output, 0, |file| {
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        let flush = |out: &mut BufWriter<&mut File>| {
+        let flush = |out: &mut BufWriter<&mut StreamingFile<'_>>| {
             out.flush().map_err(|source| Error::DiskIo {
                 op: "writing the output image",
                 source,

@@ -392,7 +392,8 @@ impl Ova {
                 .unwrap_or_default();
             let mut out = write::AtomicFile::create(&target)?;
             let mut src = self.open_stored(f);
-            let copy = write::copy_hashed(&mut src, out.file(), &algorithms, progress)
+            let mut file = write::StreamingFile::new(out.file(), f.stored_size());
+            let copy = write::copy_hashed(&mut src, &mut file, &algorithms, progress)
                 .map_err(io_err(&target))?;
             let (n, digests) = crate::progress::finished(copy)?;
             if n != f.stored_size() {

@@ -139,7 +139,11 @@ pub fn sign_package(
     let desc_bytes = ova.descriptor_bytes()?;
     let mut out = crate::write::AtomicFile::create(output)?;
     {
-        let file = std::io::BufWriter::with_capacity(1 << 20, out.file());
+        let at_least = files.iter().fold(desc_bytes.len() as u64, |n, e| n + e.size);
+        let file = std::io::BufWriter::with_capacity(
+            1 << 20,
+            crate::write::StreamingFile::new(out.file(), at_least),
+        );
         let mut w = crate::write::OvaWriter::new(file);
         w.add_descriptor(&descriptor.name, &desc_bytes)?;
         w.add_manifest(&mf_name, &mf_bytes)?;

@@ -95,10 +95,16 @@ pub fn inspect_file(path: impl AsRef<Path>) -> Result<VmdkInfo> {
     inspect(open(path.as_ref())?)
 }
 
-/// Writes `out` through a temporary file beside it, renamed into place only on success.
-pub(crate) fn write_atomically<T>(out: &Path, f: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {
+/// Writes `out` through a temporary file beside it, renamed into place only on success. The file
+/// is written back while it is produced (see [`StreamingFile`](crate::write::StreamingFile)),
+/// with blocks for `at_least` bytes allocated up front.
+pub(crate) fn write_atomically<T>(
+    out: &Path,
+    at_least: u64,
+    f: impl FnOnce(&mut crate::write::StreamingFile<'_>) -> Result<T>,
+) -> Result<T> {
     let mut tmp = crate::write::AtomicFile::create(out)?;
-    let value = f(tmp.file())?;
+    let value = f(&mut crate::write::StreamingFile::new(tmp.file(), at_least))?;
     tmp.commit()?;
     Ok(value)
 }
@@ -139,7 +145,7 @@ pub fn raw_to_vmdk(
         Some(name) if writer.extent_name() == "disk.vmdk" => writer.clone().with_extent_name(name),
         _ => writer.clone(),
     };
-    write_atomically(output, |out| {
+    write_atomically(output, 0, |out| {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
         let summary = writer.write_progress(
             BufReader::with_capacity(1 << 20, file),
@@ -179,7 +185,7 @@ pub fn vmdk_to_raw(
 ) -> Result<StreamSummary> {
     let file = open(input.as_ref())?;
     let reader = StreamReader::new(BufReader::with_capacity(1 << 20, file))?;
-    write_atomically(output.as_ref(), |out| {
+    write_atomically(output.as_ref(), 0, |out| {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
         let summary = reader.copy_to_progress(&mut buffered, progress)?;
         std::io::Write::flush(&mut buffered).map_err(|source| Error::VmdkIo {

@@ -11,6 +11,7 @@ use crate::tar::EntryType;
 use super::atomic::AtomicFile;
 use super::copy::copy_hashed;
 use super::plan::safe_relative_path;
+use super::stream::StreamingFile;
 
 ///
 /// Refuses the whole archive, before writing anything, when any entry is a link, a device, has an
@@ -94,7 +95,8 @@ pub fn extract_entries(
         make_parents(dir, &rel, &e.name)?;
         let mut out = AtomicFile::create(&target)?;
         let mut src = archive.open_entry(e)?;
-        let copy = copy_hashed(&mut src, out.file(), &[], progress).map_err(io_err(&target))?;
+        let mut file = StreamingFile::new(out.file(), e.size);
+        let copy = copy_hashed(&mut src, &mut file, &[], progress).map_err(io_err(&target))?;
         let (n, _) = crate::progress::finished(copy)?;
         if n != e.size {
             return Err(Error::Truncated {
