@@ -402,6 +402,7 @@ impl Ova {
                     offset: n,
                 });
             }
+            drop(file);
             out.commit()?;
             written.push(target);
             joined_digests.push((f.href.clone(), digests));

@@ -104,6 +104,7 @@ pub fn extract_entries(
                 offset: e.data_offset + n,
             });
         }
+        drop(file);
         out.commit()?;
         written.push(target);
     }
