@@ -47,8 +47,8 @@ pub(crate) enum PartData {
     },
 }
 
-/// Reads `len` bytes at `offset` of `file` into `buf` (a pooled part buffer, so no page is
-/// faulted in and zeroed again for every part).
+/// Reads `len` bytes at `offset` of `file` into `buf`, a pooled part buffer of `len` bytes
+/// whose old contents are overwritten (so no page is faulted in and zeroed again for every part).
 pub(crate) fn read_part(
     file: &std::fs::File,
     path: &std::path::Path,
@@ -57,7 +57,6 @@ pub(crate) fn read_part(
     mut buf: BytesMut,
 ) -> Result<Bytes> {
     use std::os::unix::fs::FileExt;
-    buf.clear();
     buf.resize(len, 0);
     let mut done = 0;
     while done < len {
