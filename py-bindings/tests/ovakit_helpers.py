@@ -97,10 +97,10 @@ def register_ova(cs, url: str, name: str = "appliance") -> dict:
         name=name,
         displaytext=name,
         url=url,
-        zoneid=cs.list_zones()[0]["id"],
-        ostypeid=cs.list_os_types()[0]["id"],
+        zoneid=cs.list_zones()[0].id,
+        ostypeid=cs.list_os_types()[0].id,
         format="OVA",
         hypervisor="VMware",
         isextractable=True,
     )
-    return cs.wait_template_ready(t["id"])
+    return cs.wait_template_ready(t.id)
