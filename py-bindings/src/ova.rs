@@ -361,7 +361,7 @@ impl Ova {
         self.descriptor(py)?.systems(py)
     }
 
-    /// The descriptor's product properties, as ``Property``.
+    /// The descriptor's product properties, as ``PackageProperty``.
     #[getter]
     fn properties(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.descriptor(py)?.properties(py)

@@ -118,7 +118,7 @@ impl Descriptor {
         to_typed(py, "VirtualSystemCollection", &self.inner.collections())
     }
 
-    /// Every product property (``Property``), with the holding system's id in ``system`` and the
+    /// Every product property (``PackageProperty``), with the holding system's id in ``system`` and the
     /// product section's ``class_`` and ``instance``.
     #[getter]
     pub(crate) fn properties(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -139,10 +139,10 @@ impl Descriptor {
                 }
             }
         }
-        typed(py, "Property", out.into_any().unbind())
+        typed(py, "PackageProperty", out.into_any().unbind())
     }
 
-    /// The ``ProductSection``s (each with its holding system's id under ``"system"``).
+    /// The ``ProductSection``s (``PackageProductSection``, with the holding system's id).
     #[getter]
     fn product_sections(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let out = pyo3::types::PyList::empty(py);
@@ -151,7 +151,7 @@ impl Descriptor {
             d.bind(py).cast::<PyDict>()?.set_item("system", system)?;
             out.append(d)?;
         }
-        typed(py, "ProductSection", out.into_any().unbind())
+        typed(py, "PackageProductSection", out.into_any().unbind())
     }
 
     /// Problems noticed while reading the model (``ModelIssue``: ``code`` and ``message``).

@@ -91,8 +91,8 @@ class _QuietHandler(_quiet_handler_base()):
         pass
 
 
-def register_ova(cs, url: str, name: str = "appliance") -> dict:
-    """Register an OVA template from `url` and wait until it is ready."""
+def register_ova(cs, url: str, name: str = "appliance"):
+    """Register an OVA template from `url` and wait until it is ready (the ready `Template`)."""
     t = cs.register_template(
         name=name,
         displaytext=name,

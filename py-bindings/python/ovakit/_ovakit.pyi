@@ -29,8 +29,8 @@ from ovakit.results import (
     ObjectInfo,
     OsType,
     OvaConvertReport,
-    ProductSection,
-    Property,
+    PackageProductSection,
+    PackageProperty,
     ServiceOffering,
     SignatureReport,
     SignReport,
@@ -87,11 +87,11 @@ class Descriptor:
     @property
     def collections(self) -> list[VirtualSystemCollection]: ...
     @property
-    def properties(self) -> list[Property]:
-        """Every product property, with ``system``, ``class_`` and ``instance`` set."""
+    def properties(self) -> list[PackageProperty]:
+        """Every product property, with its ``system``, ``class_`` and ``instance``."""
     @property
-    def product_sections(self) -> list[ProductSection]:
-        """Every ProductSection, with ``system`` set."""
+    def product_sections(self) -> list[PackageProductSection]:
+        """Every ProductSection, with its ``system``."""
     @property
     def issues(self) -> list[ModelIssue]: ...
     def to_dict(self) -> dict[str, Any]:
@@ -162,7 +162,7 @@ class Ova:
     def systems(self) -> list[VirtualSystem]:
         """The descriptor's virtual systems."""
     @property
-    def properties(self) -> list[Property]:
+    def properties(self) -> list[PackageProperty]:
         """The descriptor's product properties."""
     @property
     def manifest(self) -> Optional[Manifest]:

@@ -47,7 +47,9 @@ __all__ = [
     "OperatingSystem",
     "ConfigurationValue",
     "Property",
+    "PackageProperty",
     "ProductSection",
+    "PackageProductSection",
     "VirtualSystem",
     "VirtualSystemCollection",
     "ModelIssue",
@@ -130,6 +132,8 @@ class Result:
         names = {attr: key for key, attr in self._keys.items()}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
+            if value is None and f.default is None:
+                continue  # a key the native dicts leave out when it has no value
             if f.name == self._rest:
                 out.update(copy.deepcopy(value))
             else:
@@ -549,12 +553,7 @@ class ConfigurationValue(Result):
 
 @dataclass(frozen=True)
 class Property(Result):
-    """A ``ProductSection/Property``.
-
-    In ``Ova.properties`` and ``Descriptor.properties`` each property also says where it is:
-    ``system`` (the holding VirtualSystem's id), ``class_`` and ``instance`` (its
-    ProductSection's); inside a ``ProductSection`` these are None.
-    """
+    """A ``ProductSection/Property``."""
 
     _keys: ClassVar[Mapping[str, str]] = {"type": "kind", "class": "class_"}
 
@@ -579,12 +578,19 @@ class Property(Result):
     """``ovf:configuration``: the deployment options this property applies to (empty: all)."""
     configuration_values: Tuple[ConfigurationValue, ...]
     """Per-configuration values."""
-    system: Optional[str] = None
-    """The id of the VirtualSystem (or collection) holding it (package-wide lists only)."""
-    class_: Optional[str] = None
-    """Its ProductSection's ``ovf:class``; ``"class"`` in ``to_dict()`` (package-wide lists only)."""
-    instance: Optional[str] = None
-    """Its ProductSection's ``ovf:instance`` (package-wide lists only)."""
+
+
+@dataclass(frozen=True)
+class PackageProperty(Property):
+    """A property as ``Ova.properties`` and ``Descriptor.properties`` list them: with where it
+    is."""
+
+    system: str
+    """The id of the VirtualSystem (or collection) holding it."""
+    class_: Optional[str]
+    """Its ProductSection's ``ovf:class``; ``"class"`` in ``to_dict()``."""
+    instance: Optional[str]
+    """Its ProductSection's ``ovf:instance``."""
 
 
 @dataclass(frozen=True)
@@ -607,8 +613,14 @@ class ProductSection(Result):
     """``FullVersion``."""
     properties: Tuple[Property, ...]
     """The properties in document order."""
-    system: Optional[str] = None
-    """The holding VirtualSystem's id (``Descriptor.product_sections`` only)."""
+
+
+@dataclass(frozen=True)
+class PackageProductSection(ProductSection):
+    """A ProductSection as ``Descriptor.product_sections`` lists them: with where it is."""
+
+    system: str
+    """The id of the VirtualSystem (or collection) holding it."""
 
 
 @dataclass(frozen=True)
@@ -857,8 +869,8 @@ class VmdkInfo(Result):
     """The whole embedded descriptor."""
     problems: Tuple[VmdkProblem, ...]
     """Findings a consumer may reject (empty for a VMware-layout file)."""
-    format: str = "vmdk"
-    """``"vmdk"``."""
+    format: Optional[str] = None
+    """``"vmdk"`` from ``disk.info``; None from ``vmdk_info`` (whose dict has no ``format``)."""
 
 
 @dataclass(frozen=True)
