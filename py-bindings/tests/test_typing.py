@@ -9,7 +9,7 @@ import pytest
 
 from .ovakit_helpers import REPO, missing
 
-TYPOS = REPO / "py-bindings" / "tests" / "typing" / "typos.py"
+TYPOS = REPO / "py-bindings" / "tests" / "mypy_cases" / "typos.py"
 
 
 def mypy(*args):
