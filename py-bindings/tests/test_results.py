@@ -465,3 +465,49 @@ def test_result_classes_are_exported_and_frozen():
     for module in (ovakit.ova, ovakit.disk, ovakit.s3, ovakit.cloudstack):
         exported |= {n for n in module.__all__ if n in results.__all__}
     assert exported == set(results.__all__)
+
+
+def test_register_template_checked_with_the_4_20_parameters(small_ova):
+    """The typed registerTemplate: checksum, arch, deployasis and zoneids reach the server (the
+    simulator verifies the checksum after its download), the rows are Templates, a checksum
+    that differs fails the wait with the server's text, and a malformed one is refused before
+    anything is sent."""
+    from .ovakit_helpers import FileServer
+
+    digest = hashlib.sha256(small_ova.read_bytes()).hexdigest()
+    server = FileServer(small_ova.parent)
+    try:
+        with Simulator(pending_polls=1) as sim:
+            cs = sim.client()
+            zone = cs.list_zones()[0]
+            ostype = cs.list_os_types()[0].id
+            common = dict(format="OVA", hypervisor="VMware", ostypeid=ostype,
+                          url=server.url(small_ova.name))
+            rows = cs.register_template_checked(
+                "good", zoneids=["-1"], checksum="{SHA-256}" + digest, arch="x86_64",
+                deployasis=True, isextractable=True, **common,
+            )
+            assert rows and all(type(t) is ovakit.cloudstack.Template for t in rows)
+            for t in rows:
+                check_result(t)
+                assert t.isready is False and t.extra["arch"] == "x86_64"
+                assert t.extra["deployasis"] is True
+            ready = cs.wait_template_ready_in(rows[0].id)
+            assert [t.zoneid for t in ready] == [t.zoneid for t in rows]
+            assert all(t.isready is True and type(t.size) is int for t in ready)
+            assert cs.wait_template_ready_in(rows[0].id, [zone.id])[0].zoneid == zone.id
+
+            bad = cs.register_template_checked(
+                "bad", zoneids=[zone.id], checksum="{SHA-256}" + "0" * 64, **common
+            )
+            with pytest.raises(ovakit.CloudStackError) as err:
+                cs.wait_template_ready_in(bad[0].id, [zone.id])
+            assert "checksum" in str(err.value).lower()
+
+            sent = sim.request_count
+            with pytest.raises(ovakit.CloudStackError, match="checksum"):
+                cs.register_template_checked("x", zoneids=[zone.id], checksum="{SHA-256}abc",
+                                             **common)
+            assert sim.request_count == sent
+    finally:
+        server.close()

@@ -459,6 +459,33 @@ class Client:
         ``ostypeid``, ``url``, ``zoneid`` or ``zoneids``; optionally ``checksum``, ``arch``,
         ``directdownload``, ``deployasis``...). Returns at once: wait with
         ``wait_template_ready``. Never retried."""
+    def register_template_checked(
+        self,
+        name: str,
+        format: str,
+        hypervisor: str,
+        ostypeid: str,
+        url: str,
+        *,
+        zoneids: Sequence[str],
+        displaytext: Optional[str] = None,
+        checksum: Optional[str] = None,
+        arch: Optional[Literal["x86_64", "aarch64"]] = None,
+        directdownload: Optional[bool] = None,
+        deployasis: Optional[bool] = None,
+        **params: Any,
+    ) -> list[Template]:
+        """``registerTemplate`` with the 4.20-era parameters typed and checked before sending:
+        ``zoneids`` (``["-1"]``: every zone), ``checksum`` (``{SHA-256}hex``, verified by the
+        server after its download), ``arch``, ``directdownload`` (KVM), ``deployasis`` (VMware).
+        Returns one ``Template`` per zone, not ready yet: wait with ``wait_template_ready_in``.
+        Raises ``CloudStackError`` without sending for a malformed request. Never retried."""
+    def wait_template_ready_in(
+        self, template_id: str, zoneids: Optional[Sequence[str]] = None
+    ) -> list[Template]:
+        """Wait until the template is ready in each of ``zoneids`` (default ``["-1"]``: every
+        zone it is listed in); one ``Template`` per zone. Raises ``CloudStackError`` with the
+        server's text when a download fails (e.g. the checksum differs)."""
     def delete_template(self, id: str, **params: Any) -> None:
         """``deleteTemplate`` and wait for its job."""
     def extract_template(self, id: str, **params: Any) -> ExtractedTemplate:
