@@ -511,3 +511,18 @@ def test_register_template_checked_with_the_4_20_parameters(small_ova):
             assert sim.request_count == sent
     finally:
         server.close()
+
+
+def test_a_field_no_class_names_is_refused_or_kept():
+    """A dict key a class does not name is an error (a field added in Rust must get an
+    attribute), except on CloudStack objects, which keep the server's other fields in extra."""
+    with pytest.raises(TypeError, match="ArchiveEnd: unexpected field 'new_field'"):
+        results.ArchiveEnd._from_dict(
+            {"data_end": 1, "zero_blocks": 2, "missing_end_marker": False, "truncated": False,
+             "new_field": 3}
+        )
+    zone = results.Zone._from_dict({"id": "7", "name": "z", "securitygroupsenabled": True})
+    assert zone.extra == {"securitygroupsenabled": True} and zone.name == "z"
+    assert zone.to_dict() == {"id": "7", "name": "z", "securitygroupsenabled": True}
+    assert hash(zone) == hash(results.Zone._from_dict(zone.to_dict()))
+    assert zone != results.Zone._from_dict({"id": "7", "name": "z"})
