@@ -21,9 +21,9 @@ use crate::runtime::{Callback, Interrupt, Watch, Watched, run_blocking};
 /// Default largest entry [`Ova::read`] loads into memory (64 MiB).
 const DEFAULT_READ_MAX: u64 = 64 << 20;
 
-/// An archive entry as an `ovakit.results.Entry`.
-fn entry(py: Python<'_>, info: &EntryInfo) -> PyResult<Py<PyAny>> {
-    let value = json!({
+/// An archive entry in the dict form of `ovakit.results.Entry`.
+fn entry_value(info: &EntryInfo) -> Value {
+    json!({
         "index": info.index,
         "name": info.name,
         "kind": name_of(&info.kind),
@@ -36,8 +36,12 @@ fn entry(py: Python<'_>, info: &EntryInfo) -> PyResult<Py<PyAny>> {
         "mtime": info.mtime,
         "problems": info.problems,
         "safe": info.is_safe_regular(),
-    });
-    to_typed(py, "Entry", &value)
+    })
+}
+
+/// An archive entry as an `ovakit.results.Entry`.
+fn entry(py: Python<'_>, info: &EntryInfo) -> PyResult<Py<PyAny>> {
+    to_typed(py, "Entry", &entry_value(info))
 }
 
 /// A parsed manifest as an `ovakit.results.Manifest`.
@@ -266,13 +270,15 @@ impl Ova {
 
     /// Every entry, in archive order.
     #[getter]
-    fn entries(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
-        self.archive()
+    fn entries(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let values: Vec<Value> = self
+            .archive()
             .index()
             .entries
             .iter()
-            .map(|e| entry(py, e))
-            .collect()
+            .map(entry_value)
+            .collect();
+        to_typed(py, "Entry", &values)
     }
 
     /// The entry names, in archive order.

@@ -25,7 +25,7 @@ import dataclasses
 import sys
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 __all__ = [
     # ovakit.ova
@@ -105,22 +105,31 @@ class Result:
 
     @classmethod
     def _from_dict(cls: Type[_R], data: Mapping[str, Any]) -> _R:
-        hints = _hints(cls)
-        kwargs: Dict[str, Any] = {}
+        plan = _plan(cls)
+        values: Dict[str, Any] = {}
         rest: Dict[str, Any] = {}
         for key, value in data.items():
-            name = cls._keys.get(key, key)
-            if name in hints and name != cls._rest:
-                kwargs[name] = _convert(hints[name], value)
-            elif cls._rest is not None:
+            step = plan.fields.get(key)
+            if step is not None:
+                name, convert = step
+                values[name] = value if convert is None else convert(value)
+            elif plan.rest is not None:
                 rest[key] = value
             else:
                 raise TypeError(f"{cls.__name__}: unexpected field {key!r} from the native module")
-        if cls._rest is not None:
-            kwargs[cls._rest] = rest
-        obj = cls(**kwargs)
+        if plan.rest is not None:
+            values[plan.rest] = rest
+        for name, default in plan.defaults:
+            if name not in values:
+                values[name] = default()
+        if len(values) != plan.count:
+            missing = sorted(set(plan.names) - set(values))
+            raise TypeError(f"{cls.__name__}: the native module left out {missing}")
+        # what the dataclass __init__ would do, without its per-field frozen setattr
+        obj = cls.__new__(cls)
+        obj.__dict__.update(values)
         # the dict as the native module gave it, for to_dict()
-        object.__setattr__(obj, "_dict", dict(data))
+        obj.__dict__["_dict"] = dict(data)
         return obj
 
     def to_dict(self) -> Dict[str, Any]:
@@ -141,45 +150,89 @@ class Result:
         return out
 
 
-_HINTS: Dict[type, Dict[str, Any]] = {}
+Convert = Callable[[Any], Any]
 
 
-def _hints(cls: type) -> Dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
+class _Plan:
+    """How one class is built from a native dict: each key's attribute and converter (None:
+    the value as it is), the attribute collecting other keys, the defaults."""
+
+    def __init__(self, cls: type) -> None:
         module = sys.modules[cls.__module__].__dict__
-        every = typing.get_type_hints(cls, module, module)
-        hints = {f.name: every[f.name] for f in dataclasses.fields(cls)}
-        _HINTS[cls] = hints
-    return hints
+        hints = typing.get_type_hints(cls, module, module)
+        rest: Optional[str] = getattr(cls, "_rest", None)
+        keys: Mapping[str, str] = getattr(cls, "_keys", {})
+        names = {attr: key for key, attr in keys.items()}
+        self.fields: Dict[str, Tuple[str, Optional[Convert]]] = {}
+        self.defaults: list[Tuple[str, Callable[[], Any]]] = []
+        self.names = [f.name for f in dataclasses.fields(cls)]
+        self.count = len(self.names)
+        self.rest = rest
+        for f in dataclasses.fields(cls):
+            if f.name != rest:
+                self.fields[names.get(f.name, f.name)] = (f.name, _converter(hints[f.name]))
+            if f.default is not dataclasses.MISSING:
+                self.defaults.append((f.name, _constant(f.default)))
+            elif f.default_factory is not dataclasses.MISSING:
+                self.defaults.append((f.name, f.default_factory))
 
 
-def _convert(tp: Any, value: Any) -> Any:
-    """A native value (dict, list, scalar) as the annotated type ``tp``."""
-    if value is None:
-        return None
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+_PLANS: Dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _Plan(cls)
+    return plan
+
+
+def _converter(tp: Any) -> Optional[Convert]:
+    """How a native value (dict, list, scalar) becomes the annotated type ``tp``; None when it
+    is taken as it is."""
     origin = typing.get_origin(tp)
     if origin is Union:
         choices = [a for a in typing.get_args(tp) if a is not _NONE]
         if len(choices) == 1:
-            return _convert(choices[0], value)
+            inner = _converter(choices[0])
+            if inner is None:
+                return None
+            return lambda v: None if v is None else inner(v)
         # a tagged union: the class whose _tag is the value's "kind" or "format"
-        for choice in choices:
-            tag = getattr(choice, "_tag", None)
-            if tag is not None and isinstance(value, dict) and tag in (
-                value.get("kind"),
-                value.get("format"),
-            ):
-                return _convert(choice, value)
-        raise TypeError(f"no result class for {value!r}")
+        tagged = {getattr(c, "_tag"): _converter(c) for c in choices}
+
+        def pick(v: Any) -> Any:
+            if v is None:
+                return None
+            for tag in (v.get("kind"), v.get("format")):
+                convert = tagged.get(tag)
+                if convert is not None:
+                    return convert(v)
+            raise TypeError(f"no result class of {[c.__name__ for c in choices]} for {v!r}")
+
+        return pick
     if origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v) for v in value)
-        return tuple(_convert(a, v) for a, v in zip(args, value))
+            item = _converter(args[0])
+            if item is None:
+                return tuple
+            return lambda v: tuple(item(x) for x in v)
+        items = [_converter(a) for a in args]
+        return lambda v: tuple(x if c is None else c(x) for c, x in zip(items, v))
     if isinstance(tp, type) and issubclass(tp, Result):
-        return tp._from_dict(value)
-    return value
+        return tp._from_dict
+    return None
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    """A native value as the annotated type ``tp``."""
+    convert = _converter(tp)
+    return value if convert is None else convert(value)
 
 
 def _plain(value: Any) -> Any:
