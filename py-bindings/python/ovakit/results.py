@@ -1,9 +1,10 @@
 """Typed results: what the ``ovakit`` calls return, as frozen classes.
 
 Every class here is a frozen dataclass: attributes are read-only and typed (numbers are
-``int``, never strings), ``repr`` shows every field, two results with the same fields are
-equal, and results hash (so they can go into sets and dict keys); where a field holds a
-``dict`` (``extra``, ``details``, ``metadata``, ``raw``...), it takes no part in the hash.
+``int``, never strings), ``repr`` shows every field (but a VM's password), results with the
+same fields are equal, and results hash (so they can go into sets and dict keys); where a field
+holds a ``dict`` (``extra``, ``details``, ``metadata``, ``raw``...), it takes no part in the
+hash.
 ``to_dict()`` returns the plain ``dict`` earlier versions returned, key for key, for code that
 still indexes results::
 
