@@ -182,6 +182,10 @@ if [ -f py-bindings/pyproject.toml ]; then
     python3 -m venv "$wheel_dir/venv"
     "$wheel_dir/venv/bin/python" -m pip install -q --no-cache-dir --no-index "$wheel_dir"/dist/ovakit-*.whl
     (cd "$wheel_dir" && "$wheel_dir/venv/bin/python" "$root/scripts/wheel_smoke.py")
+    # the wheel's stubs and typed results, as a user's type checker sees them
+    log "mypy --strict on the operator flow example, against the installed wheel"
+    (cd "$wheel_dir" && "$venv/bin/mypy" --strict --no-incremental --cache-dir=/dev/null \
+        --python-executable "$wheel_dir/venv/bin/python" "$root/examples/python/operator_flow.py")
     rm -rf "$wheel_dir"
 fi
 

@@ -13,7 +13,7 @@ import ovakit.s3  # noqa: F401
 from ovakit.ova import Ova, build_ova, sign
 
 files = importlib.resources.files("ovakit")
-for name in ("py.typed", "_ovakit.pyi", "__init__.py"):
+for name in ("py.typed", "_ovakit.pyi", "__init__.py", "results.py"):
     assert files.joinpath(name).is_file(), f"{name} missing from the wheel"
 assert "site-packages" in ovakit.__file__, ovakit.__file__
 
@@ -33,6 +33,6 @@ with tempfile.TemporaryDirectory() as tmp:
     ova = Ova.open(out)
     ova.verify_manifest()
     verdict = ova.verify_signature(trust=cert)
-    assert verdict["signature_valid"] and verdict["chain_trusted"], verdict
+    assert verdict.signature_valid and verdict.chain_trusted, verdict
     assert not [f for f in ova.validate() if f.severity == "error"]
 print(f"ovakit wheel ok: {ovakit.__file__}")

@@ -18,12 +18,14 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import ovakit
 from ovakit.cloudstack import Client as CloudStack
 from ovakit.cloudstack import Simulator
 from ovakit.ova import Ova, build_ova
 from ovakit.s3 import Client as S3
+from ovakit.s3 import CopyProgress
 
 
 def show(step: str, detail: str = "") -> None:
@@ -38,9 +40,9 @@ def demo_disk(path: Path) -> Path:
     return path
 
 
-def progress_printer(label: str):
-    def progress(p: dict) -> None:
-        print(f"    {label}: {p['bytes_uploaded']:>12,} bytes", end="\r", flush=True)
+def progress_printer(label: str) -> Callable[[CopyProgress], None]:
+    def progress(p: CopyProgress) -> None:
+        print(f"    {label}: {p.bytes_uploaded:>12,} bytes", end="\r", flush=True)
 
     return progress
 
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace, cs: CloudStack, workdir: Path) -> None:
 
     ova_path = workdir / f"{args.name}.ova"
     report = build_ova(disk, ova_path, args.name, cpus=2, memory_mb=2048, os_type="ubuntu64Guest")
-    show("built", f"{ova_path.name}, {report['bytes']:,} bytes, entries {report['entries']}")
+    show("built", f"{ova_path.name}, {report.bytes:,} bytes, entries {list(report.entries)}")
     Ova.open(ova_path).verify_manifest()
     show("manifest verified locally")
 
@@ -69,29 +71,31 @@ def run(args: argparse.Namespace, cs: CloudStack, workdir: Path) -> None:
         name=args.name,
         displaytext=args.name,
         url=public_url,
-        zoneid=zone["id"],
-        ostypeid=ostype["id"],
+        zoneid=zone.id,
+        ostypeid=ostype.id,
         format="OVA",
         hypervisor="VMware",
         isextractable=True,
     )
-    show("registered template", template["id"])
-    template = cs.wait_template_ready(template["id"])
-    show("template ready", template.get("status", ""))
+    show("registered template", template.id)
+    template = cs.wait_template_ready(template.id)
+    show("template ready", template.status or "")
 
     offering = cs.list_service_offerings()[0]
     vm = cs.deploy_virtual_machine(
         name=f"{args.name}-vm",
-        zoneid=zone["id"],
-        templateid=template["id"],
-        serviceofferingid=offering["id"],
+        zoneid=zone.id,
+        templateid=template.id,
+        serviceofferingid=offering.id,
     )
-    show("deployed", f"{vm['name']} is {vm['state']}")
+    show("deployed", f"{vm.name} is {vm.state}")
 
-    export = cs.extract_template(template["id"])
-    show("extracted", export["download_url"])
+    export = cs.extract_template(template.id)
+    if export.download_url is None:
+        raise SystemExit(f"extractTemplate gave no URL: {export}")
+    show("extracted", export.download_url)
     export_key = f"exports/{ova_path.name}"
-    s3.copy(export["download_url"], args.bucket, export_key, progress=progress_printer("export"))
+    s3.copy(export.download_url, args.bucket, export_key, progress=progress_printer("export"))
     show("export copied into S3", f"s3://{args.bucket}/{export_key}")
 
     copy = workdir / "export.ova"
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace, cs: CloudStack, workdir: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--disk", help="raw disk or stream-optimized VMDK (default: a demo disk)")
     parser.add_argument("--name", default="appliance")
     parser.add_argument("--bucket", required=True)

@@ -10,7 +10,7 @@ use ova_core::sign::SigningKey;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::conv::to_py;
+use crate::conv::to_typed;
 use crate::errors::Error;
 use crate::runtime::{Callback, Interrupt, run_blocking};
 
@@ -20,7 +20,7 @@ use crate::runtime::{Callback, Interrupt, run_blocking};
 /// The package holds an OVF 1.0 descriptor for one VM named ``name``, the disk, a manifest
 /// (``manifest="sha256"``, ``"sha1"``, ``"sha512"`` or None for none) and, with
 /// ``signing_key`` (a PEM file; ``certificate`` when the key file lacks it), a ``.cert``.
-/// It is written under a temporary name and renamed on success. Returns a report dict
+/// It is written under a temporary name and renamed on success. Returns a ``BuildReport``
 /// (``entries``, ``bytes``, ``capacity``, ``manifest``, ``signed_by``...).
 ///
 /// A ``virtual_system_type`` that names no hardware family, or one that cannot carry
@@ -116,5 +116,5 @@ pub(crate) fn build_ova(
             &mut callback.counter_of(total),
         )?)
     })?;
-    to_py(py, &report)
+    to_typed(py, "BuildReport", &report)
 }

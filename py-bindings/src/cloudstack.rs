@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use cloudstack_client::job::{JobOutcome, JobProgress, JobResult, JobStatus};
 use cloudstack_client::simulator::{Simulator as CoreSimulator, SimulatorConfig};
+use cloudstack_client::template::{RegisterTemplate, Zones};
 use cloudstack_client::{Client as CoreClient, ClientBuilder, ConfigKey, ListStream, Params};
 use futures::StreamExt;
 use pyo3::exceptions::PyRuntimeError;
@@ -13,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 use serde_json::Value;
 
-use crate::conv::{json_to_py, to_py};
+use crate::conv::{json_to_py, to_py, to_typed, typed};
 use crate::errors::{Error, Result};
 use crate::runtime::{Callback, Interrupt, Stop, run, run_simple};
 
@@ -53,8 +54,8 @@ fn status_name(s: JobStatus) -> &'static str {
     }
 }
 
-/// A finished async job as a dict: ``job_id``, ``status``, ``result`` (the job's object, text or
-/// None) and ``raw`` (the whole queryAsyncJobResult answer).
+/// A finished async job as a ``JobOutcome``: ``job_id``, ``status``, ``result`` (the job's
+/// object, text or None) and ``raw`` (the whole queryAsyncJobResult answer).
 fn outcome_to_py(py: Python<'_>, o: &JobOutcome) -> PyResult<Py<PyAny>> {
     let d = PyDict::new(py);
     d.set_item("job_id", &o.job_id)?;
@@ -65,7 +66,7 @@ fn outcome_to_py(py: Python<'_>, o: &JobOutcome) -> PyResult<Py<PyAny>> {
     };
     d.set_item("result", result)?;
     d.set_item("raw", json_to_py(py, &o.raw)?)?;
-    Ok(d.into_any().unbind())
+    typed(py, "JobOutcome", d.into_any().unbind())
 }
 
 fn progress_to_py(py: Python<'_>, p: &JobProgress) -> PyResult<Py<PyAny>> {
@@ -76,10 +77,10 @@ fn progress_to_py(py: Python<'_>, p: &JobProgress) -> PyResult<Py<PyAny>> {
     d.set_item("elapsed", p.elapsed.as_secs_f64())?;
     d.set_item("jobprocstatus", p.jobprocstatus)?;
     d.set_item("instance_id", &p.instance_id)?;
-    Ok(d.into_any().unbind())
+    typed(py, "JobProgress", d.into_any().unbind())
 }
 
-/// A job-progress callback for the crate, calling a Python callable with a dict.
+/// A job-progress callback for the crate, calling a Python callable with a ``JobProgress``.
 fn job_progress(callback: &Callback) -> impl FnMut(&JobProgress) + Send + '_ {
     move |p: &JobProgress| {
         let dict = Python::attach(|py| progress_to_py(py, p));
@@ -199,7 +200,7 @@ impl Client {
 
     /// Send an asynchronous command and wait for its job; returns the job's result object.
     ///
-    /// ``progress(dict)`` is called after each poll (``job_id``, ``polls``, ``elapsed``...);
+    /// ``progress(JobProgress)`` is called after each poll (``job_id``, ``polls``, ``elapsed``...);
     /// raising from it stops waiting. Raises ``AsyncJobError`` when the job fails and
     /// ``JobTimeoutError`` past the client's job timeout.
     #[pyo3(signature = (command, /, *, progress = None, **params))]
@@ -225,7 +226,7 @@ impl Client {
 
     /// Wait for async job ``job_id`` (started by ``command``, named in errors) to finish.
     ///
-    /// Returns a dict with ``job_id``, ``status``, ``result`` and ``raw``. Raises
+    /// Returns a ``JobOutcome`` with ``job_id``, ``status``, ``result`` and ``raw``. Raises
     /// ``AsyncJobError`` / ``JobTimeoutError`` like ``call_and_wait``.
     #[pyo3(signature = (job_id, command = "queryAsyncJobResult", *, progress = None))]
     fn wait_job(
@@ -263,9 +264,87 @@ impl Client {
     }
 }
 
+/// ``zoneids`` as the client's zones: ``["-1"]`` is every zone, as CloudStack writes it.
+fn zones(zoneids: Vec<String>) -> Zones {
+    if zoneids.len() == 1 && zoneids[0] == "-1" {
+        Zones::All
+    } else {
+        Zones::These(zoneids)
+    }
+}
+
+/// The typed ``registerTemplate`` request (CloudStack 4.20's template API) and its per-zone wait.
+#[pymethods]
+impl Client {
+    /// ``registerTemplate`` with the 4.20-era parameters typed and checked before anything is
+    /// sent: ``zoneids`` (``["-1"]`` for every zone), ``checksum`` (``{SHA-256}hex``; the server
+    /// verifies its download against it), ``arch`` (``x86_64``, ``aarch64``),
+    /// ``directdownload`` (KVM), ``deployasis`` (VMware); other parameters as keywords.
+    /// Returns at once with one ``Template`` per zone (``isready`` false): wait with
+    /// ``wait_template_ready_in``. Raises ``CloudStackError`` without sending anything for a
+    /// malformed request (a checksum that is not ``{ALGORITHM}hex``, an unknown arch, no zone).
+    /// Never retried.
+    #[pyo3(signature = (name, format, hypervisor, ostypeid, url, *, zoneids, displaytext = None, checksum = None, arch = None, directdownload = None, deployasis = None, **params))]
+    #[allow(clippy::too_many_arguments)]
+    fn register_template_checked(
+        &self,
+        py: Python<'_>,
+        name: String,
+        format: String,
+        hypervisor: String,
+        ostypeid: String,
+        url: String,
+        zoneids: Vec<String>,
+        displaytext: Option<String>,
+        checksum: Option<String>,
+        arch: Option<String>,
+        directdownload: Option<bool>,
+        deployasis: Option<bool>,
+        params: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let mut request =
+            RegisterTemplate::new(name, format, hypervisor, ostypeid, url, zones(zoneids));
+        if let Some(text) = displaytext {
+            request = request.with_displaytext(text);
+        }
+        request.checksum = checksum;
+        request.arch = arch;
+        request.directdownload = directdownload;
+        request.deployasis = deployasis;
+        for (k, v) in self::params(params)?.iter() {
+            request = request.with_param(k, v);
+        }
+        let client = self.inner.clone();
+        let rows = run_simple(py, async move {
+            Ok(client.register_template_with(&request).await?)
+        })?;
+        to_typed(py, "Template", &rows)
+    }
+
+    /// Waits until template ``template_id`` is ready in each of ``zoneids`` (``["-1"]``, the
+    /// default: every zone it is listed in); returns one ``Template`` per zone. Raises
+    /// ``CloudStackError`` with the server's text when a download fails (a checksum that does
+    /// not match, an unreachable URL) or the template is not ready by the job timeout.
+    #[pyo3(signature = (template_id, zoneids = None))]
+    fn wait_template_ready_in(
+        &self,
+        py: Python<'_>,
+        template_id: &str,
+        zoneids: Option<Vec<String>>,
+    ) -> PyResult<Py<PyAny>> {
+        let zones = zones(zoneids.unwrap_or_else(|| vec!["-1".to_owned()]));
+        let client = self.inner.clone();
+        let rows = run_simple(py, async move {
+            Ok(client.wait_template_ready_in(template_id, &zones).await?)
+        })?;
+        to_typed(py, "Template", &rows)
+    }
+}
+
 /// The typed calls of [`cloudstack_client::typed_calls!`] as Python methods: the same names, the
-/// entry's Python signature (``Params`` arguments are ``**kwargs``), results as dicts or lists of
-/// dicts.
+/// entry's Python signature (``Params`` arguments are ``**kwargs``), each result as its class of
+/// ``ovakit.results`` (or a list of them). A call whose result type has no class here does not
+/// compile: [`ToPyValue`] names the class of each.
 mod typed {
     use super::*;
     use cloudstack_client::types::{
@@ -305,38 +384,47 @@ mod typed {
         fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>>;
     }
 
-    macro_rules! plain {
-        ($($t:ty),*) => {$(
+    /// The class of `ovakit.results` each result type becomes.
+    macro_rules! result_class {
+        ($($t:ty => $class:literal),* $(,)?) => {$(
             impl ToPyValue for $t {
                 fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-                    to_py(py, self)
+                    to_typed(py, $class, self)
+                }
+            }
+            impl ToPyValue for Vec<$t> {
+                fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                    to_typed(py, $class, self)
                 }
             }
         )*};
     }
-    plain!(
-        (),
-        Template,
-        VirtualMachine,
-        AsyncJob,
-        Vec<Zone>,
-        Vec<OsType>,
-        Vec<ServiceOffering>,
-        Vec<Template>,
-        Vec<VirtualMachine>,
-        Vec<AsyncJob>,
-        Vec<ApiInfo>
+    result_class!(
+        Zone => "Zone",
+        OsType => "OsType",
+        ServiceOffering => "ServiceOffering",
+        Template => "Template",
+        VirtualMachine => "VirtualMachine",
+        AsyncJob => "AsyncJob",
+        ApiInfo => "ApiInfo",
     );
+
+    /// Calls that return nothing return None.
+    impl ToPyValue for () {
+        fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+            Ok(py.None())
+        }
+    }
 
     /// ``extractTemplate``: the server's ``url`` and ``download_url``, the same URL made usable
     /// (old servers escape its slashes).
     impl ToPyValue for ExtractedTemplate {
         fn to_py_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-            let d = to_py(py, self)?;
+            let d = super::to_py(py, self)?;
             d.bind(py)
                 .cast::<PyDict>()?
                 .set_item("download_url", self.download_url())?;
-            Ok(d)
+            typed(py, "ExtractedTemplate", d)
         }
     }
 

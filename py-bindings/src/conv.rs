@@ -55,3 +55,30 @@ pub(crate) fn name_of<T: Serialize + std::fmt::Debug>(value: &T) -> String {
         _ => format!("{value:?}").to_lowercase(),
     }
 }
+
+/// `value` (a dict, or a list of dicts) as the `ovakit.results` class `class` (a list of them).
+pub(crate) fn typed(py: Python<'_>, class: &str, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+    let build = py.import("ovakit.results")?.getattr("_build")?;
+    Ok(build.call1((class, value))?.unbind())
+}
+
+/// Any serializable crate value as the `ovakit.results` class `class`, through its serde form.
+pub(crate) fn to_typed<T: Serialize + ?Sized>(
+    py: Python<'_>,
+    class: &str,
+    value: &T,
+) -> PyResult<Py<PyAny>> {
+    typed(py, class, to_py(py, value)?)
+}
+
+/// A serializable value as whichever `ovakit.results` class of `classes` its tag (`kind` or
+/// `format`) names.
+pub(crate) fn to_typed_one_of<T: Serialize + ?Sized>(
+    py: Python<'_>,
+    classes: &[&str],
+    value: &T,
+) -> PyResult<Py<PyAny>> {
+    let build = py.import("ovakit.results")?.getattr("_build_one_of")?;
+    let names = pyo3::types::PyTuple::new(py, classes)?;
+    Ok(build.call1((names, to_py(py, value)?))?.unbind())
+}

@@ -8,7 +8,7 @@ use ova_core::disk::{self, ConvertOptions, Format};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::conv::to_py;
+use crate::conv::{to_typed, to_typed_one_of};
 use crate::errors;
 use crate::runtime::{Callback, Interrupt, run_blocking};
 
@@ -41,8 +41,8 @@ fn options(
 /// Convert the disk image ``src`` (raw, stream-optimized VMDK, QCOW2 or VHD, detected from its
 /// content) into ``dst`` in the format ``to`` (``"raw"``, ``"vmdk"``, ``"qcow2"``, ``"vhd"``;
 /// default: from ``dst``'s extension), written under a temporary name and renamed on success.
-/// ``compress`` stores QCOW2 clusters deflated. Returns a dict with ``from``, ``to``,
-/// ``source_size``, ``virtual_size`` and ``bytes_written``.
+/// ``compress`` stores QCOW2 clusters deflated. Returns a ``ConvertReport`` with ``from_``,
+/// ``to``, ``source_size``, ``virtual_size`` and ``bytes_written``.
 ///
 /// ``progress(done, total)`` gets the raw disk bytes converted and the disk's virtual size; an
 /// exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
@@ -72,12 +72,13 @@ fn disk_convert(
             &mut callback.counter_of(total),
         )?)
     })?;
-    to_py(py, &summary)
+    to_typed(py, "ConvertReport", &summary)
 }
 
 /// Convert a disk of the OVA ``ova`` (``disk``: its ovf:diskId; default: the first disk of the
-/// first VirtualSystem) into ``dst``, streaming it from the package. Returns a dict with
-/// ``disk`` (which disk and whether it was the default) and ``summary``. Arguments as
+/// first VirtualSystem) into ``dst``, streaming it from the package. Returns an
+/// ``OvaConvertReport`` with ``disk`` (which disk and whether it was the default) and
+/// ``summary``. Arguments as
 /// :func:`convert`.
 #[pyfunction]
 #[pyo3(signature = (ova, dst, *, to = None, disk = None, compress = false, level = None, threads = None, progress = None))]
@@ -105,14 +106,16 @@ fn disk_convert_ova(
             &mut callback.counter_of(None),
         )?)
     })?;
-    to_py(
+    to_typed(
         py,
+        "OvaConvertReport",
         &serde_json::json!({ "disk": choice, "summary": summary }),
     )
 }
 
-/// Check the disk image at ``path`` (raw, VMDK, QCOW2 or VHD) and describe it: a dict with
-/// ``format``, the virtual and file sizes, the format's structure and ``problems``.
+/// Check the disk image at ``path`` (raw, VMDK, QCOW2 or VHD) and describe it: a ``RawInfo``,
+/// ``VmdkInfo``, ``Qcow2Info`` or ``VhdInfo`` with ``format``, the virtual and file sizes, the
+/// format's structure and ``problems``.
 ///
 /// Raises ``OvaError`` when the image is damaged or uses a feature ovakit does not read.
 #[pyfunction]
@@ -120,7 +123,7 @@ fn disk_info(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
     let info = py
         .detach(|| disk::info_file(&path))
         .map_err(errors::Error::from)?;
-    to_py(py, &info)
+    to_typed_one_of(py, &["RawInfo", "VmdkInfo", "Qcow2Info", "VhdInfo"], &info)
 }
 
 /// Register the disk functions on the native module.

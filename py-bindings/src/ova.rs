@@ -11,8 +11,9 @@ use ova_core::write::ManifestChoice;
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use serde_json::{Value, json};
 
-use crate::conv::{name_of, to_py};
+use crate::conv::{name_of, to_typed};
 use crate::errors::{self, Result};
 use crate::ovf;
 use crate::runtime::{Callback, Interrupt, Watch, Watched, run_blocking};
@@ -20,243 +21,97 @@ use crate::runtime::{Callback, Interrupt, Watch, Watched, run_blocking};
 /// Default largest entry [`Ova::read`] loads into memory (64 MiB).
 const DEFAULT_READ_MAX: u64 = 64 << 20;
 
-/// One entry (file) of an OVA archive, without its data.
-#[pyclass(module = "ovakit.ova", frozen, get_all)]
-pub(crate) struct Entry {
-    /// Position in the archive, from 0.
-    index: usize,
-    /// The entry's name.
-    name: String,
-    /// Role in the package: "descriptor", "manifest", "certificate" or "file".
-    kind: String,
-    /// Tar entry type ("regular", "directory", "symlink", ...).
-    entry_type: String,
-    /// Data size in bytes.
-    size: u64,
-    /// Offset of the first block of the entry (its first extension header, if any).
-    header_offset: u64,
-    /// Offset of the first data byte.
-    data_offset: u64,
-    /// Tar header layout ("ustar", "gnu", "v7", ...).
-    header_format: String,
-    /// Permission bits.
-    mode: u32,
-    /// Modification time, seconds since the epoch.
-    mtime: i64,
-    /// Irregularities, each a dict with a "problem" key (e.g. {"problem": "duplicate"}).
-    problems: Py<PyAny>,
-    /// Whether this is a plain file with a safe, flat name (safe to extract).
-    safe: bool,
+/// An archive entry in the dict form of `ovakit.results.Entry`.
+fn entry_value(info: &EntryInfo) -> Value {
+    json!({
+        "index": info.index,
+        "name": info.name,
+        "kind": name_of(&info.kind),
+        "entry_type": name_of(&info.entry_type),
+        "size": info.size,
+        "header_offset": info.header_offset,
+        "data_offset": info.data_offset,
+        "header_format": name_of(&info.header_format),
+        "mode": info.mode,
+        "mtime": info.mtime,
+        "problems": info.problems,
+        "safe": info.is_safe_regular(),
+    })
 }
 
-impl Entry {
-    fn from_info(py: Python<'_>, info: &EntryInfo) -> PyResult<Self> {
-        Ok(Self {
-            index: info.index,
-            name: info.name.clone(),
-            kind: name_of(&info.kind),
-            entry_type: name_of(&info.entry_type),
-            size: info.size,
-            header_offset: info.header_offset,
-            data_offset: info.data_offset,
-            header_format: name_of(&info.header_format),
-            mode: info.mode,
-            mtime: info.mtime,
-            problems: to_py(py, &info.problems)?,
-            safe: info.is_safe_regular(),
-        })
-    }
+/// An archive entry as an `ovakit.results.Entry`.
+fn entry(py: Python<'_>, info: &EntryInfo) -> PyResult<Py<PyAny>> {
+    to_typed(py, "Entry", &entry_value(info))
 }
 
-#[pymethods]
-impl Entry {
-    fn __repr__(&self) -> String {
-        format!(
-            "Entry(name={:?}, kind={:?}, size={})",
-            self.name, self.kind, self.size
-        )
-    }
-}
-
-/// One parsed manifest line.
-#[pyclass(module = "ovakit.ova", frozen, get_all)]
-pub(crate) struct ManifestLine {
-    /// 1-based line number.
-    line: usize,
-    /// The algorithm ("SHA1", "SHA256" or "SHA512").
-    algorithm: String,
-    /// The file name.
-    name: String,
-    /// The digest, lower-case hex.
-    digest: String,
-    /// How the line deviates from the canonical form (e.g. "crlf", "space_before_paren").
-    variants: Vec<String>,
-    /// Whether VMware is documented to reject this line.
-    vmware_rejects: bool,
-}
-
-#[pymethods]
-impl ManifestLine {
-    fn __repr__(&self) -> String {
-        format!(
-            "ManifestLine({}({})= {})",
-            self.algorithm, self.name, self.digest
-        )
-    }
-}
-
-/// A parsed manifest (`.mf`): the lines understood and those not understood.
-#[pyclass(module = "ovakit.ova", frozen, get_all)]
-pub(crate) struct Manifest {
-    /// Parsed lines, in file order.
-    lines: Vec<Py<ManifestLine>>,
-    /// Unparseable lines, as dicts with "line", "text" and "reason".
-    bad_lines: Py<PyAny>,
-    /// Whether the last line lacks its newline.
-    missing_final_newline: bool,
-    /// Names listed more than once.
-    duplicate_names: Vec<String>,
-}
-
-impl Manifest {
-    fn from_core(py: Python<'_>, m: &manifest::Manifest) -> PyResult<Self> {
-        let lines = m
-            .lines
-            .iter()
-            .map(|l| {
-                Py::new(
-                    py,
-                    ManifestLine {
-                        line: l.line,
-                        algorithm: l.algorithm.token().to_owned(),
-                        name: l.name.clone(),
-                        digest: l.digest_hex(),
-                        variants: l.variants.iter().map(name_of).collect(),
-                        vmware_rejects: l.vmware_rejects(),
-                    },
-                )
+/// A parsed manifest as an `ovakit.results.Manifest`.
+fn manifest_result(py: Python<'_>, m: &manifest::Manifest) -> PyResult<Py<PyAny>> {
+    let lines: Vec<Value> = m
+        .lines
+        .iter()
+        .map(|l| {
+            json!({
+                "line": l.line,
+                "algorithm": l.algorithm.token(),
+                "name": l.name,
+                "digest": l.digest_hex(),
+                "variants": l.variants.iter().map(name_of).collect::<Vec<_>>(),
+                "vmware_rejects": l.vmware_rejects(),
             })
-            .collect::<PyResult<_>>()?;
-        Ok(Self {
-            lines,
-            bad_lines: to_py(py, &m.bad_lines)?,
-            missing_final_newline: m.missing_final_newline,
-            duplicate_names: m.duplicate_names(),
         })
-    }
+        .collect();
+    let value = json!({
+        "lines": lines,
+        "bad_lines": m.bad_lines,
+        "missing_final_newline": m.missing_final_newline,
+        "duplicate_names": m.duplicate_names(),
+    });
+    to_typed(py, "Manifest", &value)
 }
 
-#[pymethods]
-impl Manifest {
-    fn __repr__(&self) -> String {
-        format!("Manifest({} lines)", self.lines.len())
-    }
-
-    fn __len__(&self) -> usize {
-        self.lines.len()
-    }
+/// A manifest check's verdict: its problems, one line each (empty when it passed).
+fn problems(r: &manifest::VerifyReport) -> Vec<String> {
+    let mut problems: Vec<String> = r
+        .mismatched
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: {} mismatch (manifest {}, computed {})",
+                m.name, m.algorithm, m.expected, m.actual
+            )
+        })
+        .collect();
+    problems.extend(r.missing.iter().map(|n| format!("{n}: listed but missing")));
+    problems.extend(r.unlisted.iter().map(|n| format!("{n}: not listed")));
+    problems.extend(r.unchecked.iter().map(|n| format!("{n}: not checked")));
+    problems
 }
 
-/// A digest that differs from the manifest.
-#[pyclass(module = "ovakit.ova", frozen, get_all)]
-pub(crate) struct Mismatch {
-    /// The entry.
-    name: String,
-    /// The manifest line's algorithm.
-    algorithm: String,
-    /// Digest in the manifest (hex).
-    expected: String,
-    /// Digest computed (hex).
-    actual: String,
-}
-
-#[pymethods]
-impl Mismatch {
-    fn __repr__(&self) -> String {
-        format!(
-            "Mismatch(name={:?}, algorithm={:?}, expected={:?}, actual={:?})",
-            self.name, self.algorithm, self.expected, self.actual
-        )
-    }
-}
-
-/// The result of checking a package against its manifest.
-#[pyclass(module = "ovakit.ova", frozen, get_all)]
-pub(crate) struct VerifyReport {
-    /// The manifest entry's name.
-    manifest_name: Option<String>,
-    /// Entries whose digest matched.
-    matched: Vec<String>,
-    /// Entries whose digest differs.
-    mismatched: Vec<Py<Mismatch>>,
-    /// Names the manifest lists that are not in the archive.
-    missing: Vec<String>,
-    /// Archive entries the manifest does not list.
-    unlisted: Vec<String>,
-    /// Lines not checked because their algorithm was not computed.
-    unchecked: Vec<String>,
-    /// Whether everything listed is present and matches, and nothing is unlisted.
-    ok: bool,
-    /// One line per problem, in a stable order (empty when `ok`).
-    problems: Vec<String>,
-}
-
-impl VerifyReport {
-    fn from_core(py: Python<'_>, r: &manifest::VerifyReport) -> PyResult<Self> {
-        let mut problems: Vec<String> = r
-            .mismatched
-            .iter()
-            .map(|m| {
-                format!(
-                    "{}: {} mismatch (manifest {}, computed {})",
-                    m.name, m.algorithm, m.expected, m.actual
-                )
+/// A manifest check as an `ovakit.results.VerifyReport`.
+fn verify_report(py: Python<'_>, r: &manifest::VerifyReport) -> PyResult<Py<PyAny>> {
+    let mismatched: Vec<Value> = r
+        .mismatched
+        .iter()
+        .map(|m| {
+            json!({
+                "name": m.name,
+                "algorithm": m.algorithm.token(),
+                "expected": m.expected,
+                "actual": m.actual,
             })
-            .collect();
-        problems.extend(r.missing.iter().map(|n| format!("{n}: listed but missing")));
-        problems.extend(r.unlisted.iter().map(|n| format!("{n}: not listed")));
-        problems.extend(r.unchecked.iter().map(|n| format!("{n}: not checked")));
-        Ok(Self {
-            manifest_name: r.manifest_name.clone(),
-            matched: r.matched.clone(),
-            mismatched: r
-                .mismatched
-                .iter()
-                .map(|m| {
-                    Py::new(
-                        py,
-                        Mismatch {
-                            name: m.name.clone(),
-                            algorithm: m.algorithm.token().to_owned(),
-                            expected: m.expected.clone(),
-                            actual: m.actual.clone(),
-                        },
-                    )
-                })
-                .collect::<PyResult<_>>()?,
-            missing: r.missing.clone(),
-            unlisted: r.unlisted.clone(),
-            unchecked: r.unchecked.clone(),
-            ok: r.is_ok(),
-            problems,
         })
-    }
-}
-
-#[pymethods]
-impl VerifyReport {
-    fn __repr__(&self) -> String {
-        format!(
-            "VerifyReport(ok={}, matched={}, problems={})",
-            if self.ok { "True" } else { "False" },
-            self.matched.len(),
-            self.problems.len()
-        )
-    }
-
-    fn __bool__(&self) -> bool {
-        self.ok
-    }
+        .collect();
+    let value = json!({
+        "manifest_name": r.manifest_name,
+        "matched": r.matched,
+        "mismatched": mismatched,
+        "missing": r.missing,
+        "unlisted": r.unlisted,
+        "unchecked": r.unchecked,
+        "ok": r.is_ok(),
+        "problems": problems(r),
+    });
+    to_typed(py, "VerifyReport", &value)
 }
 
 /// Hash every entry of the archive at `path` in one pass and compare with its manifest.
@@ -295,27 +150,30 @@ fn parse_algorithms(names: Option<Vec<String>>) -> PyResult<Vec<Algorithm>> {
     }
 }
 
-fn mismatch_error(py: Python<'_>, path: &str, report: VerifyReport) -> PyErr {
+fn mismatch_error(py: Python<'_>, path: &str, report: &manifest::VerifyReport) -> PyErr {
+    let problems = problems(report);
     let mut message = format!(
         "{path}: manifest check failed ({} problem{})",
-        report.problems.len(),
-        if report.problems.len() == 1 { "" } else { "s" }
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
     );
-    for p in &report.problems {
+    for p in &problems {
         message.push_str("\n  ");
         message.push_str(p);
     }
-    let mismatches = report.problems.clone();
     let err = errors::ManifestMismatchError::new_err((
         message,
         path.to_owned(),
         report.manifest_name.clone(),
-        mismatches,
+        problems,
     ));
-    if let Ok(report) = Py::new(py, report) {
-        let _ = err.value(py).setattr("report", report);
+    match verify_report(py, report) {
+        Ok(report) => {
+            let _ = err.value(py).setattr("report", report);
+            err
+        }
+        Err(e) => e,
     }
-    err
 }
 
 /// Verify, raising for a missing manifest or any mismatch.
@@ -324,7 +182,7 @@ fn verify_path(
     path: PathBuf,
     fallback: Vec<Algorithm>,
     progress: Option<Py<PyAny>>,
-) -> PyResult<VerifyReport> {
+) -> PyResult<Py<PyAny>> {
     let shown = path.display().to_string();
     let out = check_path(py, path, fallback, progress)?;
     raise_unless_ok(py, &shown, out.map(|(_, r)| r))
@@ -335,21 +193,15 @@ fn raise_unless_ok(
     py: Python<'_>,
     shown: &str,
     report: Option<manifest::VerifyReport>,
-) -> PyResult<VerifyReport> {
+) -> PyResult<Py<PyAny>> {
     let shown = shown.to_owned();
     match report {
         None => Err(errors::OvaError::new_err((
             format!("{shown}: the package has no manifest"),
             shown,
         ))),
-        Some(report) => {
-            let report = VerifyReport::from_core(py, &report)?;
-            if report.ok {
-                Ok(report)
-            } else {
-                Err(mismatch_error(py, &shown, report))
-            }
-        }
+        Some(report) if report.is_ok() => verify_report(py, &report),
+        Some(report) => Err(mismatch_error(py, &shown, &report)),
     }
 }
 
@@ -418,13 +270,15 @@ impl Ova {
 
     /// Every entry, in archive order.
     #[getter]
-    fn entries(&self, py: Python<'_>) -> PyResult<Vec<Entry>> {
-        self.archive()
+    fn entries(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let values: Vec<Value> = self
+            .archive()
             .index()
             .entries
             .iter()
-            .map(|e| Entry::from_info(py, e))
-            .collect()
+            .map(entry_value)
+            .collect();
+        to_typed(py, "Entry", &values)
     }
 
     /// The entry names, in archive order.
@@ -440,31 +294,31 @@ impl Ova {
 
     /// The first ``.ovf`` descriptor entry, or None.
     #[getter]
-    fn descriptor_entry(&self, py: Python<'_>) -> PyResult<Option<Entry>> {
+    fn descriptor_entry(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.archive()
             .index()
             .descriptor()
-            .map(|e| Entry::from_info(py, e))
+            .map(|e| entry(py, e))
             .transpose()
     }
 
     /// The first ``.mf`` manifest entry, or None.
     #[getter]
-    fn manifest_entry(&self, py: Python<'_>) -> PyResult<Option<Entry>> {
+    fn manifest_entry(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.archive()
             .index()
             .manifest()
-            .map(|e| Entry::from_info(py, e))
+            .map(|e| entry(py, e))
             .transpose()
     }
 
     /// The first ``.cert`` certificate entry, or None.
     #[getter]
-    fn certificate_entry(&self, py: Python<'_>) -> PyResult<Option<Entry>> {
+    fn certificate_entry(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.archive()
             .index()
             .certificate()
-            .map(|e| Entry::from_info(py, e))
+            .map(|e| entry(py, e))
             .transpose()
     }
 
@@ -474,11 +328,11 @@ impl Ova {
         self.archive().index().descriptor_is_first_block()
     }
 
-    /// How the archive ends: a dict with "data_end", "zero_blocks", "missing_end_marker" and
-    /// "truncated".
+    /// How the archive ends (``ArchiveEnd``: ``data_end``, ``zero_blocks``,
+    /// ``missing_end_marker``, ``truncated``).
     #[getter]
     fn end(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py(py, &self.archive().index().end)
+        to_typed(py, "ArchiveEnd", &self.archive().index().end)
     }
 
     /// The parsed OVF descriptor (the first ``.ovf`` entry).
@@ -501,19 +355,19 @@ impl Ova {
         ovf::Descriptor::parse_bytes(bytes)
     }
 
-    /// The descriptor's disks (``DiskSection``), as dicts.
+    /// The descriptor's disks (``DiskSection``), as ``Disk``.
     #[getter]
     fn disks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.descriptor(py)?.disks(py)
     }
 
-    /// The descriptor's virtual systems, as dicts.
+    /// The descriptor's virtual systems, as ``VirtualSystem``.
     #[getter]
     fn systems(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.descriptor(py)?.systems(py)
     }
 
-    /// The descriptor's product properties, as dicts.
+    /// The descriptor's product properties, as ``PackageProperty``.
     #[getter]
     fn properties(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.descriptor(py)?.properties(py)
@@ -521,14 +375,14 @@ impl Ova {
 
     /// The parsed manifest, or None when the package has none.
     #[getter]
-    fn manifest(&self, py: Python<'_>) -> PyResult<Option<Manifest>> {
+    fn manifest(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let Some(info) = self.archive().index().manifest() else {
             return Ok(None);
         };
         let text = py
             .detach(|| self.archive().read_entry(info, 16 << 20))
             .map_err(errors::Error::from)?;
-        Ok(Some(Manifest::from_core(py, &manifest::parse(&text))?))
+        Ok(Some(manifest_result(py, &manifest::parse(&text))?))
     }
 
     /// Read one entry's data into memory (refusing entries larger than ``max_size`` bytes).
@@ -560,11 +414,7 @@ impl Ova {
     /// listing every problem (``.mismatches``, ``.report``), or ``OvaError`` when there is no
     /// manifest.
     #[pyo3(signature = (*, progress = None))]
-    fn verify_manifest(
-        &self,
-        py: Python<'_>,
-        progress: Option<Py<PyAny>>,
-    ) -> PyResult<VerifyReport> {
+    fn verify_manifest(&self, py: Python<'_>, progress: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         let report = self.check(py, progress)?;
         raise_unless_ok(py, &self.archive().path().display().to_string(), report)
     }
@@ -576,9 +426,9 @@ impl Ova {
         &self,
         py: Python<'_>,
         progress: Option<Py<PyAny>>,
-    ) -> PyResult<Option<VerifyReport>> {
+    ) -> PyResult<Option<Py<PyAny>>> {
         self.check(py, progress)?
-            .map(|r| VerifyReport::from_core(py, &r))
+            .map(|r| verify_report(py, &r))
             .transpose()
     }
 
@@ -588,18 +438,18 @@ impl Ova {
     /// ``progress(done)`` gets the bytes hashed so far; an exception it raises (or Ctrl-C) stops
     /// the check at the next buffer and is re-raised.
     #[pyo3(signature = (*, progress = None))]
-    fn validate(&self, py: Python<'_>, progress: Option<Py<PyAny>>) -> PyResult<Vec<ovf::Finding>> {
+    fn validate(&self, py: Python<'_>, progress: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         let interrupt = Interrupt::new();
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let findings = run_blocking(py, &interrupt, || {
             Ok(self.inner.validate(&mut callback.counter())?)
         })?;
-        Ok(ovf::Finding::list(&findings))
+        ovf::findings(py, &findings)
     }
 
     /// Verify the package's signature (``.cert``) over its manifest: the signature with the
     /// certificate's key, the certificate's dates and, with ``trust`` (a PEM file of trusted
-    /// certificates), the chain. Returns a report dict (``signature_valid``, ``subject``,
+    /// certificates), the chain. Returns a ``SignatureReport`` (``signature_valid``, ``subject``,
     /// ``expired``, ``chain_trusted``...).
     ///
     /// Raises ``SignatureError`` when the package is unsigned, the ``.cert`` is malformed, or the
@@ -647,7 +497,7 @@ impl Ova {
                 cert.name.clone(),
             )));
         }
-        to_py(py, &report)
+        to_typed(py, "SignatureReport", &report)
     }
 
     /// Write a clean copy to ``output``: descriptor first (with the edits applied), a fresh
@@ -695,7 +545,7 @@ impl Ova {
                 .inner
                 .repack(&output, &options, &mut callback.counter())?)
         })?;
-        to_py(py, &report)
+        to_typed(py, "WriteReport", &report)
     }
 
     /// Extract every regular entry into directory ``dest``; returns the paths written. Refuses
@@ -721,7 +571,7 @@ impl Ova {
 
     /// Edit the descriptor inside the archive at ``path`` without rewriting the disks (the
     /// manifest's descriptor digest is updated; crash-safe). Raises ``OvaError`` when the edit
-    /// cannot be done in place (then use ``repack``). Returns a report dict.
+    /// cannot be done in place (then use ``repack``). Returns an ``EditReport``.
     #[staticmethod]
     #[pyo3(signature = (path, *, name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None, force = false))]
     #[allow(clippy::too_many_arguments)]
@@ -750,7 +600,7 @@ impl Ova {
         let report = py
             .detach(|| package::Ova::edit_in_place(&path, &edits))
             .map_err(errors::Error::from)?;
-        to_py(py, &report)
+        to_typed(py, "EditReport", &report)
     }
 
     fn __repr__(&self) -> String {
@@ -771,7 +621,7 @@ fn manifest_choice(manifest: Option<&str>) -> PyResult<ManifestChoice> {
 
 /// Pack the directory ``src`` (one ``.ovf`` and the files it references) into the OVA
 /// ``output``: descriptor first, fresh manifest, files in References order. Written under a
-/// temporary name, renamed on success. Returns a report dict.
+/// temporary name, renamed on success. Returns a ``WriteReport``.
 ///
 /// ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C) stops the
 /// pack at the next buffer and is re-raised, the temporary file removed and an existing
@@ -797,7 +647,7 @@ fn pack(
             &mut callback.counter(),
         )?)
     })?;
-    to_py(py, &report)
+    to_typed(py, "WriteReport", &report)
 }
 
 /// Sign the OVA ``src`` and write the signed package to ``output`` (which may be ``src``:
@@ -806,7 +656,7 @@ fn pack(
 /// ``passphrase`` (``str`` or ``bytes``) unlocks an encrypted key. The manifest is kept when it
 /// uses ``digest`` (``"sha256"``, ``"sha1"`` or ``"sha512"``) and matches the data, otherwise
 /// a fresh one is written; the ``.cert`` follows it. Never leaves ``output`` half-written.
-/// Returns a report dict (``certificate``, ``manifest``, ``manifest_regenerated``,
+/// Returns a ``SignReport`` (``certificate``, ``manifest``, ``manifest_regenerated``,
 /// ``in_place``, ``subject``).
 ///
 /// Raises ``SignatureError`` when the key cannot be read (no key, wrong or missing passphrase),
@@ -845,7 +695,7 @@ fn sign(
             &mut |_| watch.flow(),
         )?)
     })?;
-    to_py(py, &report)
+    to_typed(py, "SignReport", &report)
 }
 
 /// Verify the OVA at ``path`` against its manifest in one streaming pass; see
@@ -857,14 +707,14 @@ fn verify_manifest(
     path: PathBuf,
     progress: Option<Py<PyAny>>,
     fallback: Option<Vec<String>>,
-) -> PyResult<VerifyReport> {
+) -> PyResult<Py<PyAny>> {
     verify_path(py, path, parse_algorithms(fallback)?, progress)
 }
 
 /// Parse manifest text (``bytes``) leniently; lines it cannot read are in ``bad_lines``.
 #[pyfunction]
-fn parse_manifest(py: Python<'_>, data: &[u8]) -> PyResult<Manifest> {
-    Manifest::from_core(py, &manifest::parse(data))
+fn parse_manifest(py: Python<'_>, data: &[u8]) -> PyResult<Py<PyAny>> {
+    manifest_result(py, &manifest::parse(data))
 }
 
 /// A canonical manifest (``ALG(name)= hex`` lines) for ``(name, digest)`` pairs, digests as
@@ -899,13 +749,7 @@ fn format_manifest(entries: Vec<(String, Bound<'_, PyAny>)>, algorithm: &str) ->
 /// Register the `ovakit.ova` classes and functions on the native module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Ova>()?;
-    m.add_class::<Entry>()?;
-    m.add_class::<Manifest>()?;
-    m.add_class::<ManifestLine>()?;
-    m.add_class::<VerifyReport>()?;
-    m.add_class::<Mismatch>()?;
     m.add_class::<ovf::Descriptor>()?;
-    m.add_class::<ovf::Finding>()?;
     m.add_function(wrap_pyfunction!(ovf::validate_descriptor, m)?)?;
     m.add_function(wrap_pyfunction!(crate::build::build_ova, m)?)?;
     m.add_function(wrap_pyfunction!(verify_manifest, m)?)?;

@@ -7,67 +7,32 @@ use ova_core::validate::{self, Severity};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::conv::{name_of, to_py};
+use crate::conv::{name_of, to_py, to_typed, typed};
 use crate::errors;
 
-/// One validation result.
-#[pyclass(module = "ovakit.ova", frozen, get_all)]
-pub(crate) struct Finding {
-    /// "error" or "warning".
-    severity: String,
-    /// Stable kebab-case code scripts can match on (e.g. "digest-mismatch").
-    code: String,
-    /// What is wrong, for a human.
-    message: String,
-    /// The archive entry concerned, or None.
-    entry: Option<String>,
-}
-
-impl Finding {
-    pub(crate) fn from_core(f: &validate::Finding) -> Self {
-        Self {
-            severity: match f.severity {
-                Severity::Error => "error".to_owned(),
-                Severity::Warning => "warning".to_owned(),
-            },
-            code: f.code.to_owned(),
-            message: f.message.clone(),
-            entry: f.entry.clone(),
-        }
-    }
-
-    pub(crate) fn list(findings: &[validate::Finding]) -> Vec<Self> {
-        findings.iter().map(Self::from_core).collect()
-    }
-}
-
-#[pymethods]
-impl Finding {
-    /// Whether this finding is an error (not a warning).
-    #[getter]
-    fn is_error(&self) -> bool {
-        self.severity == "error"
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "Finding(severity={:?}, code={:?}, message={:?}, entry={:?})",
-            self.severity, self.code, self.message, self.entry
-        )
-    }
-
-    fn __str__(&self) -> String {
-        match &self.entry {
-            Some(e) => format!("{}[{}]: {} ({e})", self.severity, self.code, self.message),
-            None => format!("{}[{}]: {}", self.severity, self.code, self.message),
-        }
-    }
+/// Validation findings as a list of `ovakit.results.Finding`.
+pub(crate) fn findings(py: Python<'_>, findings: &[validate::Finding]) -> PyResult<Py<PyAny>> {
+    let value: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "severity": match f.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                },
+                "code": f.code,
+                "message": f.message,
+                "entry": f.entry,
+            })
+        })
+        .collect();
+    to_typed(py, "Finding", &value)
 }
 
 /// A parsed OVF descriptor: the original bytes plus a typed, read-only view of them.
 ///
-/// Nested parts (disks, systems, properties...) are plain dicts and lists. Edits return a new
-/// ``Descriptor`` in which only the edited text differs.
+/// Nested parts (disks, systems, properties...) are the frozen classes of ``ovakit.results``.
+/// Edits return a new ``Descriptor`` in which only the edited text differs.
 #[pyclass(module = "ovakit.ova", frozen)]
 pub(crate) struct Descriptor {
     inner: ovf::Descriptor,
@@ -117,44 +82,44 @@ impl Descriptor {
         name_of(&self.inner.version())
     }
 
-    /// The ``References`` files, as dicts.
+    /// The ``References`` files (``FileRef``).
     #[getter]
     fn references(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py(py, self.inner.references())
+        to_typed(py, "FileRef", self.inner.references())
     }
 
-    /// The ``DiskSection`` disks, as dicts.
+    /// The ``DiskSection`` disks (``Disk``).
     #[getter]
     pub(crate) fn disks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py(py, self.inner.disks())
+        to_typed(py, "Disk", self.inner.disks())
     }
 
-    /// The ``NetworkSection`` networks, as dicts.
+    /// The ``NetworkSection`` networks (``Network``).
     #[getter]
     fn networks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py(py, self.inner.networks())
+        to_typed(py, "Network", self.inner.networks())
     }
 
-    /// The ``DeploymentOptionSection`` configurations, as dicts.
+    /// The ``DeploymentOptionSection`` configurations (``DeploymentOption``).
     #[getter]
     fn deployment_options(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py(py, self.inner.deployment_options())
+        to_typed(py, "DeploymentOption", self.inner.deployment_options())
     }
 
-    /// Every ``VirtualSystem`` (also those inside collections), as dicts.
+    /// Every ``VirtualSystem`` (also those inside collections).
     #[getter]
     pub(crate) fn systems(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py(py, &self.inner.systems())
+        to_typed(py, "VirtualSystem", &self.inner.systems())
     }
 
-    /// Every ``VirtualSystemCollection``, as dicts.
+    /// Every ``VirtualSystemCollection``.
     #[getter]
     fn collections(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py(py, &self.inner.collections())
+        to_typed(py, "VirtualSystemCollection", &self.inner.collections())
     }
 
-    /// Every product property, as dicts with the holding system's id under ``"system"`` and the
-    /// product section's ``"class"`` and ``"instance"``.
+    /// Every product property (``PackageProperty``), with the holding system's id in ``system`` and the
+    /// product section's ``class_`` and ``instance``.
     #[getter]
     pub(crate) fn properties(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let out = pyo3::types::PyList::empty(py);
@@ -174,10 +139,10 @@ impl Descriptor {
                 }
             }
         }
-        Ok(out.into_any().unbind())
+        typed(py, "PackageProperty", out.into_any().unbind())
     }
 
-    /// The ``ProductSection``s, as dicts (each with its holding system's id under ``"system"``).
+    /// The ``ProductSection``s (``PackageProductSection``, with the holding system's id).
     #[getter]
     fn product_sections(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let out = pyo3::types::PyList::empty(py);
@@ -186,13 +151,13 @@ impl Descriptor {
             d.bind(py).cast::<PyDict>()?.set_item("system", system)?;
             out.append(d)?;
         }
-        Ok(out.into_any().unbind())
+        typed(py, "PackageProductSection", out.into_any().unbind())
     }
 
-    /// Problems noticed while reading the model, as dicts with ``"code"`` and ``"message"``.
+    /// Problems noticed while reading the model (``ModelIssue``: ``code`` and ``message``).
     #[getter]
     fn issues(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py(py, self.inner.issues())
+        to_typed(py, "ModelIssue", self.inner.issues())
     }
 
     /// The whole typed view as one dict (what ``ova info --json`` prints).
@@ -201,8 +166,8 @@ impl Descriptor {
     }
 
     /// Apply the descriptor-only validation rules; returns the findings (empty when clean).
-    fn validate(&self) -> Vec<Finding> {
-        Finding::list(&validate::descriptor_findings(&self.inner))
+    fn validate(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        findings(py, &validate::descriptor_findings(&self.inner))
     }
 
     /// A new descriptor with edits applied; only the edited text changes.
@@ -303,6 +268,6 @@ pub(crate) fn edits(
 /// Apply the descriptor-only validation rules to descriptor bytes (a descriptor that does not
 /// parse yields one finding instead of an exception).
 #[pyfunction]
-pub(crate) fn validate_descriptor(data: Vec<u8>) -> Vec<Finding> {
-    Finding::list(&validate::validate_descriptor(&data))
+pub(crate) fn validate_descriptor(py: Python<'_>, data: Vec<u8>) -> PyResult<Py<PyAny>> {
+    findings(py, &validate::validate_descriptor(&data))
 }

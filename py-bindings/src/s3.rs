@@ -15,6 +15,7 @@ use s3_stream::{
 };
 use tokio::io::{AsyncRead, ReadBuf};
 
+use crate::conv::typed;
 use crate::errors::Error;
 use crate::runtime::{Callback, Interrupt, Stop, run, run_simple};
 
@@ -35,7 +36,7 @@ fn report_to_py(py: Python<'_>, r: &CopyReport) -> PyResult<Py<PyAny>> {
     d.set_item("payload_signed", r.payload_signed)?;
     d.set_item("parts_reused", r.parts_reused)?;
     d.set_item("parts_uploaded", r.parts_uploaded)?;
-    Ok(d.into_any().unbind())
+    typed(py, "CopyReport", d.into_any().unbind())
 }
 
 fn progress_to_py(py: Python<'_>, p: &Progress) -> PyResult<Py<PyAny>> {
@@ -45,7 +46,7 @@ fn progress_to_py(py: Python<'_>, p: &Progress) -> PyResult<Py<PyAny>> {
     d.set_item("parts_done", p.parts_done)?;
     d.set_item("parts_total", p.parts_total)?;
     d.set_item("elapsed", p.elapsed.as_secs_f64())?;
-    Ok(d.into_any().unbind())
+    typed(py, "CopyProgress", d.into_any().unbind())
 }
 
 fn upload_to_py(py: Python<'_>, u: &UploadInfo) -> PyResult<Py<PyAny>> {
@@ -53,7 +54,7 @@ fn upload_to_py(py: Python<'_>, u: &UploadInfo) -> PyResult<Py<PyAny>> {
     d.set_item("key", &u.key)?;
     d.set_item("upload_id", &u.upload_id)?;
     d.set_item("initiated", u.initiated.map(|t| t.unix()))?;
-    Ok(d.into_any().unbind())
+    typed(py, "MultipartUpload", d.into_any().unbind())
 }
 
 /// A Python file-like object (anything with ``read(n)``) as an async byte source. Reads run
@@ -261,12 +262,12 @@ impl Client {
     }
 
     /// Stream ``source`` into ``s3://bucket/key`` with bounded memory (multipart above the
-    /// threshold), verifying what the store received. Returns a report dict (``bytes``,
+    /// threshold), verifying what the store received. Returns a ``CopyReport`` (``bytes``,
     /// ``parts``, ``etag``, ``md5``/``sha256`` when asked, ``upload_id``...).
     ///
     /// ``source`` is an ``http(s)://`` URL (resumed on broken connections), a path, or a binary
-    /// file object (``read(n)``). ``progress(dict)`` is called as data moves; raising from it,
-    /// or Ctrl-C, cancels the copy and aborts the multipart upload before the exception
+    /// file object (``read(n)``). ``progress(CopyProgress)`` is called as data moves; raising
+    /// from it, or Ctrl-C, cancels the copy and aborts the multipart upload before the exception
     /// propagates. ``acl`` is a canned ACL such as ``"public-read"``. ``part_checksum`` is the
     /// per-part check: ``"auto"`` (default: each part's CRC32C, and its MD5 compared with the
     /// returned ETag until the store has echoed a CRC32C), ``"md5"``, ``"crc32c"`` or
@@ -364,8 +365,8 @@ impl Client {
         Ok(())
     }
 
-    /// Incomplete multipart uploads in ``bucket`` (optionally under ``prefix``), as dicts with
-    /// ``key``, ``upload_id`` and ``initiated`` (Unix seconds or None).
+    /// Incomplete multipart uploads in ``bucket`` (optionally under ``prefix``), as
+    /// ``MultipartUpload``s with ``key``, ``upload_id`` and ``initiated`` (Unix seconds or None).
     #[pyo3(signature = (bucket, prefix = None))]
     fn list_multipart_uploads(
         &self,
@@ -419,7 +420,7 @@ impl Client {
         Ok(())
     }
 
-    /// HeadObject: a dict with ``size``, ``etag``, ``content_type`` and ``metadata``.
+    /// HeadObject: an ``ObjectInfo`` with ``size``, ``etag``, ``content_type`` and ``metadata``.
     fn head_object(&self, py: Python<'_>, bucket: &str, key: &str) -> PyResult<Py<PyAny>> {
         let c = self.inner.clone();
         let info = run_simple(py, async move { Ok(c.head_object(bucket, key).await?) })?;
@@ -433,7 +434,7 @@ impl Client {
                 .into_iter()
                 .collect::<std::collections::BTreeMap<_, _>>(),
         )?;
-        Ok(d.into_any().unbind())
+        typed(py, "ObjectInfo", d.into_any().unbind())
     }
 
     /// GetObject into memory (for small objects).

@@ -7,7 +7,7 @@ use ova_core::vmdk::{self, AdapterType, DigestAlgorithm, VmdkWriter};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::conv::to_py;
+use crate::conv::to_typed;
 use crate::errors;
 use crate::runtime::{Callback, Interrupt, run_blocking};
 
@@ -42,7 +42,7 @@ fn detect_disk(py: Python<'_>, path: PathBuf) -> PyResult<&'static str> {
 }
 
 /// Inspect a stream-optimized VMDK without inflating it: header, embedded descriptor, grain and
-/// marker walk, footer, problems a consumer may reject. Returns a dict.
+/// marker walk, footer, problems a consumer may reject. Returns a ``VmdkInfo``.
 ///
 /// Raises ``OvaError`` when the file is not a readable sparse VMDK.
 #[pyfunction]
@@ -50,12 +50,13 @@ fn vmdk_info(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
     let info = py
         .detach(|| vmdk::inspect_file(&path))
         .map_err(errors::Error::from)?;
-    to_py(py, &info)
+    to_typed(py, "VmdkInfo", &info)
 }
 
 /// Convert a raw disk image into a stream-optimized VMDK as VMware writes it (written under a
-/// temporary name, renamed on success). Returns a dict with ``bytes_written``, ``capacity``,
-/// ``grains``, ``populated_bytes`` and ``digest`` (hex, when ``digest`` names an algorithm).
+/// temporary name, renamed on success). Returns a ``VmdkWriteReport`` with ``bytes_written``,
+/// ``capacity``, ``grains``, ``populated_bytes`` and ``digest`` (hex, when ``digest`` names an
+/// algorithm).
 ///
 /// ``progress(done, total)`` gets the raw bytes read so far and the raw image's size; an
 /// exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
@@ -101,11 +102,11 @@ fn raw_to_vmdk(
             &mut callback.counter_of(total),
         )?)
     })?;
-    to_py(py, &summary)
+    to_typed(py, "VmdkWriteReport", &summary)
 }
 
 /// Convert a stream-optimized VMDK into a raw disk image (written under a temporary name,
-/// renamed on success). Returns a dict summarising what was read.
+/// renamed on success). Returns a ``VmdkReadReport`` of what was read.
 ///
 /// ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an exception
 /// it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised, the
@@ -128,7 +129,7 @@ fn vmdk_to_raw(
             &mut callback.counter_of(total),
         )?)
     })?;
-    to_py(py, &summary)
+    to_typed(py, "VmdkReadReport", &summary)
 }
 
 /// Register the VMDK functions on the native module.

@@ -91,16 +91,16 @@ class _QuietHandler(_quiet_handler_base()):
         pass
 
 
-def register_ova(cs, url: str, name: str = "appliance") -> dict:
-    """Register an OVA template from `url` and wait until it is ready."""
+def register_ova(cs, url: str, name: str = "appliance"):
+    """Register an OVA template from `url` and wait until it is ready (the ready `Template`)."""
     t = cs.register_template(
         name=name,
         displaytext=name,
         url=url,
-        zoneid=cs.list_zones()[0]["id"],
-        ostypeid=cs.list_os_types()[0]["id"],
+        zoneid=cs.list_zones()[0].id,
+        ostypeid=cs.list_os_types()[0].id,
         format="OVA",
         hypervisor="VMware",
         isextractable=True,
     )
-    return cs.wait_template_ready(t["id"])
+    return cs.wait_template_ready(t.id)

@@ -24,20 +24,20 @@ def disk(tmp_path):
 def test_build_from_raw_disk(disk, tmp_path):
     out = tmp_path / "vm.ova"
     report = build_ova(disk, out, "vm", cpus=4, memory_mb=4096, properties={"hostname": "h1"})
-    assert report["converted"] and report["capacity"] == 3 << 20
-    assert report["bytes"] == out.stat().st_size
+    assert report.converted and report.capacity == 3 << 20
+    assert report.bytes == out.stat().st_size
     with tarfile.open(out) as tar:
-        assert tar.getnames() == report["entries"]
-        assert report["entries"][0] == "vm.ovf" and report["entries"][1] == "vm.mf"
-        vmdk_name = report["entries"][-1]
+        assert tar.getnames() == list(report.entries)
+        assert report.entries[0] == "vm.ovf" and report.entries[1] == "vm.mf"
+        vmdk_name = report.entries[-1]
         (tmp_path / "x").mkdir()
         tar.extract(vmdk_name, tmp_path / "x")
-    assert vmdk_info(tmp_path / "x" / vmdk_name)["capacity"] == 3 << 20
+    assert vmdk_info(tmp_path / "x" / vmdk_name).capacity == 3 << 20
     ova = Ova.open(out)
     assert ova.verify_manifest().ok
     assert not any(f.is_error for f in ova.descriptor.validate())
-    assert [p["key"] for p in ova.properties] == ["hostname"]
-    assert ova.systems[0]["id"]
+    assert [p.key for p in ova.properties] == ["hostname"]
+    assert ova.systems[0].id
 
 
 def test_build_errors(tmp_path, disk):
@@ -69,11 +69,11 @@ def test_build_signed(disk, tmp_path):
     )
     out = tmp_path / "signed.ova"
     report = build_ova(disk, out, "signed", signing_key=key, certificate=cert)
-    assert "ovakit test" in report["signed_by"]
+    assert "ovakit test" in report.signed_by
     ova = Ova.open(out)
     assert ova.certificate_entry.name == "signed.cert"
     report = ova.verify_signature(trust=cert)
-    assert report["signature_valid"] and report["chain_trusted"] and "ovakit test" in report["subject"]
+    assert report.signature_valid and report.chain_trusted and "ovakit test" in report.subject
     # cross-check with the openssl CLI: the .cert signs the manifest with SHA256
     with tarfile.open(out) as tar:
         mf = tar.extractfile("signed.mf").read()

@@ -138,7 +138,7 @@ def random_disk(tmp_path):
 def test_build_ova_stops_on_the_first_raise(random_disk, tmp_path):
     ticks = []
     report = build_ova(random_disk, tmp_path / "full.ova", "vm", progress=lambda *a: ticks.append(a))
-    assert report["converted"]
+    assert report.converted
     assert ticks[-1] == (16 << 20, 16 << 20)
     assert len(ticks) >= 8
 

@@ -25,7 +25,7 @@ def cs(sim):
 def template(cs, file_server, small_ova):
     """A ready OVA template, downloaded by the simulator from a local HTTP server."""
     (file_server.root / "small.ova").write_bytes(small_ova.read_bytes())
-    return register_ova(cs, file_server.url("small.ova"))["id"]
+    return register_ova(cs, file_server.url("small.ova")).id
 
 
 def test_simulator_is_a_context_manager():
@@ -86,9 +86,9 @@ def test_request_and_typed_helpers(cs):
     zones = cs.request("listZones", available=True)
     assert zones["count"] == len(zones["zone"])
     typed = cs.list_zones()
-    assert [z["id"] for z in typed] == [z["id"] for z in zones["zone"]]
+    assert [z.id for z in typed] == [z["id"] for z in zones["zone"]]
     assert cs.list_os_types() and cs.list_service_offerings()
-    assert any(a["name"] == "deployVirtualMachine" for a in cs.list_apis())
+    assert any(a.name == "deployVirtualMachine" for a in cs.list_apis())
     assert isinstance(cs.list_templates(), list)
     assert cs.list_async_jobs() == []
 
@@ -106,9 +106,9 @@ def test_unknown_command_and_bad_keys_raise_cloudstack_errors(sim, cs):
 
 def _deploy_params(cs, template_id):
     return dict(
-        zoneid=cs.list_zones()[0]["id"],
+        zoneid=cs.list_zones()[0].id,
         templateid=template_id,
-        serviceofferingid=cs.list_service_offerings()[0]["id"],
+        serviceofferingid=cs.list_service_offerings()[0].id,
     )
 
 
@@ -119,21 +119,21 @@ def test_vm_lifecycle_jobs_and_list_all(cs, template):
     )
     vm = result["virtualmachine"]
     assert vm["state"] == "Running" and vm["name"] == "vm-a"
-    assert ticks and ticks[0]["command"] == "deployVirtualMachine" and ticks[0]["polls"] >= 1
+    assert ticks and ticks[0].command == "deployVirtualMachine" and ticks[0].polls >= 1
     vm2 = cs.deploy_virtual_machine(name="vm-b", **_deploy_params(cs, template))
-    assert cs.stop_virtual_machine(vm2["id"])["state"] == "Stopped"
-    assert cs.start_virtual_machine(vm2["id"])["state"] == "Running"
+    assert cs.stop_virtual_machine(vm2.id).state == "Stopped"
+    assert cs.start_virtual_machine(vm2.id).state == "Running"
     names = [v["name"] for v in cs.list_all("listVirtualMachines", pagesize=1)]
     assert sorted(names) == ["vm-a", "vm-b"]
-    assert sorted(v["name"] for v in cs.list_virtual_machines()) == ["vm-a", "vm-b"]
-    cs.destroy_virtual_machine(vm2["id"], expunge=True)
-    assert [v["name"] for v in cs.list_virtual_machines()] == ["vm-a"]
+    assert sorted(v.name for v in cs.list_virtual_machines()) == ["vm-a", "vm-b"]
+    cs.destroy_virtual_machine(vm2.id, expunge=True)
+    assert [v.name for v in cs.list_virtual_machines()] == ["vm-a"]
 
     started = cs.request("stopVirtualMachine", id=vm["id"])
     outcome = cs.wait_job(started["jobid"], "stopVirtualMachine")
-    assert outcome["status"] == "succeeded" and outcome["result"]["state"] == "Stopped"
-    assert outcome["job_id"] == started["jobid"]
-    assert cs.query_async_job_result(started["jobid"])["jobstatus"] == 1
+    assert outcome.status == "succeeded" and outcome.result["state"] == "Stopped"
+    assert outcome.job_id == started["jobid"]
+    assert cs.query_async_job_result(started["jobid"]).jobstatus == 1
 
 
 def test_failed_job_is_an_async_job_error(sim, cs, template):
@@ -161,8 +161,8 @@ def test_exception_in_progress_stops_the_wait(sim, cs, template):
         pass
 
     def progress(p):
-        if p["polls"] >= 2:
-            raise Enough(p["job_id"])
+        if p.polls >= 2:
+            raise Enough(p.job_id)
 
     with pytest.raises(Enough):
         cs.call_and_wait("deployVirtualMachine", progress=progress, **_deploy_params(cs, template))
@@ -181,7 +181,7 @@ def test_gil_released_while_waiting(sim, cs, template):
     seen = []
 
     def progress(p):
-        if p["polls"] == 1:
+        if p.polls == 1:
             worker.start()
         seen.append(len(done))
 
@@ -195,13 +195,13 @@ def test_templates_register_wait_extract(cs, file_server, small_ova, tmp_path):
 
     (file_server.root / "a.ova").write_bytes(small_ova.read_bytes())
     ready = register_ova(cs, file_server.url("a.ova"), name="tpl-a")
-    assert ready["isready"] and ready["name"] == "tpl-a"
-    assert any(t["id"] == ready["id"] for t in cs.list_templates())
-    extracted = cs.extract_template(ready["id"])
-    with urllib.request.urlopen(extracted["download_url"]) as resp:
+    assert ready.isready and ready.name == "tpl-a"
+    assert any(t.id == ready.id for t in cs.list_templates())
+    extracted = cs.extract_template(ready.id)
+    with urllib.request.urlopen(extracted.download_url) as resp:
         assert resp.read() == small_ova.read_bytes()
-    cs.delete_template(ready["id"])
-    assert all(t["id"] != ready["id"] for t in cs.list_templates())
+    cs.delete_template(ready.id)
+    assert all(t.id != ready.id for t in cs.list_templates())
 
 
 def test_template_download_failure(cs, file_server):

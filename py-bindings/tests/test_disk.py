@@ -48,12 +48,12 @@ def test_convert_and_read_back(raw_disk, tmp_path, name, to, compress, fmt):
     summary = disk.convert(
         raw_disk, out, to=to, compress=compress, progress=lambda done, total: seen.append((done, total))
     )
-    assert summary["from"] == "raw"
-    assert summary["bytes_written"] == out.stat().st_size
+    assert summary.from_ == "raw"
+    assert summary.bytes_written == out.stat().st_size
     assert seen and seen[-1] == (raw_disk.stat().st_size, raw_disk.stat().st_size)
     info = disk.info(out)
-    assert info["format"] == {"vpc": "vhd"}.get(fmt, fmt)
-    assert info["problems"] == []
+    assert info.format == {"vpc": "vhd"}.get(fmt, fmt)
+    assert info.problems == ()
     back = tmp_path / (name + ".raw")
     disk.convert(out, back, to="raw")
     data = back.read_bytes()
@@ -85,8 +85,8 @@ def test_convert_ova(raw_disk, tmp_path):
     build_ova(raw_disk, ova, "app")
     out = tmp_path / "app.qcow2"
     result = disk.convert_ova(ova, out)
-    assert result["disk"]["by_default"] and result["disk"]["format"] == "vmdk"
-    assert result["summary"]["virtual_size"] == raw_disk.stat().st_size
+    assert result.disk.by_default and result.disk.format == "vmdk"
+    assert result.summary.virtual_size == raw_disk.stat().st_size
     back = tmp_path / "back.raw"
     disk.convert(out, back, to="raw")
     assert back.read_bytes() == raw_disk.read_bytes()

@@ -57,21 +57,21 @@ def test_operator_flow_in_process(moto_endpoint, s3, bucket, tmp_path):
         f.write(os.urandom(200_000))
     ova = tmp_path / "app.ova"
     report = build_ova(disk, ova, "app", cpus=2, memory_mb=1024)
-    assert report["entries"][0] == "app.ovf" and Ova.open(ova).verify_manifest().ok
+    assert report.entries[0] == "app.ovf" and Ova.open(ova).verify_manifest().ok
     s3.copy(ova, bucket, "app.ova", acl="public-read")
     url = f"{moto_endpoint}/{bucket}/app.ova"
     with Simulator() as sim:
         cs = sim.client()
-        zone = cs.list_zones()[0]["id"]
+        zone = cs.list_zones()[0].id
         t = cs.register_template(name="app", displaytext="app", url=url, zoneid=zone,
-                                 ostypeid=cs.list_os_types()[0]["id"], format="OVA",
+                                 ostypeid=cs.list_os_types()[0].id, format="OVA",
                                  hypervisor="VMware", isextractable=True)
-        t = cs.wait_template_ready(t["id"])
-        assert t["isready"]
-        vm = cs.deploy_virtual_machine(zoneid=zone, templateid=t["id"],
-                                       serviceofferingid=cs.list_service_offerings()[0]["id"])
-        assert vm["state"] == "Running"
-        export = cs.extract_template(t["id"])
-        copied = s3.copy(export["download_url"], bucket, "export.ova", sha256=True)
-    assert copied["sha256"] == hashlib.sha256(ova.read_bytes()).hexdigest()
+        t = cs.wait_template_ready(t.id)
+        assert t.isready
+        vm = cs.deploy_virtual_machine(zoneid=zone, templateid=t.id,
+                                       serviceofferingid=cs.list_service_offerings()[0].id)
+        assert vm.state == "Running"
+        export = cs.extract_template(t.id)
+        copied = s3.copy(export.download_url, bucket, "export.ova", sha256=True)
+    assert copied.sha256 == hashlib.sha256(ova.read_bytes()).hexdigest()
     assert s3.get_object(bucket, "export.ova") == ova.read_bytes()

@@ -20,13 +20,13 @@ def test_open_lists_entries_like_tarfile(small_ova):
     assert ova.names == [m.name for m in members]
     assert [e.size for e in ova.entries] == [m.size for m in members]
     assert [e.kind for e in ova.entries] == ["descriptor", "manifest", "file"]
-    assert all(e.safe and e.entry_type == "regular" and e.problems == [] for e in ova.entries)
+    assert all(e.safe and e.entry_type == "regular" and e.problems == () for e in ova.entries)
     assert ova.descriptor_entry.name == "small.ovf"
     assert ova.manifest_entry.name == "small.mf"
     assert ova.certificate_entry is None
     assert ova.descriptor_first
     assert ova.size == small_ova.stat().st_size
-    assert ova.end["zero_blocks"] >= 2
+    assert ova.end.zero_blocks >= 2
     assert str(ova.path) == str(small_ova)
     assert "small.ova" in repr(ova)
 
@@ -48,8 +48,8 @@ def test_manifest_view(small_ova, descriptor):
     assert [line.name for line in m.lines] == ["small.ovf", "disk1.vmdk"]
     assert m.lines[0].algorithm == "SHA256"
     assert m.lines[0].digest == hashlib.sha256(descriptor).hexdigest()
-    assert m.lines[0].variants == [] and not m.lines[0].vmware_rejects
-    assert m.bad_lines == [] and not m.missing_final_newline
+    assert m.lines[0].variants == () and not m.lines[0].vmware_rejects
+    assert m.bad_lines == () and not m.missing_final_newline
 
 
 def test_verify_manifest_ok(small_ova):
@@ -57,7 +57,7 @@ def test_verify_manifest_ok(small_ova):
     assert report.ok and bool(report)
     assert sorted(report.matched) == ["disk1.vmdk", "small.ovf"]
     assert report.manifest_name == "small.mf"
-    assert report.problems == []
+    assert report.problems == ()
     assert verify_manifest(small_ova).ok
 
 
@@ -129,7 +129,7 @@ def test_parse_and_format_manifest():
     m = parse_manifest(f"SHA256 (a.ovf) = {digest}\r\ngarbage line\n".encode())
     assert m.lines[0].vmware_rejects
     assert "crlf" in m.lines[0].variants and "space_before_paren" in m.lines[0].variants
-    assert m.bad_lines[0]["line"] == 2 and m.bad_lines[0]["text"] == "garbage line"
+    assert m.bad_lines[0].line == 2 and m.bad_lines[0].text == "garbage line"
     with pytest.raises(ValueError):
         format_manifest([("a.ovf", "abcd")])
     with pytest.raises(ValueError):

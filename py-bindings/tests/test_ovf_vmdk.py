@@ -33,14 +33,14 @@ def test_descriptor_view_of_a_package(tmp_path, corpus):
     assert d.version == "1.x"
     root = ET.fromstring(xml)
     hrefs = [f.get(OVF + "href") for f in root.iter(OVF + "File")]
-    assert [r["href"] for r in d.references] == hrefs
-    assert [x["disk_id"] for x in ova.disks] == [
+    assert [r.href for r in d.references] == hrefs
+    assert [x.disk_id for x in ova.disks] == [
         x.get(OVF + "diskId") for x in root.iter(OVF + "Disk")
     ]
-    assert [s["id"] for s in ova.systems] == ["test"]
+    assert [s.id for s in ova.systems] == ["test"]
     keys = [p.get(OVF + "key") for p in root.iter(OVF + "Property")]
-    assert [p["key"] for p in ova.properties] == keys
-    assert all(p["system"] == "test" for p in ova.properties)
+    assert [p.key for p in ova.properties] == keys
+    assert all(p.system == "test" for p in ova.properties)
     assert d.to_dict()["version"] == "1.x"
     assert "Descriptor(" in repr(d)
 
@@ -112,16 +112,16 @@ def raw_disk(tmp_path):
 def test_vmdk_round_trip(raw_disk, tmp_path):
     vmdk = tmp_path / "disk.vmdk"
     summary = raw_to_vmdk(raw_disk, vmdk, digest="sha256")
-    assert summary["capacity"] == raw_disk.stat().st_size
-    assert summary["bytes_written"] == vmdk.stat().st_size
+    assert summary.capacity == raw_disk.stat().st_size
+    assert summary.bytes_written == vmdk.stat().st_size
     import hashlib
 
-    assert summary["digest"] == hashlib.sha256(vmdk.read_bytes()).hexdigest()
+    assert summary.digest == hashlib.sha256(vmdk.read_bytes()).hexdigest()
     assert detect_disk(vmdk) == "sparse_vmdk" and detect_disk(raw_disk) == "raw"
     info = vmdk_info(vmdk)
-    assert info["capacity"] == raw_disk.stat().st_size
-    assert info["problems"] == [] and info["has_eos"]
-    assert info["create_type"] == "streamOptimized"
+    assert info.capacity == raw_disk.stat().st_size
+    assert info.problems == () and info.has_eos
+    assert info.create_type == "streamOptimized"
     back = tmp_path / "back.raw"
     vmdk_to_raw(vmdk, back)
     assert back.read_bytes() == raw_disk.read_bytes()
@@ -137,7 +137,7 @@ def test_qemu_img_reads_our_vmdk(raw_disk, tmp_path):
         text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert vmdk_info(vmdk)["adapter_type"] == "ide"
+    assert vmdk_info(vmdk).adapter_type == "ide"
 
 
 def test_vmdk_errors(raw_disk, tmp_path):

@@ -38,23 +38,23 @@ def test_validate(built, tmp_path, descriptor):
 def test_repack_with_edits(built, tmp_path):
     out = tmp_path / "re.ova"
     report = Ova.open(built).repack(out, properties={"hostname": "h2"}, cpus=3, manifest="sha512")
-    assert report["bytes"] == out.stat().st_size
+    assert report.bytes == out.stat().st_size
     ova = Ova.open(out)
     assert ova.verify_manifest().ok
     assert ova.manifest.lines[0].algorithm == "SHA512"
     root = ET.fromstring(ova.read(ova.descriptor_entry.name))
     assert [p.get(OVF + "value") for p in root.iter(OVF + "Property")] == ["h2"]
     with tarfile.open(out) as tar:
-        assert tar.getnames() == report["written"]
+        assert tar.getnames() == list(report.written)
 
 
 def test_edit_in_place(built):
     before = built.stat().st_size
     report = Ova.edit_in_place(built, properties={"hostname": "h3"})
-    assert report["bytes_written"] > 0
+    assert report.bytes_written > 0
     assert built.stat().st_size == before
     ova = Ova.open(built)
-    assert [p["value"] for p in ova.properties] == ["h3"]
+    assert [p.value for p in ova.properties] == ["h3"]
     assert ova.verify_manifest().ok
     with pytest.raises(ovakit.OvfError):
         Ova.edit_in_place(built, properties={"nope": "x"})
@@ -72,7 +72,7 @@ def test_extract_and_pack(built, tmp_path):
     (dest / "vm.mf").unlink()
     repacked = tmp_path / "packed.ova"
     report = pack(dest, repacked)
-    assert report["manifest"] == "vm.mf"
+    assert report.manifest == "vm.mf"
     ova = Ova.open(repacked)
     assert ova.verify_manifest().ok
     for e in ova.entries:

@@ -30,12 +30,12 @@ def test_copy_file_multipart_with_progress(s3, bucket, boto, tmp_path):
     src.write_bytes(data)
     ticks = []
     report = s3.copy(src, bucket, "disk.bin", part_size=5 << 20, sha256=True, progress=ticks.append)
-    assert report["bytes"] == len(data) and report["multipart"] and report["parts"] == 3
-    assert report["sha256"] == hashlib.sha256(data).hexdigest()
-    assert ticks and ticks[-1]["bytes_uploaded"] == len(data)
+    assert report.bytes == len(data) and report.multipart and report.parts == 3
+    assert report.sha256 == hashlib.sha256(data).hexdigest()
+    assert ticks and ticks[-1].bytes_uploaded == len(data)
     body = boto.get_object(Bucket=bucket, Key="disk.bin")["Body"].read()
     assert body == data
-    assert s3.head_object(bucket, "disk.bin")["size"] == len(data)
+    assert s3.head_object(bucket, "disk.bin").size == len(data)
 
 
 def test_part_checksum_choice_is_reported(s3, bucket, boto):
@@ -43,9 +43,9 @@ def test_part_checksum_choice_is_reported(s3, bucket, boto):
     # moto checks neither part header nor the signed payload, and echoes no CRC32C: the default
     # takes each part's MD5 and compares the ETags moto returns (the MD5 of what it stored)
     report = s3.copy(io.BytesIO(data), bucket, "auto", part_size=5 << 20)
-    assert report["payload_signed"] and report["part_checksum"] == "md5"
+    assert report.payload_signed and report.part_checksum == "md5"
     report = s3.copy(io.BytesIO(data), bucket, "md5", part_size=5 << 20, part_checksum="md5")
-    assert report["part_checksum"] == "md5" and report["parts"] == 3
+    assert report.part_checksum == "md5" and report.parts == 3
     for key in ("auto", "md5"):
         assert boto.get_object(Bucket=bucket, Key=key)["Body"].read() == data
     with pytest.raises(ovakit.ConfigError):
@@ -57,10 +57,10 @@ def test_copy_from_url_and_file_object(s3, bucket, file_server):
     (file_server.root / "x.bin").write_bytes(data)
     s3.copy(file_server.url("x.bin"), bucket, "from-url", content_type="application/x-test")
     assert s3.get_object(bucket, "from-url") == data
-    assert s3.head_object(bucket, "from-url")["content_type"] == "application/x-test"
+    assert s3.head_object(bucket, "from-url").content_type == "application/x-test"
     s3.copy(io.BytesIO(data), bucket, "from-fileobj", metadata=[("origin", "test")])
     assert s3.get_object(bucket, "from-fileobj") == data
-    assert s3.head_object(bucket, "from-fileobj")["metadata"] == {"origin": "test"}
+    assert s3.head_object(bucket, "from-fileobj").metadata == {"origin": "test"}
 
 
 def test_acl_and_server_side_copy(s3, bucket, moto_endpoint, boto):
@@ -71,7 +71,7 @@ def test_acl_and_server_side_copy(s3, bucket, moto_endpoint, boto):
     with urllib.request.urlopen(f"{moto_endpoint}/{bucket}/a.txt") as resp:
         assert resp.read() == b"hello"
     report = s3.copy_object(bucket, "a.txt", bucket, "b.txt")
-    assert report["bytes"] == 5
+    assert report.bytes == 5
     assert s3.get_object(bucket, "b.txt") == b"hello"
     s3.delete_object(bucket, "b.txt")
     with pytest.raises(ovakit.S3Error) as info:
@@ -82,14 +82,14 @@ def test_acl_and_server_side_copy(s3, bucket, moto_endpoint, boto):
 def test_list_and_abort_uploads(s3, bucket, boto):
     up = boto.create_multipart_upload(Bucket=bucket, Key="stale")
     listed = s3.list_multipart_uploads(bucket)
-    assert [(u["key"], u["upload_id"]) for u in listed] == [("stale", up["UploadId"])]
+    assert [(u.key, u.upload_id) for u in listed] == [("stale", up["UploadId"])]
     s3.abort_multipart_upload(bucket, "stale", up["UploadId"])
     assert s3.list_multipart_uploads(bucket) == []
     boto.create_multipart_upload(Bucket=bucket, Key="p/one")
     boto.create_multipart_upload(Bucket=bucket, Key="q/two")
-    assert [u["key"] for u in s3.list_multipart_uploads(bucket, prefix="p/")] == ["p/one"]
+    assert [u.key for u in s3.list_multipart_uploads(bucket, prefix="p/")] == ["p/one"]
     aborted = s3.abort_incomplete_uploads(bucket)
-    assert sorted(u["key"] for u in aborted) == ["p/one", "q/two"]
+    assert sorted(u.key for u in aborted) == ["p/one", "q/two"]
     assert s3.list_multipart_uploads(bucket) == []
 
 
@@ -114,7 +114,7 @@ def test_exception_in_progress_aborts_the_upload(s3, bucket, tmp_path):
         pass
 
     def progress(p):
-        if p["parts_done"] >= 1:
+        if p.parts_done >= 1:
             raise Stop("stop")
 
     with pytest.raises(Stop):
@@ -188,12 +188,12 @@ def test_gil_released_during_copy(s3, bucket):
             "big.bin",
             part_size=5 << 20,
             concurrency=1,
-            progress=lambda p: seen.append((p["bytes_read"], server.sent[0])),
+            progress=lambda p: seen.append((p.bytes_read, server.sent[0])),
         )
     finally:
         faulthandler.cancel_dump_traceback_later()
         server.close()
-    assert report["bytes"] == len(data)
+    assert report.bytes == len(data)
     assert len(seen) >= 3
     assert all(read <= sent for read, sent in seen)
     assert s3.get_object(bucket, "big.bin") == data

@@ -52,13 +52,13 @@ def test_sign_then_verify(small_ova, tmp_path):
     key, cert = make_pair(tmp_path, "signer")
     out = tmp_path / "signed.ova"
     report = sign(small_ova, out, key, certificate=cert)
-    assert report["certificate"] == "small.cert" and report["manifest"] == "small.mf"
-    assert not report["manifest_regenerated"] and not report["in_place"]
-    assert "ovakit signer" in report["subject"]
+    assert report.certificate == "small.cert" and report.manifest == "small.mf"
+    assert not report.manifest_regenerated and not report.in_place
+    assert "ovakit signer" in report.subject
     ova = Ova.open(out)
     assert ova.names[:3] == ["small.ovf", "small.mf", "small.cert"]
     verdict = ova.verify_signature(trust=cert)
-    assert verdict["signature_valid"] and verdict["chain_trusted"]
+    assert verdict.signature_valid and verdict.chain_trusted
     assert ova.verify_manifest().ok
     openssl_accepts(tmp_path, out, cert)
     # the source is untouched
@@ -68,20 +68,20 @@ def test_sign_then_verify(small_ova, tmp_path):
 def test_sign_in_place_and_other_digest(small_ova, tmp_path):
     key, cert = make_pair(tmp_path, "inplace")
     report = sign(small_ova, small_ova, key, certificate=cert)
-    assert report["certificate"] == "small.cert"
+    assert report.certificate == "small.cert"
     Ova.open(small_ova).verify_signature(trust=cert)
     openssl_accepts(tmp_path, small_ova, cert)
     # signing again in place with the same key rewrites only the certificate's bytes
     again = sign(small_ova, small_ova, key, certificate=cert)
-    assert again["in_place"]
-    assert Ova.open(small_ova).verify_signature(trust=cert)["signature_valid"]
+    assert again.in_place
+    assert Ova.open(small_ova).verify_signature(trust=cert).signature_valid
     # another digest writes a fresh SHA512 manifest
     out = tmp_path / "sha512.ova"
     report = sign(small_ova, out, key, certificate=cert, digest="sha512")
-    assert report["manifest_regenerated"]
+    assert report.manifest_regenerated
     ova = Ova.open(out)
     assert ova.manifest.lines[0].algorithm == "SHA512"
-    assert ova.verify_signature()["signature_valid"]
+    assert ova.verify_signature().signature_valid
     with pytest.raises(ValueError):
         sign(small_ova, tmp_path / "md5.ova", key, certificate=cert, digest="md5")
 
@@ -92,7 +92,7 @@ def test_sign_with_one_pem(small_ova, tmp_path):
     bundle.write_bytes(key.read_bytes() + cert.read_bytes())
     out = tmp_path / "bundle.ova"
     sign(small_ova, out, bundle)
-    assert Ova.open(out).verify_signature(trust=cert)["chain_trusted"]
+    assert Ova.open(out).verify_signature(trust=cert).chain_trusted
 
 
 def test_sign_with_encrypted_key(small_ova, tmp_path):
@@ -100,7 +100,7 @@ def test_sign_with_encrypted_key(small_ova, tmp_path):
     assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
     out = tmp_path / "locked.ova"
     sign(small_ova, out, key, certificate=cert, passphrase="s3cret")
-    assert Ova.open(out).verify_signature(trust=cert)["signature_valid"]
+    assert Ova.open(out).verify_signature(trust=cert).signature_valid
     sign(small_ova, tmp_path / "locked2.ova", key, certificate=cert, passphrase=b"s3cret")
     wrong = tmp_path / "wrong.ova"
     with pytest.raises(ovakit.SignatureError):

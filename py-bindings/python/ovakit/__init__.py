@@ -6,12 +6,13 @@ Submodules:
 * :mod:`ovakit.disk` -- disk images: raw, VMDK, QCOW2 and VHD conversion and checks.
 * :mod:`ovakit.cloudstack` -- CloudStack client, job waiting, pagination, simulator.
 * :mod:`ovakit.s3` -- streaming copies into S3, ACLs, multipart housekeeping.
+* :mod:`ovakit.results` -- the typed, frozen result classes every call returns.
 * :mod:`ovakit.exceptions` -- the exception hierarchy, rooted at :class:`OvakitError`.
 
 Long calls release the GIL and can be interrupted with Ctrl-C.
 """
 
-from ovakit import cloudstack, disk, ova, s3
+from ovakit import cloudstack, disk, ova, results, s3
 from ovakit._ovakit import __version__
 from ovakit.exceptions import (
     AsyncJobError,
@@ -33,6 +34,7 @@ __all__ = [
     "disk",
     "cloudstack",
     "s3",
+    "results",
     "OvakitError",
     "NotFoundError",
     "ConfigError",

@@ -4,6 +4,48 @@
 import os
 from typing import Any, Callable, Literal, Optional, Sequence, Union, final
 
+from ovakit.results import (
+    ApiInfo,
+    ArchiveEnd,
+    AsyncJob,
+    BuildReport,
+    ConvertReport,
+    CopyProgress,
+    CopyReport,
+    DeploymentOption,
+    Disk,
+    DiskInfo,
+    EditReport,
+    Entry,
+    ExtractedTemplate,
+    FileRef,
+    Finding,
+    JobOutcome,
+    JobProgress,
+    Manifest,
+    ModelIssue,
+    MultipartUpload,
+    Network,
+    ObjectInfo,
+    OsType,
+    OvaConvertReport,
+    PackageProductSection,
+    PackageProperty,
+    ServiceOffering,
+    SignatureReport,
+    SignReport,
+    Template,
+    VerifyReport,
+    VirtualMachine,
+    VirtualSystem,
+    VirtualSystemCollection,
+    VmdkInfo,
+    VmdkReadReport,
+    VmdkWriteReport,
+    WriteReport,
+    Zone,
+)
+
 __version__: str
 
 StrPath = Union[str, "os.PathLike[str]"]
@@ -12,117 +54,10 @@ ByteProgress = Callable[[int, Optional[int]], Any]
 # ---- ovakit.ova ---------------------------------------------------------------------------
 
 @final
-class Entry:
-    """One entry (file) of an OVA archive, without its data."""
-
-    index: int
-    """Position in the archive, from 0."""
-    name: str
-    """The entry's name."""
-    kind: str
-    """Role in the package: ``"descriptor"``, ``"manifest"``, ``"certificate"`` or ``"file"``."""
-    entry_type: str
-    """Tar entry type (``"regular"``, ``"directory"``, ``"symlink"``, ...)."""
-    size: int
-    """Data size in bytes."""
-    header_offset: int
-    """Offset of the entry's first header block (its first extension header, if any)."""
-    data_offset: int
-    """Offset of the first data byte."""
-    header_format: str
-    """Tar header layout (``"ustar"``, ``"gnu"``, ``"v7"``, ...)."""
-    mode: int
-    """Permission bits."""
-    mtime: int
-    """Modification time, seconds since the epoch."""
-    problems: list[dict[str, Any]]
-    """Irregularities, each a dict with a ``"problem"`` key (``{"problem": "duplicate"}``)."""
-    safe: bool
-    """Whether this is a plain file with a safe, flat name (safe to extract)."""
-
-@final
-class ManifestLine:
-    """One parsed manifest line."""
-
-    line: int
-    """1-based line number."""
-    algorithm: str
-    """``"SHA1"``, ``"SHA256"`` or ``"SHA512"``."""
-    name: str
-    """The file name."""
-    digest: str
-    """The digest, lower-case hex."""
-    variants: list[str]
-    """How the line deviates from the canonical form (``"crlf"``, ``"space_before_paren"``...)."""
-    vmware_rejects: bool
-    """Whether VMware is documented to reject this line."""
-
-@final
-class Manifest:
-    """A parsed manifest (``.mf``): the lines understood and those not understood."""
-
-    lines: list[ManifestLine]
-    """Parsed lines, in file order."""
-    bad_lines: list[dict[str, Any]]
-    """Unparseable lines, as dicts with ``"line"``, ``"text"`` and ``"reason"``."""
-    missing_final_newline: bool
-    """Whether the last line lacks its newline."""
-    duplicate_names: list[str]
-    """Names listed more than once."""
-    def __len__(self) -> int: ...
-
-@final
-class Mismatch:
-    """A digest that differs from the manifest."""
-
-    name: str
-    algorithm: str
-    expected: str
-    """Digest in the manifest (hex)."""
-    actual: str
-    """Digest computed (hex)."""
-
-@final
-class VerifyReport:
-    """The result of checking a package against its manifest. True when everything matched."""
-
-    manifest_name: Optional[str]
-    matched: list[str]
-    """Entries whose digest matched."""
-    mismatched: list[Mismatch]
-    """Entries whose digest differs."""
-    missing: list[str]
-    """Names the manifest lists that are not in the archive."""
-    unlisted: list[str]
-    """Archive entries the manifest does not list."""
-    unchecked: list[str]
-    """Lines not checked because their algorithm was not computed."""
-    ok: bool
-    """Whether everything listed is present and matches, and nothing is unlisted."""
-    problems: list[str]
-    """One line per problem (empty when ``ok``)."""
-    def __bool__(self) -> bool: ...
-
-@final
-class Finding:
-    """One validation result."""
-
-    severity: str
-    """``"error"`` or ``"warning"``."""
-    code: str
-    """Stable kebab-case code scripts can match on (e.g. ``"digest-mismatch"``)."""
-    message: str
-    """What is wrong, for a human."""
-    entry: Optional[str]
-    """The archive entry concerned, or None."""
-    @property
-    def is_error(self) -> bool: ...
-
-@final
 class Descriptor:
     """A parsed OVF descriptor: the original bytes plus a typed, read-only view.
 
-    Nested parts are plain dicts and lists. ``edit`` returns a new descriptor in which only the
+    Nested parts are the frozen classes of ``ovakit.results``. ``edit`` returns a new descriptor in which only the
     edited text differs.
     """
 
@@ -139,25 +74,26 @@ class Descriptor:
     def version(self) -> str:
         """``"0.9"``, ``"1.x"`` or ``"2.x"``."""
     @property
-    def references(self) -> list[dict[str, Any]]: ...
+    def references(self) -> list[FileRef]: ...
     @property
-    def disks(self) -> list[dict[str, Any]]: ...
+    def disks(self) -> list[Disk]: ...
     @property
-    def networks(self) -> list[dict[str, Any]]: ...
+    def networks(self) -> list[Network]: ...
     @property
-    def deployment_options(self) -> list[dict[str, Any]]: ...
+    def deployment_options(self) -> list[DeploymentOption]: ...
     @property
-    def systems(self) -> list[dict[str, Any]]:
+    def systems(self) -> list[VirtualSystem]:
         """Every VirtualSystem (also inside collections)."""
     @property
-    def collections(self) -> list[dict[str, Any]]: ...
+    def collections(self) -> list[VirtualSystemCollection]: ...
     @property
-    def properties(self) -> list[dict[str, Any]]:
-        """Every product property, with ``"system"``, ``"class"`` and ``"instance"`` added."""
+    def properties(self) -> list[PackageProperty]:
+        """Every product property, with its ``system``, ``class_`` and ``instance``."""
     @property
-    def product_sections(self) -> list[dict[str, Any]]: ...
+    def product_sections(self) -> list[PackageProductSection]:
+        """Every ProductSection, with its ``system``."""
     @property
-    def issues(self) -> list[dict[str, Any]]: ...
+    def issues(self) -> list[ModelIssue]: ...
     def to_dict(self) -> dict[str, Any]:
         """The whole typed view as one dict."""
     def validate(self) -> list[Finding]:
@@ -213,20 +149,20 @@ class Ova:
     def descriptor_first(self) -> bool:
         """Whether the archive starts with the descriptor's own header, as VMware requires."""
     @property
-    def end(self) -> dict[str, Any]:
+    def end(self) -> ArchiveEnd:
         """How the archive ends (``data_end``, ``zero_blocks``, ``missing_end_marker``,
         ``truncated``)."""
     @property
     def descriptor(self) -> Descriptor:
         """The parsed descriptor. Raises ``OvaError`` without one, ``OvfError`` if invalid."""
     @property
-    def disks(self) -> list[dict[str, Any]]:
+    def disks(self) -> list[Disk]:
         """The descriptor's disks."""
     @property
-    def systems(self) -> list[dict[str, Any]]:
+    def systems(self) -> list[VirtualSystem]:
         """The descriptor's virtual systems."""
     @property
-    def properties(self) -> list[dict[str, Any]]:
+    def properties(self) -> list[PackageProperty]:
         """The descriptor's product properties."""
     @property
     def manifest(self) -> Optional[Manifest]:
@@ -246,7 +182,7 @@ class Ova:
         Raises ``ManifestMismatchError`` listing every problem (``.mismatches``, ``.report``) or
         ``OvaError`` when the package has no manifest.
         """
-    def verify_signature(self, *, trust: Optional[StrPath] = None) -> dict[str, Any]:
+    def verify_signature(self, *, trust: Optional[StrPath] = None) -> SignatureReport:
         """Verify the ``.cert`` signature over the manifest (and the chain, with ``trust``).
         Raises ``SignatureError`` when unsigned, malformed or not matching."""
     def validate(self, *, progress: Optional[Callable[[int], Any]] = None) -> list[Finding]:
@@ -268,7 +204,7 @@ class Ova:
         configuration: Optional[str] = None,
         force: bool = False,
         progress: Optional[Callable[[int], Any]] = None,
-    ) -> dict[str, Any]:
+    ) -> WriteReport:
         """Write a clean copy (descriptor first, edits applied, fresh manifest). Edits that
         leave hardware the VirtualSystemType cannot carry raise ``OvfError`` unless ``force``.
 
@@ -296,7 +232,7 @@ class Ova:
         system: Optional[str] = None,
         configuration: Optional[str] = None,
         force: bool = False,
-    ) -> dict[str, Any]:
+    ) -> EditReport:
         """Edit the descriptor inside the archive without rewriting the disks. Edits that
         leave hardware the VirtualSystemType cannot carry raise ``OvfError`` unless ``force``."""
     def check_manifest(self, *, progress: Optional[ByteProgress] = None) -> Optional[VerifyReport]:
@@ -319,7 +255,7 @@ def pack(
     *,
     manifest: Optional[str] = "sha256",
     progress: Optional[Callable[[int], Any]] = None,
-) -> dict[str, Any]:
+) -> WriteReport:
     """Pack a directory (one ``.ovf`` and its files) into an OVA.
 
     ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C) stops
@@ -334,7 +270,7 @@ def sign(
     certificate: Optional[StrPath] = None,
     digest: str = "sha256",
     passphrase: Optional[Union[str, bytes]] = None,
-) -> dict[str, Any]:
+) -> SignReport:
     """Sign the OVA ``src`` and write the signed package to ``output`` (``output == src``
     signs in place).
 
@@ -342,7 +278,7 @@ def sign(
     ``certificate`` names it); ``passphrase`` unlocks an encrypted key. The manifest is kept
     when it uses ``digest`` (``"sha256"``, ``"sha1"``, ``"sha512"``) and matches the data,
     otherwise a fresh one is written; then the ``.cert``. ``output`` is never left
-    half-written. Returns a report dict (``certificate``, ``manifest``,
+    half-written. Returns a ``SignReport`` (``certificate``, ``manifest``,
     ``manifest_regenerated``, ``in_place``, ``subject``).
 
     Raises ``SignatureError`` for an unreadable key, a wrong or missing passphrase, or a
@@ -382,7 +318,7 @@ def build_ova(
     mtime: Optional[int] = None,
     force: bool = False,
     progress: Optional[ByteProgress] = None,
-) -> dict[str, Any]:
+) -> BuildReport:
     """Build a complete OVA (descriptor, manifest, optional signature, disk) from a raw disk
     or a stream-optimized VMDK; written under a temporary name and renamed on success.
     Raises ``SignatureError`` for an unusable key, ``OvaError`` for an unusable disk or a
@@ -398,7 +334,7 @@ def validate_descriptor(data: bytes) -> list[Finding]:
 def detect_disk(path: StrPath) -> str:
     """``"sparse_vmdk"``, ``"descriptor_vmdk"`` or ``"raw"``, from the file's first bytes."""
 
-def vmdk_info(path: StrPath) -> dict[str, Any]:
+def vmdk_info(path: StrPath) -> VmdkInfo:
     """Inspect a stream-optimized VMDK without inflating it. Raises ``OvaError``."""
 
 def raw_to_vmdk(
@@ -411,7 +347,7 @@ def raw_to_vmdk(
     digest: Optional[str] = None,
     hw_version: Optional[int] = None,
     progress: Optional[ByteProgress] = None,
-) -> dict[str, Any]:
+) -> VmdkWriteReport:
     """Convert a raw image into a stream-optimized VMDK (temp file, renamed on success).
 
     ``progress(done, total)`` gets the raw bytes read so far and the image's size; an
@@ -427,7 +363,7 @@ def disk_convert(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     progress: Optional[ByteProgress] = None,
-) -> dict[str, Any]:
+) -> ConvertReport:
     """Convert ``src`` (raw, stream-optimized VMDK, QCOW2 or VHD, detected from its content)
     into ``dst`` as ``to`` (``"raw"``, ``"vmdk"``, ``"qcow2"``, ``"vhd"``; default: from
     ``dst``'s extension); temp file, renamed on success. ``compress`` deflates QCOW2 clusters.
@@ -447,18 +383,18 @@ def disk_convert_ova(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     progress: Optional[ByteProgress] = None,
-) -> dict[str, Any]:
+) -> OvaConvertReport:
     """Convert a disk of an OVA (``disk``: its ovf:diskId; default: the first disk of the first
-    VirtualSystem) into ``dst``, streaming it from the package. Returns ``{"disk": ...,
-    "summary": ...}``."""
+    VirtualSystem) into ``dst``, streaming it from the package. Returns which disk
+    (``disk``) and the conversion (``summary``)."""
 
-def disk_info(path: StrPath) -> dict[str, Any]:
+def disk_info(path: StrPath) -> DiskInfo:
     """Check a disk image (raw, VMDK, QCOW2, VHD) and describe it; ``format`` names which.
     Raises ``OvaError`` when it is damaged or uses a feature ovakit does not read."""
 
 def vmdk_to_raw(
     vmdk_path: StrPath, raw: StrPath, *, progress: Optional[ByteProgress] = None
-) -> dict[str, Any]:
+) -> VmdkReadReport:
     """Convert a stream-optimized VMDK into a raw image (temp file, renamed on success).
 
     ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an
@@ -467,7 +403,7 @@ def vmdk_to_raw(
 
 # ---- ovakit.cloudstack --------------------------------------------------------------------
 
-JobProgress = Callable[[dict[str, Any]], Any]
+JobProgressCallback = Callable[[JobProgress], Any]
 
 @final
 class Client:
@@ -492,7 +428,7 @@ class Client:
     def request(self, command: str, /, **params: Any) -> dict[str, Any]:
         """Send one API command; returns the response object (wrapper removed)."""
     def call_and_wait(
-        self, command: str, /, *, progress: Optional[JobProgress] = None, **params: Any
+        self, command: str, /, *, progress: Optional[JobProgressCallback] = None, **params: Any
     ) -> Any:
         """Send an async command and wait for its job; returns the job result.
 
@@ -503,29 +439,73 @@ class Client:
         job_id: str,
         command: str = "queryAsyncJobResult",
         *,
-        progress: Optional[JobProgress] = None,
-    ) -> dict[str, Any]:
-        """Wait for a job; returns ``{"job_id", "status", "result", "raw"}``."""
-    def wait_template_ready(self, template_id: str) -> dict[str, Any]:
+        progress: Optional[JobProgressCallback] = None,
+    ) -> JobOutcome:
+        """Wait for a job; returns its ``job_id``, ``status``, ``result`` and ``raw`` answer."""
+    def wait_template_ready(self, template_id: str) -> Template:
         """Poll until the template is ready; raises ``CloudStackError`` if its download fails."""
     def list_all(self, command: str, /, **params: Any) -> ListIter:
         """Iterate over every item of a ``list*`` command, fetching pages lazily."""
-    def list_zones(self, **params: Any) -> list[dict[str, Any]]: ...
-    def list_os_types(self, **params: Any) -> list[dict[str, Any]]: ...
-    def list_service_offerings(self, **params: Any) -> list[dict[str, Any]]: ...
-    def list_templates(self, **params: Any) -> list[dict[str, Any]]: ...
-    def register_template(self, **params: Any) -> dict[str, Any]: ...
-    def delete_template(self, id: str, **params: Any) -> None: ...
-    def extract_template(self, id: str, **params: Any) -> dict[str, Any]:
-        """Extract and wait; the dict has ``url`` and the usable ``download_url``."""
-    def deploy_virtual_machine(self, **params: Any) -> dict[str, Any]: ...
-    def list_virtual_machines(self, **params: Any) -> list[dict[str, Any]]: ...
-    def start_virtual_machine(self, id: str) -> dict[str, Any]: ...
-    def stop_virtual_machine(self, id: str, forced: bool = False) -> dict[str, Any]: ...
-    def destroy_virtual_machine(self, id: str, expunge: bool = False) -> dict[str, Any]: ...
-    def query_async_job_result(self, job_id: str) -> dict[str, Any]: ...
-    def list_async_jobs(self, **params: Any) -> list[dict[str, Any]]: ...
-    def list_apis(self, **params: Any) -> list[dict[str, Any]]: ...
+    def list_zones(self, **params: Any) -> list[Zone]:
+        """``listZones`` (all pages)."""
+    def list_os_types(self, **params: Any) -> list[OsType]:
+        """``listOsTypes`` (all pages)."""
+    def list_service_offerings(self, **params: Any) -> list[ServiceOffering]:
+        """``listServiceOfferings`` (all pages)."""
+    def list_templates(self, **params: Any) -> list[Template]:
+        """``listTemplates`` (all pages); ``templatefilter`` defaults to ``self``."""
+    def register_template(self, **params: Any) -> Template:
+        """``registerTemplate`` (``name``, ``displaytext``, ``format``, ``hypervisor``,
+        ``ostypeid``, ``url``, ``zoneid`` or ``zoneids``; optionally ``checksum``, ``arch``,
+        ``directdownload``, ``deployasis``...). Returns at once: wait with
+        ``wait_template_ready``. Never retried."""
+    def register_template_checked(
+        self,
+        name: str,
+        format: str,
+        hypervisor: str,
+        ostypeid: str,
+        url: str,
+        *,
+        zoneids: Sequence[str],
+        displaytext: Optional[str] = None,
+        checksum: Optional[str] = None,
+        arch: Optional[Literal["x86_64", "aarch64"]] = None,
+        directdownload: Optional[bool] = None,
+        deployasis: Optional[bool] = None,
+        **params: Any,
+    ) -> list[Template]:
+        """``registerTemplate`` with the 4.20-era parameters typed and checked before sending:
+        ``zoneids`` (``["-1"]``: every zone), ``checksum`` (``{SHA-256}hex``, verified by the
+        server after its download), ``arch``, ``directdownload`` (KVM), ``deployasis`` (VMware).
+        Returns one ``Template`` per zone, not ready yet: wait with ``wait_template_ready_in``.
+        Raises ``CloudStackError`` without sending for a malformed request. Never retried."""
+    def wait_template_ready_in(
+        self, template_id: str, zoneids: Optional[Sequence[str]] = None
+    ) -> list[Template]:
+        """Wait until the template is ready in each of ``zoneids`` (default ``["-1"]``: every
+        zone it is listed in); one ``Template`` per zone. Raises ``CloudStackError`` with the
+        server's text when a download fails (e.g. the checksum differs)."""
+    def delete_template(self, id: str, **params: Any) -> None:
+        """``deleteTemplate`` and wait for its job."""
+    def extract_template(self, id: str, **params: Any) -> ExtractedTemplate:
+        """Extract and wait; ``url`` as sent and the usable ``download_url``."""
+    def deploy_virtual_machine(self, **params: Any) -> VirtualMachine:
+        """``deployVirtualMachine`` (``zoneid``, ``templateid``, ``serviceofferingid``) and wait."""
+    def list_virtual_machines(self, **params: Any) -> list[VirtualMachine]:
+        """``listVirtualMachines`` (all pages)."""
+    def start_virtual_machine(self, id: str) -> VirtualMachine:
+        """``startVirtualMachine`` and wait."""
+    def stop_virtual_machine(self, id: str, forced: bool = False) -> VirtualMachine:
+        """``stopVirtualMachine`` and wait."""
+    def destroy_virtual_machine(self, id: str, expunge: bool = False) -> VirtualMachine:
+        """``destroyVirtualMachine`` and wait."""
+    def query_async_job_result(self, job_id: str) -> AsyncJob:
+        """One ``queryAsyncJobResult``, without waiting."""
+    def list_async_jobs(self, **params: Any) -> list[AsyncJob]:
+        """``listAsyncJobs`` (all pages)."""
+    def list_apis(self, **params: Any) -> list[ApiInfo]:
+        """``listApis`` (one call)."""
 
 class ListIter:
     """Iterator over the items of a paginated ``list*`` command."""
@@ -571,7 +551,7 @@ class Simulator:
 
 # ---- ovakit.s3 ----------------------------------------------------------------------------
 
-CopyProgress = Callable[[dict[str, Any]], Any]
+CopyProgressCallback = Callable[[CopyProgress], Any]
 
 @final
 class S3Client:
@@ -599,7 +579,7 @@ class S3Client:
         bucket: str,
         key: str,
         *,
-        progress: Optional[CopyProgress] = None,
+        progress: Optional[CopyProgressCallback] = None,
         acl: Optional[str] = None,
         content_type: Optional[str] = None,
         metadata: Optional[Sequence[tuple[str, str]]] = None,
@@ -609,7 +589,7 @@ class S3Client:
         md5: bool = False,
         sha256: bool = False,
         part_checksum: Optional[Literal["auto", "md5", "crc32c", "none"]] = None,
-    ) -> dict[str, Any]:
+    ) -> CopyReport:
         """Stream an ``http(s)://`` URL, a path or a binary file object into ``s3://bucket/key``.
 
         ``part_checksum``: ``"auto"`` (default; each part's CRC32C, and its MD5 compared with the
@@ -624,23 +604,23 @@ class S3Client:
         bucket: str,
         key: str,
         *,
-        progress: Optional[CopyProgress] = None,
+        progress: Optional[CopyProgressCallback] = None,
         acl: Optional[str] = None,
         content_type: Optional[str] = None,
         metadata: Optional[Sequence[tuple[str, str]]] = None,
         part_size: Optional[int] = None,
         concurrency: Optional[int] = None,
-    ) -> dict[str, Any]:
+    ) -> CopyReport:
         """Server-side copy (UploadPartCopy for large objects)."""
     def put_object_acl(self, bucket: str, key: str, acl: str) -> None: ...
     def list_multipart_uploads(
         self, bucket: str, prefix: Optional[str] = None
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[MultipartUpload]: ...
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None: ...
     def abort_incomplete_uploads(
         self, bucket: str, older_than: Optional[float] = None
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[MultipartUpload]: ...
     def create_bucket(self, bucket: str) -> None: ...
-    def head_object(self, bucket: str, key: str) -> dict[str, Any]: ...
+    def head_object(self, bucket: str, key: str) -> ObjectInfo: ...
     def get_object(self, bucket: str, key: str) -> bytes: ...
     def delete_object(self, bucket: str, key: str) -> None: ...

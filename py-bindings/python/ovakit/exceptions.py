@@ -14,6 +14,8 @@ import errno as _errno
 
 from typing import Optional, Sequence
 
+from ovakit.results import VerifyReport
+
 __all__ = [
     "OvakitError",
     "NotFoundError",
@@ -87,7 +89,10 @@ class ManifestMismatchError(OvaError):
 
     Attributes:
         mismatches: every problem found, one string each (not only the first).
+        report: the whole check (``ovakit.ova.VerifyReport``), when ovakit raised it.
     """
+
+    report: Optional[VerifyReport] = None
 
     def __init__(
         self,

@@ -13,5 +13,6 @@ Everything here is implemented in Rust (``s3-stream``); this module only re-expo
 """
 
 from ovakit._ovakit import S3Client as Client
+from ovakit.results import CopyProgress, CopyReport, MultipartUpload, ObjectInfo
 
-__all__ = ["Client"]
+__all__ = ["Client", "CopyProgress", "CopyReport", "MultipartUpload", "ObjectInfo"]
