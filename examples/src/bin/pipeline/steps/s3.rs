@@ -89,7 +89,12 @@ pub(crate) async fn publish(
     let (client, s) = client(cfg, step)?;
     let key = cfg.publish_key();
     let ctrl_c = CtrlC::new();
+    let bar = ctx
+        .printer
+        .progress()
+        .bytes("publish", std::fs::metadata(ova).ok().map(|m| m.len()));
     let opts = CopyOptions {
+        progress: bar.upload_progress(),
         acl: cfg.s3.acl.clone(),
         content_type: Some("application/x-tar".into()),
         sha256: true,
@@ -237,7 +242,9 @@ pub(crate) async fn transfer(
         }
     });
     let ctrl_c = CtrlC::new();
+    let bar = ctx.printer.progress().bytes("transfer", length);
     let opts = CopyOptions {
+        progress: bar.upload_progress(),
         expected_size: length,
         content_type: Some("application/x-tar".into()),
         cancel: Some(ctrl_c.token.clone()),
