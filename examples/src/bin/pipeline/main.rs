@@ -14,6 +14,7 @@ mod report;
 mod run;
 mod state;
 mod steps;
+mod tls;
 
 use std::path::PathBuf;
 

@@ -19,10 +19,11 @@ pub(crate) fn client(cfg: &Config, step: Step) -> Result<Client, PipelineError> 
         initial_interval: std::time::Duration::from_millis(200),
         ..JobConfig::default()
     };
-    Client::builder()
+    let builder = Client::builder()
         .with_endpoint(s.endpoint)
         .with_credentials(s.api_key, s.secret_key.expose())
-        .with_job_config(job)
+        .with_job_config(job);
+    crate::tls::cloudstack(builder, &s.tls, step)?
         .build()
         .map_err(|e| cs_error(step, "cannot configure the CloudStack client", e))
 }

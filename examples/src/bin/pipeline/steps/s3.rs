@@ -18,7 +18,7 @@ use super::{CtrlC, Ctx, tee};
 /// Build a client from the `[s3]` settings.
 pub(crate) fn client(cfg: &Config, step: Step) -> Result<(Client, S3Settings), PipelineError> {
     let s = cfg.s3(step)?;
-    let client = Client::builder()
+    let builder = Client::builder()
         .with_endpoint(s.endpoint.clone())
         .with_region(s.region.clone())
         .with_credentials(Credentials::new(
@@ -29,7 +29,8 @@ pub(crate) fn client(cfg: &Config, step: Step) -> Result<(Client, S3Settings), P
             AddressingStyle::VirtualHosted
         } else {
             AddressingStyle::Path
-        })
+        });
+    let client = crate::tls::s3(builder, &s.tls, step)?
         .build()
         .map_err(|e| s3_error(step, "cannot configure the S3 client", e))?;
     Ok((client, s))
