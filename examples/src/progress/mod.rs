@@ -103,7 +103,7 @@ fn age_key(state: &ProgressState, w: &mut dyn std::fmt::Write) {
 
 fn byte_style(with_total: bool) -> ProgressStyle {
     let template = if with_total {
-        "{prefix} [{bar:30}] {stats}"
+        "{prefix} [{wide_bar}] {stats}"
     } else {
         "{spinner} {prefix} {stats}"
     };
@@ -191,13 +191,13 @@ impl Bar {
     /// Starts a new phase on the same line: label `what`, count from zero, `total` bytes.
     pub fn restart(&self, what: &str, total: Option<u64>) {
         if let Some(pb) = self.pb() {
-            pb.set_style(byte_style(total.is_some()));
-            pb.set_prefix(what.to_owned());
-            pb.unset_length();
-            if let Some(t) = total {
-                pb.set_length(t);
-            }
             pb.reset();
+            match total {
+                Some(t) => pb.set_length(t),
+                None => pb.unset_length(),
+            }
+            pb.set_prefix(what.to_owned());
+            pb.set_style(byte_style(total.is_some()));
         }
     }
 

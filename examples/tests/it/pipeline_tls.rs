@@ -10,13 +10,12 @@
 //! with `--s3-ca-file`/`--cs-ca-file` (or the config keys), or not checked with
 //! `--s3-insecure`/`--cs-insecure`.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{pipeline_cmd, tls_front};
+use crate::common::{Killed, demo_servers, pipeline_cmd, tls_front};
 
 fn have_openssl() -> bool {
     let ok = Command::new("openssl")
@@ -108,15 +107,6 @@ fn make_certs(dir: &Path) {
     );
 }
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -153,30 +143,6 @@ fn https_server(dir: &Path) -> (Killed, u16) {
         std::thread::sleep(Duration::from_millis(25));
     }
     panic!("openssl s_server did not start");
-}
-
-/// `pipeline demo --serve`: the S3 server the export goes to.
-fn demo_servers(
-    dir: &Path,
-) -> (
-    Killed,
-    PathBuf,
-    std::io::Lines<BufReader<std::process::ChildStdout>>,
-) {
-    let mut child = pipeline_cmd()
-        .args(["demo", "--serve", "--disk-mib", "2", "--dir"])
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let config = lines
-        .by_ref()
-        .map(Result::unwrap)
-        .find_map(|l| l.strip_prefix("config: ").map(PathBuf::from))
-        .unwrap();
-    (Killed(child), config, lines)
 }
 
 fn transfer(config: &Path, url: &str, key: &str, extra: &[&str]) -> (i32, serde_json::Value) {

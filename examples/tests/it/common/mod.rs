@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 
 /// The `pipeline` binary built for these tests.
 const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
@@ -101,4 +102,39 @@ pub(crate) fn tls_front(backend: std::net::SocketAddr) -> (u16, String, tokio::r
         }
     });
     (port, ck.cert.pem(), rt)
+}
+
+/// A child process killed (and reaped) when dropped.
+pub(crate) struct Killed(pub(crate) Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `pipeline demo --serve` in `dir`: a local S3 server (s3s-fs) and the CloudStack simulator;
+/// returns the process, its `pipeline.toml` and the rest of its standard output.
+pub(crate) fn demo_servers(
+    dir: &Path,
+) -> (
+    Killed,
+    PathBuf,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+) {
+    let mut child = pipeline_cmd()
+        .args(["demo", "--serve", "--disk-mib", "2", "--dir"])
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let config = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|l| l.strip_prefix("config: ").map(PathBuf::from))
+        .unwrap();
+    (Killed(child), config, lines)
 }
