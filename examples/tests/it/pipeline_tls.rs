@@ -328,6 +328,40 @@ fn object_store_and_cloudstack_behind_self_signed_tls_need_their_own_ca_file_or_
     let (code, report) = publish(&["--s3-insecure"]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(std::fs::read(&object).unwrap(), prepared);
+    // verify reads the object URL (https, the store's) as CloudStack would: same trust.
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--from",
+            "verify",
+            "--to",
+            "verify",
+            "--s3-endpoint",
+            s3_endpoint.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        pipeline_json(&config, &args)
+    };
+    let (code, report) = verify(&[]);
+    assert_ne!(code, 0, "{report}");
+    let (code, report) = verify(&["--s3-ca-file", s3_ca]);
+    assert_eq!(code, 0, "{report}");
+    let probe = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "object URL serves an OVA")
+        .unwrap();
+    assert_eq!(probe["passed"], true, "{probe}");
+    assert!(
+        probe["detail"]
+            .as_str()
+            .unwrap()
+            .contains("https://localhost"),
+        "{probe}"
+    );
+    let (code, report) = verify(&["--s3-insecure"]);
+    assert_eq!(code, 0, "{report}");
 
     // CloudStack: register the (plain HTTP) object URL through the TLS front, each run with its
     // own state file so that only `register` runs.

@@ -51,3 +51,24 @@ pub(crate) fn cloudstack(
     }
     Ok(b)
 }
+
+/// A plain HTTP client for URLs served by an endpoint (the published object's URL, fetched the
+/// way CloudStack fetches it), with that endpoint's trust settings. reqwest trusts `ca_file`'s
+/// certificates as roots: a CA, or a self-signed certificate that is not itself marked as a CA.
+pub(crate) fn http(tls: &TlsSettings, step: Step) -> Result<reqwest::Client, PipelineError> {
+    let mut b = reqwest::Client::builder().danger_accept_invalid_certs(tls.insecure);
+    if let Some(pem) = read_ca(tls, step)? {
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            PipelineError::failed(
+                step,
+                format!("{} ({}) holds no PEM certificate", tls.ca_key, tls.ca_flag),
+                e,
+            )
+        })?;
+        for cert in certs {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    b.build()
+        .map_err(|e| PipelineError::failed(step, "cannot configure the HTTP client", e))
+}

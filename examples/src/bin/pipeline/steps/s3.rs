@@ -335,7 +335,7 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
     if state.publish.is_none() && state.transfer.is_none() {
         return Ok(());
     }
-    let (client, _) = client(ctx.cfg, step)?;
+    let (client, s) = client(ctx.cfg, step)?;
     if let Some(p) = &state.publish {
         let p = &p.output;
         match client.head_object(&p.bucket, &p.key).await {
@@ -350,7 +350,7 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
             Err(e) => ctx.check("published object present", false, e.to_string()),
         };
         // What CloudStack sees: an anonymous GET of the first block of the URL.
-        let got = reqwest::Client::new()
+        let got = crate::tls::http(&s.tls, step)?
             .get(&p.url)
             .header("Range", "bytes=0-511")
             .send()
