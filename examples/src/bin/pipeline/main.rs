@@ -138,12 +138,14 @@ fn handle_ctrl_c() {
     tokio::spawn(async {
         while tokio::signal::ctrl_c().await.is_ok() {
             if steps::interrupt() {
-                eprintln!("interrupted: stopping the running step (Ctrl-C again to quit at once)");
+                report::note(
+                    "interrupted: stopping the running step (Ctrl-C again to quit at once)",
+                );
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
                 }
             } else {
-                eprintln!("interrupted");
+                report::note("interrupted");
                 std::process::exit(130);
             }
         }

@@ -81,6 +81,13 @@ pub(crate) fn set_display(quiet: bool) {
     let _ = DISPLAY.set(Display::new(!quiet));
 }
 
+/// Prints `text` on standard error above any bar being drawn (a message outside the report, such
+/// as what Ctrl-C does).
+pub(crate) fn note(text: &str) {
+    let display = *DISPLAY.get_or_init(Display::hidden);
+    display.suspend(|| eprintln!("{text}"));
+}
+
 /// Prints progress as it happens: to stdout normally, to stderr with `--json` (stdout then holds
 /// only the JSON document). Byte bars and wait spinners go to stderr, on a terminal only (see
 /// [`examples::progress`]), so neither the report lines nor the JSON document ever hold them.
