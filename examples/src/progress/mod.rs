@@ -103,9 +103,9 @@ fn age_key(state: &ProgressState, w: &mut dyn std::fmt::Write) {
 
 fn byte_style(with_total: bool) -> ProgressStyle {
     let template = if with_total {
-        "{prefix} [{wide_bar}] {stats}"
+        "{prefix} [{wide_bar}] {stats} {msg}"
     } else {
-        "{spinner} {prefix} {stats}"
+        "{spinner} {prefix} {stats} {msg}"
     };
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -215,16 +215,15 @@ impl Bar {
         }
     }
 
-    /// A progress callback for an s3-stream copy: bytes uploaded, and the total once the copy
-    /// knows it (from the source's length); `None` for a hidden bar, so the copy skips the calls.
+    /// A progress callback for an s3-stream copy: bytes uploaded and parts done (the bar's total is
+    /// the source's length, when the caller knows it); `None` for a hidden bar, so the copy skips
+    /// the calls.
     pub fn upload_progress(&self) -> Option<s3_stream::ProgressFn> {
         self.pb()?;
         let bar = self.clone();
         Some(Arc::new(move |p: &s3_stream::Progress| {
-            if p.parts_total.is_some() {
-                bar.set_total(p.bytes_read.max(p.bytes_uploaded));
-            }
             bar.set_position(p.bytes_uploaded);
+            bar.set_status(&parts_text(p.parts_done, p.parts_total));
         }))
     }
 
@@ -240,6 +239,14 @@ impl Bar {
     ) -> impl FnMut(&cloudstack_client::template::TemplateProgress) + Send + use<> {
         let bar = self.clone();
         move |p| bar.set_status(&template_text(p))
+    }
+}
+
+/// `parts 3/10` (or `parts 3` while the count is not known).
+pub fn parts_text(done: u32, total: Option<u32>) -> String {
+    match total {
+        Some(t) => format!("parts {done}/{t}"),
+        None => format!("parts {done}"),
     }
 }
 
@@ -288,6 +295,12 @@ mod tests {
         bar.set_status("x");
         assert_eq!(d.suspend(|| 7), 7);
         bar.finish();
+    }
+
+    #[test]
+    fn part_counts() {
+        assert_eq!(parts_text(3, Some(10)), "parts 3/10");
+        assert_eq!(parts_text(3, None), "parts 3");
     }
 
     #[test]

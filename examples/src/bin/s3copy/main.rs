@@ -160,7 +160,14 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
     }
     // Progress shares stderr with the summary; --json and --quiet keep it off.
     let display = Display::new(!cli.json && !cli.quiet);
-    let bar = display.bytes("s3copy", cli.expected_size);
+    // The total: the size given, or a local file's.
+    let total = cli.expected_size.or_else(|| {
+        let local = src != "-" && !src.contains("://");
+        local
+            .then(|| std::fs::metadata(src).ok().map(|m| m.len()))
+            .flatten()
+    });
+    let bar = display.bytes("s3copy", total);
     let mut opts = CopyOptions {
         part_size: cli.part_size,
         concurrency: cli.concurrency,
