@@ -22,6 +22,7 @@ command -v qemu-img >/dev/null || need_apt+=(qemu-utils)
 command -v openssl >/dev/null || need_apt+=(openssl)
 { command -v pkg-config >/dev/null && pkg-config --exists openssl; } || need_apt+=(libssl-dev pkg-config)
 command -v tar >/dev/null || need_apt+=(tar)
+command -v script >/dev/null || need_apt+=(bsdutils) # a terminal for the progress tests
 command -v c++ >/dev/null || need_apt+=(g++) # libFuzzer, for the fuzz targets
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
 command -v npm >/dev/null || need_apt+=(nodejs npm)

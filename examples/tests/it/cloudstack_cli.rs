@@ -170,50 +170,8 @@ fn simulator_help_shows_the_simulator_options() {
 /// The simulator behind a TLS proxy on `localhost:<port>` with a fresh self-signed certificate:
 /// returns the https endpoint, the certificate (PEM) and the runtime that serves it.
 fn https_proxy(sim: &Simulator) -> (String, String, tokio::runtime::Runtime) {
-    use std::sync::Arc;
-    use tokio_rustls::rustls;
-    let backend = sim.addr();
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![ck.cert.der().clone()], key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    rt.spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let acc = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acc.accept(sock).await else {
-                    return;
-                };
-                let Ok(mut up) = tokio::net::TcpStream::connect(backend).await else {
-                    return;
-                };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
-            });
-        }
-    });
-    (
-        format!("https://localhost:{port}/client/api"),
-        ck.cert.pem(),
-        rt,
-    )
+    let (port, pem, rt) = crate::common::tls_front(sim.addr());
+    (format!("https://localhost:{port}/client/api"), pem, rt)
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! --test it`; one module per area, e.g. `--test it pipeline_run::`): the
 //! `cloudstack` CLI against the simulator, `ova --large-files chunk`, `ova disk`/`ova convert`, `ova` stopped
 //! by Ctrl-C, `ova` refusing hardware a VirtualSystemType cannot carry (`--force`),
-//! `pipeline` (`demo`, `run --config`, and HTTPS export URLs), and `s3copy` against s3s-fs and moto.
+//! `pipeline` (`demo`, `run --config`, and HTTPS endpoints), `s3copy` against s3s-fs and moto, and the
+//! progress display of all four (nothing on a pipe, bars on a terminal).
 
 mod common;
 
@@ -15,5 +16,6 @@ mod pipeline_cancel;
 mod pipeline_demo;
 mod pipeline_run;
 mod pipeline_tls;
+mod progress_output;
 mod s3copy_cli;
 mod s3copy_resume;

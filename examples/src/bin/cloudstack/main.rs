@@ -11,12 +11,11 @@
 mod output;
 mod sim;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
 use cloudstack_client::{Client, ClientBuilder, Error, Params};
+use examples::progress::Display;
 use serde_json::Value;
 
 /// Call an Apache CloudStack API command, signed with the keys of a `cs`-style profile.
@@ -50,6 +49,10 @@ struct Cli {
     /// Do not wait for async jobs: print the job id and return.
     #[arg(long)]
     no_wait: bool,
+    /// Draw no spinner while waiting for a job (it is drawn on standard error only when it is a
+    /// terminal).
+    #[arg(long, short = 'q')]
+    quiet: bool,
     /// Give up waiting for a job after this many seconds (default 1800).
     #[arg(long, value_name = "SECS")]
     job_timeout: Option<u64>,
@@ -168,7 +171,7 @@ async fn run(cli: &Cli) -> cloudstack_client::Result<()> {
         cloudstack_client::response::lenient_string(answer.get("jobid").unwrap_or(&Value::Null));
     match job_id {
         Some(job_id) if answer.get("count").is_none() && !cli.no_wait => {
-            let result = wait(&client, &job_id, command).await?;
+            let result = wait(&client, &job_id, command, cli.quiet).await?;
             output::print_value(&result, cli.json);
         }
         _ => output::print_value(&answer, cli.json),
@@ -176,31 +179,19 @@ async fn run(cli: &Cli) -> cloudstack_client::Result<()> {
     Ok(())
 }
 
-async fn wait(client: &Client, job_id: &str, command: &str) -> cloudstack_client::Result<Value> {
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        pb.enable_steady_tick(Duration::from_millis(120));
-        pb.set_message(format!("{command}: waiting for job {job_id}"));
-        pb
-    });
-    let mut on_progress = |p: &cloudstack_client::job::JobProgress| {
-        if let Some(pb) = &bar {
-            pb.set_message(format!(
-                "{}: job {} pending, {:.0?} elapsed, {} polls",
-                p.command, p.job_id, p.elapsed, p.polls
-            ));
-        }
-    };
+async fn wait(
+    client: &Client,
+    job_id: &str,
+    command: &str,
+    quiet: bool,
+) -> cloudstack_client::Result<Value> {
+    let display = Display::new(!quiet);
+    let bar = display.spinner("cloudstack", &format!("{command} job {job_id} started"));
+    let mut on_progress = bar.job_status();
     let outcome = client
         .wait_job_with(job_id, command, &mut on_progress)
         .await;
-    if let Some(pb) = bar {
-        pb.finish_and_clear();
-    }
+    bar.finish();
     Ok(outcome?
         .raw
         .get("jobresult")

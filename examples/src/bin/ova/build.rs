@@ -131,7 +131,7 @@ pub(crate) fn run(a: BuildArgs) -> Result<ExitCode, ova_core::Error> {
     let size = std::fs::metadata(&a.disk).map_or(0, |m| m.len());
     let bar = progress(size, "building");
     let report = build_ova(&a.disk, &a.output, &options, &mut ticks(&bar));
-    bar.finish_and_clear();
+    bar.finish();
     let report = report?;
     if a.force {
         print_hardware_findings(&a.output);

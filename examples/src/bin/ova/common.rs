@@ -4,10 +4,11 @@
 use std::error::Error as _;
 use std::ops::ControlFlow;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use examples::progress::{Bar, Display};
 use ova_core::ovf::Edit;
 
 /// Descriptor edit flags shared by `repack` and `edit`.
@@ -111,7 +112,7 @@ pub(crate) fn go_on() -> ControlFlow<()> {
 }
 
 /// A progress callback that advances `bar` and stops the operation after Ctrl-C.
-pub(crate) fn ticks(bar: &ProgressBar) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
+pub(crate) fn ticks(bar: &Bar) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
     move |n| {
         bar.inc(n);
         go_on()
@@ -119,10 +120,9 @@ pub(crate) fn ticks(bar: &ProgressBar) -> impl FnMut(u64) -> ControlFlow<()> + '
 }
 
 /// Like [`ticks`], for a bar whose total is not known in advance (it grows with the count).
-pub(crate) fn growing_ticks(bar: &ProgressBar) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
+pub(crate) fn growing_ticks(bar: &Bar) -> impl FnMut(u64) -> ControlFlow<()> + '_ {
     move |n| {
-        bar.inc_length(n);
-        bar.inc(n);
+        bar.inc_growing(n);
         go_on()
     }
 }
@@ -178,16 +178,23 @@ impl From<ova_core::Error> for Failure {
     }
 }
 
-/// A byte progress bar on stderr; hidden when stderr is not a terminal.
-pub(crate) fn progress(total: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_owned());
-    bar
+/// The progress display of this run, set once by `main` from `--quiet`.
+static DISPLAY: OnceLock<Display> = OnceLock::new();
+
+/// Chooses the progress display: drawn on a terminal unless `quiet`.
+pub(crate) fn set_display(quiet: bool) {
+    let _ = DISPLAY.set(Display::new(!quiet));
+}
+
+/// The progress display (drawn on a terminal when `main` did not choose otherwise).
+pub(crate) fn display() -> Display {
+    *DISPLAY.get_or_init(|| Display::new(true))
+}
+
+/// A byte progress bar on stderr (see [`examples::progress`]); `total` 0 means "not known yet"
+/// (the bar then grows with [`growing_ticks`]).
+pub(crate) fn progress(total: u64, what: &str) -> Bar {
+    display().bytes(what, Some(total))
 }
 
 /// Print a JSON value to stdout.

@@ -117,7 +117,7 @@ fn convert(input: &Path, output: &Path, options: &ConvertOptions) -> Result<Exit
     let (from, size) = disk::probe_file(input)?;
     let bar = progress(size.unwrap_or(0), "converting");
     let result = disk::convert_file(input, output, options, &mut ticks(&bar));
-    bar.finish_and_clear();
+    bar.finish();
     let s = result?;
     eprintln!(
         "{} ({from}) → {} ({}, virtual size {} bytes, {} bytes written)",
@@ -173,7 +173,7 @@ pub(crate) fn run_convert(args: ConvertArgs) -> Result<ExitCode, Failure> {
         &options,
         &mut ticks(&bar),
     );
-    bar.finish_and_clear();
+    bar.finish();
     let (_, s) = result?;
     eprintln!(
         "{}:{} → {} ({}, virtual size {} bytes, {} bytes written)",

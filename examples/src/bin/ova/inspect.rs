@@ -123,7 +123,7 @@ pub(crate) fn validate(file: &Path, json: bool) -> Result<ExitCode, Failure> {
     let ova = Ova::open(file)?;
     let bar = progress(data_bytes(&ova), "validating");
     let findings = ova.validate(&mut ticks(&bar));
-    bar.finish_and_clear();
+    bar.finish();
     let findings = findings?;
     let failed = has_errors(&findings);
     if json {
@@ -164,13 +164,13 @@ pub(crate) fn verify_manifest(file: &Path, json: bool) -> Result<ExitCode, Failu
             &[Algorithm::Sha256, Algorithm::Sha1],
             growing_ticks(&bar),
         );
-        bar.finish_and_clear();
+        bar.finish();
         r?
     } else {
         let ova = Ova::open(file)?;
         let bar = progress(data_bytes(&ova), "hashing");
         let r = ova.verify_manifest(&mut ticks(&bar));
-        bar.finish_and_clear();
+        bar.finish();
         r?
     };
     let Some((manifest, report)) = result else {

@@ -33,6 +33,9 @@ use common::{EditFlags, Failure, watch_ctrl_c};
                   A second Ctrl-C exits at once."
 )]
 struct Cli {
+    /// Draw no progress bars (they are drawn on standard error only when it is a terminal).
+    #[arg(long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -144,6 +147,7 @@ enum ManifestCommand {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    common::set_display(cli.quiet);
     // Everything that streams a package or a disk stops cleanly on Ctrl-C; `info` (headers
     // only) keeps the default, and `vmdk` and `disk` watch for `convert` only.
     if !matches!(

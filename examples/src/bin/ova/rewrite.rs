@@ -118,7 +118,7 @@ pub(crate) fn repack(
         .with_join_chunks(storage.join_chunks)
         .with_decompress(storage.decompress);
     let report = ova.repack(output, &options, &mut ticks(&bar));
-    bar.finish_and_clear();
+    bar.finish();
     print_report(output, &report?);
     if flags.force {
         print_hardware_findings(output);
@@ -167,7 +167,7 @@ pub(crate) fn edit(file: &Path, no_fallback: bool, flags: &EditFlags) -> Result<
                 .with_edits(edits)
                 .with_large_size(LargeSize::Base256);
             let report = ova.repack(file, &options, &mut ticks(&bar));
-            bar.finish_and_clear();
+            bar.finish();
             print_report(file, &report?);
             if flags.force {
                 print_hardware_findings(file);
@@ -184,7 +184,7 @@ pub(crate) fn extract(input: &Path, dir: &Path, keep_chunks: bool) -> Result<Exi
     let bar = progress(total, "extracting");
     let options = ExtractOptions::new().with_keep_chunks(keep_chunks);
     let written = ova.extract_with(dir, &options, &mut ticks(&bar));
-    bar.finish_and_clear();
+    bar.finish();
     let written = match written {
         Err(Error::Cancelled) => {
             // Entries are committed one by one: the one being written was removed (a file of
@@ -215,7 +215,7 @@ pub(crate) fn pack(
         .with_large_size(LargeSize::Base256)
         .with_chunking(large.chunking());
     let report = Ova::pack_with(src, output, &options, &mut growing_ticks(&bar));
-    bar.finish_and_clear();
+    bar.finish();
     print_report(output, &report?);
     Ok(ExitCode::SUCCESS)
 }

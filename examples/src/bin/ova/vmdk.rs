@@ -126,7 +126,7 @@ fn convert(
     let bar = progress(size, "converting");
     if kind == DiskKind::SparseVmdk {
         let s = vmdk::vmdk_to_raw(input, output, &mut ticks(&bar));
-        bar.finish_and_clear();
+        bar.finish();
         let s = s?;
         eprintln!(
             "{} → {} (raw, {} grains read)",
@@ -141,7 +141,7 @@ fn convert(
             writer = writer.with_threads(t);
         }
         let s = vmdk::raw_to_vmdk(input, output, &writer, &mut ticks(&bar));
-        bar.finish_and_clear();
+        bar.finish();
         let s = s?;
         eprintln!(
             "{} → {} (stream-optimized, {} bytes, {} of {} grains populated)",

@@ -100,6 +100,11 @@ pub(crate) struct S3Config {
     pub(crate) public_url: Option<String>,
     /// Virtual-hosted-style addressing instead of path style.
     pub(crate) virtual_hosted: Option<bool>,
+    /// Extra certificates (PEM) trusted for the endpoint: CA certificates, or the server's own
+    /// self-signed certificate (trusted exactly).
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Accept any certificate on the endpoint.
+    pub(crate) insecure: Option<bool>,
 }
 
 /// `[cloudstack]`: the cloud for `register`, `deploy` and `export`.
@@ -126,6 +131,11 @@ pub(crate) struct CloudStackConfig {
     pub(crate) vm_name: Option<String>,
     /// Longest wait for the template or a job, in seconds (default 3600).
     pub(crate) timeout_seconds: Option<u64>,
+    /// Extra certificates (PEM) trusted for the endpoint: CA certificates, or the server's own
+    /// self-signed certificate (trusted exactly).
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Accept any certificate on the endpoint.
+    pub(crate) insecure: Option<bool>,
 }
 
 /// `[transfer]`: where the export goes and how its source is trusted.
@@ -207,6 +217,13 @@ pub(crate) struct ConfigArgs {
     /// Virtual-hosted-style addressing.
     #[arg(long, help_heading = "S3")]
     pub(crate) virtual_hosted: bool,
+    /// Also trust the CA certificate(s) in this PEM file, or the object store's own self-signed
+    /// certificate, for the object store.
+    #[arg(long, value_name = "PEM", help_heading = "S3")]
+    pub(crate) s3_ca_file: Option<PathBuf>,
+    /// Accept any TLS certificate on the object store.
+    #[arg(long, help_heading = "S3")]
+    pub(crate) s3_insecure: bool,
 
     /// API endpoint.
     #[arg(long, env = "CLOUDSTACK_ENDPOINT", help_heading = "CloudStack")]
@@ -243,6 +260,13 @@ pub(crate) struct ConfigArgs {
     /// Longest wait for a template or job, in seconds.
     #[arg(long, help_heading = "CloudStack")]
     pub(crate) timeout_seconds: Option<u64>,
+    /// Also trust the CA certificate(s) in this PEM file, or the API endpoint's own self-signed
+    /// certificate, for CloudStack.
+    #[arg(long, value_name = "PEM", help_heading = "CloudStack")]
+    pub(crate) cs_ca_file: Option<PathBuf>,
+    /// Accept any TLS certificate on the CloudStack API endpoint.
+    #[arg(long, help_heading = "CloudStack")]
+    pub(crate) cs_insecure: bool,
 
     /// Destination key of the export.
     #[arg(long, help_heading = "Transfer")]
@@ -336,6 +360,21 @@ pub(crate) struct S3Settings {
     pub(crate) secret_key: Secret,
     /// Virtual-hosted-style addressing.
     pub(crate) virtual_hosted: bool,
+    /// How the endpoint's certificate is trusted.
+    pub(crate) tls: TlsSettings,
+}
+
+/// How an endpoint's TLS certificate is trusted (`ca_file` and `insecure` of its table).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TlsSettings {
+    /// A PEM file of extra certificates to trust (resolved against the config file's folder).
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Accept any certificate.
+    pub(crate) insecure: bool,
+    /// `s3.ca_file` or `cloudstack.ca_file`.
+    pub(crate) ca_key: &'static str,
+    /// `--s3-ca-file` or `--cs-ca-file`.
+    pub(crate) ca_flag: &'static str,
 }
 
 /// Settings the CloudStack steps need.
@@ -351,6 +390,8 @@ pub(crate) struct CloudStackSettings {
     pub(crate) zone: String,
     /// Longest wait.
     pub(crate) timeout: std::time::Duration,
+    /// How the endpoint's certificate is trusted.
+    pub(crate) tls: TlsSettings,
 }
 
 impl Config {
@@ -413,6 +454,10 @@ impl Config {
         if a.virtual_hosted {
             s.virtual_hosted = Some(true);
         }
+        set(&mut s.ca_file, a.s3_ca_file);
+        if a.s3_insecure {
+            s.insecure = Some(true);
+        }
         let c = &mut self.cloudstack;
         set(&mut c.endpoint, a.cs_endpoint);
         set(&mut c.api_key, a.cs_key);
@@ -424,6 +469,10 @@ impl Config {
         set(&mut c.service_offering, a.service_offering);
         set(&mut c.vm_name, a.vm_name);
         set(&mut c.timeout_seconds, a.timeout_seconds);
+        set(&mut c.ca_file, a.cs_ca_file);
+        if a.cs_insecure {
+            c.insecure = Some(true);
+        }
         let t = &mut self.transfer;
         set(&mut t.key, a.transfer_key);
         if a.source_insecure {
@@ -579,6 +628,12 @@ impl Config {
                 env: Some("AWS_SECRET_ACCESS_KEY"),
             })?,
             virtual_hosted: s.virtual_hosted.unwrap_or(false),
+            tls: TlsSettings {
+                ca_file: s.ca_file.as_deref().map(|p| self.resolve(p)),
+                insecure: s.insecure.unwrap_or(false),
+                ca_key: "s3.ca_file",
+                ca_flag: "--s3-ca-file",
+            },
         })
     }
 
@@ -618,6 +673,12 @@ impl Config {
             })?,
             zone: need(&c.zone, "cloudstack.zone", "--zone", None)?,
             timeout: std::time::Duration::from_secs(c.timeout_seconds.unwrap_or(3600)),
+            tls: TlsSettings {
+                ca_file: c.ca_file.as_deref().map(|p| self.resolve(p)),
+                insecure: c.insecure.unwrap_or(false),
+                ca_key: "cloudstack.ca_file",
+                ca_flag: "--cs-ca-file",
+            },
         })
     }
 
@@ -733,6 +794,46 @@ source_insecure = true
         assert_eq!(cs.zone, "zone1");
         assert_eq!(cs.timeout.as_secs(), 3600);
         assert_eq!(cfg.transfer.source_insecure, Some(true));
+    }
+
+    #[test]
+    fn tls_keys_and_flags_for_both_endpoints() {
+        let mut cfg =
+            Config::parse("[s3]\nca_file = \"certs/s3.pem\"\n[cloudstack]\ninsecure = true\n")
+                .unwrap();
+        cfg.base_dir = PathBuf::from("/etc/pipeline");
+        let before = cfg.fingerprints();
+        let s3 = cfg.s3.clone();
+        assert_eq!(s3.ca_file.as_deref(), Some(Path::new("certs/s3.pem")));
+        let cli = Cli::parse_from(["t", "--cs-ca-file", "cs.pem", "--s3-insecure"]);
+        cfg.merge(cli.args);
+        cfg.s3.endpoint = Some("https://s3".into());
+        cfg.s3.bucket = Some("b".into());
+        cfg.s3.access_key = Some("a".into());
+        cfg.s3.secret_key = Some(Secret::new("s"));
+        let tls = cfg.s3(Step::Publish).unwrap().tls;
+        assert_eq!(
+            tls.ca_file.as_deref(),
+            Some(Path::new("/etc/pipeline/certs/s3.pem"))
+        );
+        assert!(tls.insecure);
+        assert_eq!((tls.ca_key, tls.ca_flag), ("s3.ca_file", "--s3-ca-file"));
+        cfg.cloudstack.endpoint = Some("https://cs".into());
+        cfg.cloudstack.api_key = Some("k".into());
+        cfg.cloudstack.secret_key = Some(Secret::new("s"));
+        cfg.cloudstack.zone = Some("z".into());
+        let tls = cfg.cloudstack(Step::Deploy).unwrap().tls;
+        assert_eq!(
+            tls.ca_file.as_deref(),
+            Some(Path::new("/etc/pipeline/cs.pem"))
+        );
+        assert!(tls.insecure);
+        // Trust settings change no step's output, so they do not make a step stale.
+        let mut plain = cfg.clone();
+        (plain.s3.ca_file, plain.s3.insecure) = (None, None);
+        (plain.cloudstack.ca_file, plain.cloudstack.insecure) = (None, None);
+        assert_eq!(cfg.fingerprints(), plain.fingerprints());
+        assert_ne!(before, plain.fingerprints());
     }
 
     #[test]

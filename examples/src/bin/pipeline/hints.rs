@@ -19,6 +19,10 @@ pub(crate) enum Hint {
     AclNotSupported,
     /// The export URL's TLS certificate did not verify.
     SourceTls,
+    /// The object store's TLS certificate did not verify.
+    S3Tls,
+    /// The CloudStack endpoint's TLS certificate did not verify.
+    CloudStackTls,
     /// The export is not an OVA or its bytes did not match its manifest.
     ExportCorrupt,
     /// A CloudStack job or template wait ran out of time.
@@ -56,6 +60,17 @@ impl Hint {
                  has a self-signed certificate): pass --source-ca CA.pem to trust its CA, or \
                  --source-insecure to skip verification of the source only (the object store is \
                  still verified)"
+                .to_owned(),
+            Hint::S3Tls => "TLS verification of the object store failed: set [s3] ca_file \
+                 (--s3-ca-file PEM) to the CA certificate or the store's own self-signed \
+                 certificate (`openssl s_client -showcerts -connect HOST:PORT` prints it), or [s3] \
+                 insecure = true (--s3-insecure) to skip verification of the object store"
+                .to_owned(),
+            Hint::CloudStackTls => "TLS verification of the CloudStack endpoint failed: set \
+                 [cloudstack] ca_file (--cs-ca-file PEM) to the CA certificate or the endpoint's \
+                 own self-signed certificate (`openssl s_client -showcerts -connect HOST:PORT` \
+                 prints it), or [cloudstack] insecure = true (--cs-insecure) to skip verification \
+                 of the CloudStack endpoint"
                 .to_owned(),
             Hint::ExportCorrupt => "the export failed the on-the-fly check (not an OVA, or bytes \
                  that do not match its manifest); the upload was aborted and no object was written. \
@@ -112,13 +127,21 @@ pub(crate) fn classify(step: Step, s: &Signals<'_>) -> Option<Hint> {
     if has("digest mismatch") || has("does not match the manifest") || has("manifest mismatch") {
         return Some(Hint::ExportCorrupt);
     }
-    if step == Step::Transfer
-        && (has("certificate")
-            || has("unknownissuer")
-            || has("tls handshake")
-            || has("self-signed"))
-    {
+    let tls =
+        has("certificate") || has("unknownissuer") || has("tls handshake") || has("self-signed");
+    // s3-stream names the side whose certificate it refused; a source is the export URL.
+    if has("was refused for the destination") {
+        return Some(Hint::S3Tls);
+    }
+    if has("was refused for the source") || (step == Step::Transfer && tls) {
         return Some(Hint::SourceTls);
+    }
+    if tls {
+        match service(step) {
+            Service::S3 => return Some(Hint::S3Tls),
+            Service::CloudStack => return Some(Hint::CloudStackTls),
+            Service::Local => {}
+        }
     }
     if code == "AccessControlListNotSupported"
         || has("accesscontrollistnotsupported")
@@ -305,6 +328,46 @@ mod tests {
             c(Step::Publish, None, None, "invalid peer certificate"),
             Some(Hint::SourceTls)
         );
+    }
+
+    #[test]
+    fn tls_failures_on_the_object_store_and_cloudstack_name_their_options() {
+        let s3_refused = "cannot stream x into s3://b/k: the TLS certificate of 127.0.0.1:9000 \
+                          was refused for the destination; ...";
+        for step in [Step::Publish, Step::Transfer, Step::Verify] {
+            assert_eq!(c(step, None, None, s3_refused), Some(Hint::S3Tls));
+        }
+        assert_eq!(
+            c(
+                Step::Publish,
+                None,
+                None,
+                "invalid peer certificate: UnknownIssuer"
+            ),
+            Some(Hint::S3Tls)
+        );
+        let source_refused = "the TLS certificate of h:443 was refused for the source";
+        assert_eq!(
+            c(Step::Transfer, None, None, source_refused),
+            Some(Hint::SourceTls)
+        );
+        for step in [Step::Register, Step::Deploy, Step::Export] {
+            assert_eq!(
+                c(
+                    step,
+                    None,
+                    None,
+                    "listZones failed: the server's TLS certificate is not trusted"
+                ),
+                Some(Hint::CloudStackTls)
+            );
+        }
+        let advice = Hint::S3Tls.advice(Step::Publish);
+        assert!(advice.contains("--s3-ca-file") && advice.contains("--s3-insecure"));
+        assert!(advice.contains("[s3] ca_file"));
+        let advice = Hint::CloudStackTls.advice(Step::Deploy);
+        assert!(advice.contains("--cs-ca-file") && advice.contains("--cs-insecure"));
+        assert!(advice.contains("[cloudstack] ca_file"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod report;
 mod run;
 mod state;
 mod steps;
+mod tls;
 
 use std::path::PathBuf;
 
@@ -33,6 +34,10 @@ use crate::report::Printer;
     after_help = "Exit codes: 0 every step and check passed, 1 a check failed, 2 usage, configuration or I/O error, 130 stopped by Ctrl-C.\nCtrl-C stops the running step (an upload is aborted, a build or repack leaves no package behind); a second Ctrl-C exits at once. The state file is only ever replaced whole, so the next run resumes where this one stopped."
 )]
 struct Cli {
+    /// Draw no progress bars or spinners (they are drawn on standard error, and only when it is a
+    /// terminal).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -120,6 +125,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    report::set_display(cli.quiet);
     let code = runtime.block_on(dispatch(cli.command));
     std::process::exit(code);
 }
@@ -132,12 +138,14 @@ fn handle_ctrl_c() {
     tokio::spawn(async {
         while tokio::signal::ctrl_c().await.is_ok() {
             if steps::interrupt() {
-                eprintln!("interrupted: stopping the running step (Ctrl-C again to quit at once)");
+                report::note(
+                    "interrupted: stopping the running step (Ctrl-C again to quit at once)",
+                );
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
                 }
             } else {
-                eprintln!("interrupted");
+                report::note("interrupted");
                 std::process::exit(130);
             }
         }

@@ -1,7 +1,9 @@
 //! What the operator sees: one line per step with its time, a final summary, or `--json`.
 
 use std::io::Write;
+use std::sync::OnceLock;
 
+use examples::progress::Display;
 use serde::Serialize;
 
 use crate::error::PipelineError;
@@ -70,8 +72,25 @@ pub(crate) struct Report {
     pub(crate) seconds: f64,
 }
 
+/// The progress display of this process, chosen once by `main` from `--quiet`.
+static DISPLAY: OnceLock<Display> = OnceLock::new();
+
+/// Chooses the progress display: bars and spinners on standard error when it is a terminal,
+/// unless `quiet`. Only the first call counts.
+pub(crate) fn set_display(quiet: bool) {
+    let _ = DISPLAY.set(Display::new(!quiet));
+}
+
+/// Prints `text` on standard error above any bar being drawn (a message outside the report, such
+/// as what Ctrl-C does).
+pub(crate) fn note(text: &str) {
+    let display = *DISPLAY.get_or_init(Display::hidden);
+    display.suspend(|| eprintln!("{text}"));
+}
+
 /// Prints progress as it happens: to stdout normally, to stderr with `--json` (stdout then holds
-/// only the JSON document).
+/// only the JSON document). Byte bars and wait spinners go to stderr, on a terminal only (see
+/// [`examples::progress`]), so neither the report lines nor the JSON document ever hold them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Printer {
     /// `--json` given.
@@ -79,15 +98,22 @@ pub(crate) struct Printer {
 }
 
 impl Printer {
-    /// Print one progress line.
+    /// The progress display: bars for the steps that move bytes, spinners for those that wait.
+    pub(crate) fn progress(&self) -> Display {
+        *DISPLAY.get_or_init(Display::hidden)
+    }
+
+    /// Print one progress line (above any bar being drawn).
     pub(crate) fn line(&self, text: &str) {
-        if self.json {
-            eprintln!("{text}");
-        } else {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
-        }
+        self.progress().suspend(|| {
+            if self.json {
+                eprintln!("{text}");
+            } else {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{text}");
+                let _ = out.flush();
+            }
+        });
     }
 
     /// A step starts.

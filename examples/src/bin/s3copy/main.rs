@@ -6,11 +6,10 @@
 
 mod args;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
+use examples::progress::Display;
 use s3_stream::{
     AddressingStyle, Client, ClientBuilder, CopyOptions, Error, HttpSource, SignatureVersion,
     Source,
@@ -77,20 +76,6 @@ fn print_error(e: &Error) {
         cur = s.source();
     }
     eprintln!("{msg}");
-}
-
-fn progress_bar(enabled: bool) -> Option<indicatif::ProgressBar> {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let pb = indicatif::ProgressBar::new(0);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {bytes}/{total_bytes} {binary_bytes_per_sec} parts {msg} {elapsed}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    Some(pb)
 }
 
 async fn run(cli: Cli) -> Result<(), Error> {
@@ -173,7 +158,16 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
             reason: "give a full object key: s3://bucket/key".into(),
         });
     }
-    let pb = progress_bar(!cli.json && !cli.quiet);
+    // Progress shares stderr with the summary; --json and --quiet keep it off.
+    let display = Display::new(!cli.json && !cli.quiet);
+    // The total: the size given, or a local file's.
+    let total = cli.expected_size.or_else(|| {
+        let local = src != "-" && !src.contains("://");
+        local
+            .then(|| std::fs::metadata(src).ok().map(|m| m.len()))
+            .flatten()
+    });
+    let bar = display.bytes("s3copy", total);
     let mut opts = CopyOptions {
         part_size: cli.part_size,
         concurrency: cli.concurrency,
@@ -187,30 +181,14 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
         verify_etag: !cli.no_etag_check,
         ..Default::default()
     };
-    if let Some(pb) = &pb {
-        let pb = pb.clone();
-        opts.progress = Some(Arc::new(move |p: &s3_stream::Progress| {
-            if let Some(t) = p.parts_total {
-                pb.set_message(format!("{}/{t}", p.parts_done));
-            } else {
-                pb.set_message(p.parts_done.to_string());
-            }
-            pb.set_position(p.bytes_uploaded);
-            if pb.length() == Some(0) && p.parts_total.is_some() {
-                pb.set_length(p.bytes_read.max(p.bytes_uploaded));
-            }
-        }));
-    }
+    opts.progress = bar.upload_progress();
     // Ctrl-C: the copy stops and its multipart upload is aborted (exit 130); a second Ctrl-C
     // exits at once, which may leave the upload behind.
     let cancel = s3_stream::CancelToken::new();
     opts.cancel = Some(cancel.clone());
-    let (bucket, bar) = (dest.bucket.clone(), pb.clone());
+    let bucket = dest.bucket.clone();
     tokio::spawn(async move {
-        let say = |msg: &str| match &bar {
-            Some(pb) => pb.suspend(|| eprintln!("{msg}")),
-            None => eprintln!("{msg}"),
-        };
+        let say = |msg: &str| display.suspend(|| eprintln!("{msg}"));
         if tokio::signal::ctrl_c().await.is_ok() {
             say(
                 "s3copy: interrupted: stopping the copy and aborting its upload (Ctrl-C again to quit at once)",
@@ -254,9 +232,7 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
         opts.resume = cli.resume;
         client.copy(source, &dest.bucket, &dest.key, &opts).await?
     };
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
-    }
+    bar.finish();
     if cli.json {
         println!(
             "{}",

@@ -1,7 +1,8 @@
-//! Helpers shared by the `pipeline` integration tests.
+//! Helpers shared by the integration tests.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 
 /// The `pipeline` binary built for these tests.
 const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
@@ -56,4 +57,84 @@ pub(crate) fn sigint(child: &Child) {
         .status()
         .unwrap();
     assert!(kill.success());
+}
+
+/// A TLS front for the plain TCP server at `backend`, on `localhost:<port>` with a fresh
+/// self-signed certificate (rcgen): returns the port, the certificate (PEM) and the runtime that
+/// serves it (the front stops when it is dropped).
+pub(crate) fn tls_front(backend: std::net::SocketAddr) -> (u16, String, tokio::runtime::Runtime) {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let acc = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acc.accept(sock).await else {
+                    return;
+                };
+                let Ok(mut up) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    (port, ck.cert.pem(), rt)
+}
+
+/// A child process killed (and reaped) when dropped.
+pub(crate) struct Killed(pub(crate) Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `pipeline demo --serve` in `dir`: a local S3 server (s3s-fs) and the CloudStack simulator;
+/// returns the process, its `pipeline.toml` and the rest of its standard output.
+pub(crate) fn demo_servers(
+    dir: &Path,
+) -> (
+    Killed,
+    PathBuf,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+) {
+    let mut child = pipeline_cmd()
+        .args(["demo", "--serve", "--disk-mib", "2", "--dir"])
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let config = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|l| l.strip_prefix("config: ").map(PathBuf::from))
+        .unwrap();
+    (Killed(child), config, lines)
 }

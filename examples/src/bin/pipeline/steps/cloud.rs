@@ -19,10 +19,11 @@ pub(crate) fn client(cfg: &Config, step: Step) -> Result<Client, PipelineError> 
         initial_interval: std::time::Duration::from_millis(200),
         ..JobConfig::default()
     };
-    Client::builder()
+    let builder = Client::builder()
         .with_endpoint(s.endpoint)
         .with_credentials(s.api_key, s.secret_key.expose())
-        .with_job_config(job)
+        .with_job_config(job);
+    crate::tls::cloudstack(builder, &s.tls, step)?
         .build()
         .map_err(|e| cs_error(step, "cannot configure the CloudStack client", e))
 }
@@ -138,8 +139,12 @@ pub(crate) async fn register(
             ""
         }
     ));
+    let wait = ctx
+        .printer
+        .progress()
+        .spinner("register", "waiting for the template");
     let ready = c
-        .wait_template_ready_in(&template.id, &zones)
+        .wait_template_ready_with(&template.id, &zones, &mut wait.template_status())
         .await
         .map_err(|e| cs_error(step, "the template did not become ready", e))?
         .swap_remove(0);
@@ -190,6 +195,10 @@ pub(crate) async fn deploy(
             available: names,
         })?;
     let vm_name = cfg.vm_name();
+    let _wait = ctx
+        .printer
+        .progress()
+        .spinner("deploy", "deployVirtualMachine job pending");
     let vm = c
         .deploy_virtual_machine(
             Params::new()
@@ -231,6 +240,10 @@ pub(crate) async fn export(
     let s = cfg.cloudstack(step)?;
     let c = client(cfg, step)?;
     let zone = zone_id(&c, step, &s.zone).await?;
+    let _wait = ctx
+        .printer
+        .progress()
+        .spinner("export", "extractTemplate job pending");
     let extracted = c
         .extract_template(template_id, Params::new().set("zoneid", &zone))
         .await

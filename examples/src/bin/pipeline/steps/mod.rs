@@ -210,6 +210,10 @@ async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<VerifyOut, PipelineE
         .as_ref()
         .map(|d| d.output.template_id.clone());
     let vm = state.deploy.as_ref().map(|d| d.output.vm_id.clone());
+    let _wait = ctx
+        .printer
+        .progress()
+        .spinner("verify", "checking the recorded outputs");
     s3::verify(ctx, state).await?;
     cloud::verify(ctx, template.as_deref(), vm.as_deref()).await?;
     let checks: Vec<Check> = ctx.checks[first..].to_vec();

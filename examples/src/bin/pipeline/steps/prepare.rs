@@ -64,6 +64,17 @@ pub(crate) fn file_sha256(path: &Path) -> std::io::Result<(u64, String)> {
     Ok((n, hex::encode(h.finalize())))
 }
 
+/// The bytes a build or repack reads, for the progress bar.
+fn source_size(source: &PrepareSource) -> Option<u64> {
+    match source {
+        PrepareSource::Build(p) | PrepareSource::Repack(p) => {
+            std::fs::metadata(p).ok().map(|m| m.len())
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// Summarize validation findings as one line.
 fn summarize(findings: &[Finding]) -> (usize, String) {
     let errors: Vec<&Finding> = findings
@@ -86,8 +97,13 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
     // output, and the step fails as cancelled.
     let ctrl_c = CtrlC::new();
     let token = ctrl_c.token.clone();
+    let bar = printer
+        .progress()
+        .bytes("prepare", source_size(&settings.source));
     let job = tokio::task::spawn_blocking(move || -> Result<_, PipelineError> {
-        let mut stop = move |_: u64| {
+        let counter = bar.clone();
+        let mut stop = move |n: u64| {
+            counter.inc(n);
             if token.is_cancelled() {
                 ControlFlow::Break(())
             } else {
@@ -151,6 +167,10 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
                 ));
             }
         }
+        bar.restart(
+            "prepare: validating",
+            std::fs::metadata(out).ok().map(|m| m.len()),
+        );
         let findings = Ova::open(out)
             .and_then(|o| o.validate(&mut stop))
             .map_err(|e| ova_error(format!("cannot validate {}", out.display()), e))?;

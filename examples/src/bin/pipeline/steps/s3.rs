@@ -18,7 +18,7 @@ use super::{CtrlC, Ctx, tee};
 /// Build a client from the `[s3]` settings.
 pub(crate) fn client(cfg: &Config, step: Step) -> Result<(Client, S3Settings), PipelineError> {
     let s = cfg.s3(step)?;
-    let client = Client::builder()
+    let builder = Client::builder()
         .with_endpoint(s.endpoint.clone())
         .with_region(s.region.clone())
         .with_credentials(Credentials::new(
@@ -29,7 +29,8 @@ pub(crate) fn client(cfg: &Config, step: Step) -> Result<(Client, S3Settings), P
             AddressingStyle::VirtualHosted
         } else {
             AddressingStyle::Path
-        })
+        });
+    let client = crate::tls::s3(builder, &s.tls, step)?
         .build()
         .map_err(|e| s3_error(step, "cannot configure the S3 client", e))?;
     Ok((client, s))
@@ -89,7 +90,12 @@ pub(crate) async fn publish(
     let (client, s) = client(cfg, step)?;
     let key = cfg.publish_key();
     let ctrl_c = CtrlC::new();
+    let bar = ctx
+        .printer
+        .progress()
+        .bytes("publish", std::fs::metadata(ova).ok().map(|m| m.len()));
     let opts = CopyOptions {
+        progress: bar.upload_progress(),
         acl: cfg.s3.acl.clone(),
         content_type: Some("application/x-tar".into()),
         sha256: true,
@@ -237,7 +243,9 @@ pub(crate) async fn transfer(
         }
     });
     let ctrl_c = CtrlC::new();
+    let bar = ctx.printer.progress().bytes("transfer", length);
     let opts = CopyOptions {
+        progress: bar.upload_progress(),
         expected_size: length,
         content_type: Some("application/x-tar".into()),
         cancel: Some(ctrl_c.token.clone()),
@@ -327,7 +335,7 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
     if state.publish.is_none() && state.transfer.is_none() {
         return Ok(());
     }
-    let (client, _) = client(ctx.cfg, step)?;
+    let (client, s) = client(ctx.cfg, step)?;
     if let Some(p) = &state.publish {
         let p = &p.output;
         match client.head_object(&p.bucket, &p.key).await {
@@ -342,7 +350,7 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
             Err(e) => ctx.check("published object present", false, e.to_string()),
         };
         // What CloudStack sees: an anonymous GET of the first block of the URL.
-        let got = reqwest::Client::new()
+        let got = crate::tls::http(&s.tls, step)?
             .get(&p.url)
             .header("Range", "bytes=0-511")
             .send()
