@@ -19,5 +19,5 @@ pub(crate) mod session;
 pub(crate) mod writer;
 
 pub use resume::{ResumeRecord, resume_path};
-pub use scheduler::StoredPart;
+pub use crate::xml::StoredPart;
 pub use writer::ObjectWriter;
