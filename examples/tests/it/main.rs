@@ -2,7 +2,7 @@
 //! --test it`; one module per area, e.g. `--test it pipeline_run::`): the
 //! `cloudstack` CLI against the simulator, `ova --large-files chunk`, `ova disk`/`ova convert`, `ova` stopped
 //! by Ctrl-C, `ova` refusing hardware a VirtualSystemType cannot carry (`--force`),
-//! `pipeline` (`demo`, `run --config`, and HTTPS export URLs), and `s3copy` against s3s-fs and moto.
+//! `pipeline` (`demo`, `run --config`, and HTTPS export URLs), and `s3copy` against s3s-fs and moto (also resumed across runs from an HTTP source).
 
 mod common;
 
@@ -17,3 +17,4 @@ mod pipeline_run;
 mod pipeline_tls;
 mod s3copy_cli;
 mod s3copy_resume;
+mod s3copy_resume_http;
