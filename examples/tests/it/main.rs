@@ -14,6 +14,7 @@ mod ova_large_files;
 mod pipeline_cancel;
 mod pipeline_demo;
 mod pipeline_run;
+mod pipeline_run_resume;
 mod pipeline_tls;
 mod s3copy_cli;
 mod s3copy_resume;
