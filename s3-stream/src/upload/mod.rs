@@ -18,6 +18,6 @@ pub(crate) mod scheduler;
 pub(crate) mod session;
 pub(crate) mod writer;
 
-pub use resume::{ResumeRecord, resume_path};
 pub use crate::xml::StoredPart;
+pub use resume::{ResumeRecord, resume_path};
 pub use writer::ObjectWriter;
