@@ -159,10 +159,19 @@ impl Client {
         }
         let start = Instant::now();
         let name = source.name();
-        let opened = source.open().await?;
-        let (announced, validator) = match &opened {
-            Opened::File { len, file, .. } => (Some(*len), file_validator(file)),
-            Opened::Seq(r) => (r.len, r.validator()),
+        let destination = format!("s3://{bucket}/{key}");
+        // An HTTP source continuing a recorded upload is read with If-Range of the recorded
+        // version: the server itself answers whether the stored parts' version is still there.
+        let recorded_version = opts
+            .resume
+            .then(|| opts.resume_file.as_deref().and_then(resume::read))
+            .flatten()
+            .filter(|r| r.source == name && r.destination == destination)
+            .and_then(|r| r.validator);
+        let opened = source.open(recorded_version.as_deref()).await?;
+        let (announced, validator, versioned) = match &opened {
+            Opened::File { len, file, .. } => (Some(*len), file_validator(file), false),
+            Opened::Seq(r) => (r.len, r.validator(), r.is_http()),
         };
         if let (Some(a), Some(e)) = (announced, opts.expected_size)
             && a != e
@@ -176,13 +185,15 @@ impl Client {
         let total = announced.or(opts.expected_size);
         let record = ResumeRecord {
             source: name.clone(),
-            destination: format!("s3://{bucket}/{key}"),
+            destination,
             size: total,
             part_size: 0,
             validator,
             upload_id: String::new(),
         };
-        let earlier = self.earlier_upload(&record, bucket, key, opts).await;
+        let (earlier, resume_refused) = self
+            .earlier_upload(&record, versioned, bucket, key, opts)
+            .await;
         let requested = earlier
             .as_ref()
             .map(|(r, _)| r.part_size)
@@ -195,6 +206,7 @@ impl Client {
             part_size: plan.part_size(),
             part_checksum: opts.part_checksum,
             payload_signed,
+            resume_refused,
             ..Default::default()
         };
         let resumed = match earlier {
@@ -309,23 +321,55 @@ impl Client {
 
     /// The upload an earlier run of the same copy recorded in `opts.resume_file`, with the parts
     /// the store holds for it, when `opts.resume` asks for it and it still fits: same source
-    /// version and length, same destination, the upload still there. A record that does not fit
-    /// is dropped (its upload aborted); the copy then starts over.
+    /// version and length, same destination, the upload still there. An HTTP source
+    /// (`versioned`) fits only when the earlier run recorded its version (a strong ETag or
+    /// Last-Modified). A record that does not fit is dropped (its upload aborted); the copy then
+    /// starts over.
     async fn earlier_upload(
         &self,
         current: &ResumeRecord,
+        versioned: bool,
         bucket: &str,
         key: &str,
         opts: &CopyOptions,
-    ) -> Option<(ResumeRecord, Vec<crate::upload::StoredPart>)> {
-        let path = opts.resume_file.as_ref()?;
-        let rec = resume::read(path)?;
-        let fits = opts.resume && rec.continues(current, opts.part_size);
-        if !fits {
-            if opts.resume {
+    ) -> (
+        Option<(ResumeRecord, Vec<crate::upload::StoredPart>)>,
+        Option<String>,
+    ) {
+        let Some(path) = opts.resume_file.as_ref() else {
+            return (None, None);
+        };
+        let Some(rec) = resume::read(path) else {
+            return (None, None);
+        };
+        let refused = if !opts.resume {
+            None
+        } else if versioned && rec.validator.is_none() {
+            Some(
+                "the source sent no ETag or Last-Modified when the upload started, so nothing \
+                 proves the stored parts are of its current version"
+                    .to_owned(),
+            )
+        } else if rec.validator != current.validator {
+            Some(format!(
+                "the source changed since the upload started (version {} then, {} now)",
+                rec.validator.as_deref().unwrap_or("unknown"),
+                current.validator.as_deref().unwrap_or("unknown"),
+            ))
+        } else if !rec.continues(current, opts.part_size) {
+            Some(format!(
+                "the recorded upload has another size or part size ({} bytes in parts of {})",
+                rec.size.map_or("unknown".into(), |s| s.to_string()),
+                rec.part_size
+            ))
+        } else {
+            None
+        };
+        if !opts.resume || refused.is_some() {
+            if let Some(why) = &refused {
                 tracing::warn!(
                     upload_id = rec.upload_id,
-                    "the recorded upload belongs to another version of the source; starting over"
+                    "not resuming: {why}; starting over"
                 );
             }
             // The record is replaced either way; its upload would only cost storage.
@@ -333,14 +377,17 @@ impl Client {
                 .abort_multipart_upload(bucket, key, &rec.upload_id)
                 .await;
             resume::remove(path);
-            return None;
+            return (None, refused);
         }
         match self.list_parts(bucket, key, &rec.upload_id).await {
-            Ok(parts) => Some((rec, parts)),
+            Ok(parts) => (Some((rec, parts)), None),
             Err(e) => {
                 tracing::warn!(error = %e, upload_id = rec.upload_id, "cannot continue the recorded upload; starting over");
                 resume::remove(path);
-                None
+                (
+                    None,
+                    Some(format!("the recorded upload cannot be listed: {e}")),
+                )
             }
         }
     }

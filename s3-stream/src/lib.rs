@@ -28,6 +28,6 @@ pub use options::{CancelToken, CopyOptions, CopyReport, PartChecksum, Progress, 
 pub use plan::{PartLimits, PartPlan};
 pub use server_copy::MAX_COPY_OBJECT_SIZE;
 pub use sigv4::Credentials;
-pub use source::{HttpSource, Source};
+pub use source::{HttpReader, HttpSource, Source};
 pub use upload::{ObjectWriter, ResumeRecord, StoredPart, resume_path};
 pub use xml::UploadInfo;

@@ -272,6 +272,9 @@ pub struct CopyReport {
     pub parts_reused: u32,
     /// Parts sent by this run.
     pub parts_uploaded: u32,
+    /// Why an upload recorded by an earlier, interrupted run was not continued (the source
+    /// changed, or sent no version to check it by), when [`CopyOptions::resume`] found one.
+    pub resume_refused: Option<String>,
 }
 
 impl CopyReport {

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::{BoxError, Error, Result};
-use crate::ledger::{ResumeRefusal, Validator, check_resume};
+use crate::ledger::{ResumeRefusal, Validator, check_resume, parse_content_range};
 use crate::tls;
 
 /// An HTTP(S) source. TLS verification is on unless [`HttpSource::with_insecure_tls`]; this
@@ -85,6 +85,94 @@ impl HttpSource {
     }
 }
 
+impl HttpSource {
+    /// Opens the URL for reading by the caller, with the same rules as a copy from it: a body
+    /// that breaks is continued with `Range` guarded by `If-Range`, and every `206` is checked
+    /// against the first response's validators, so the bytes read are one version or an error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`] for a failed request or a status other than 2xx, [`Error::Client`] or a
+    /// TLS error for the client settings.
+    ///
+    /// ```no_run
+    /// # async fn f() -> s3_stream::Result<()> {
+    /// let mut r = s3_stream::HttpSource::new("https://example.org/disk.ova").open().await?;
+    /// loop {
+    ///     let chunk = r.read_chunk(1 << 20).await?;
+    ///     if chunk.is_empty() {
+    ///         break;
+    ///     }
+    /// }
+    /// println!("resumed {} times", r.resumes());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn open(self) -> Result<HttpReader> {
+        match Source::Http(self).open(None).await? {
+            Opened::Seq(inner) => Ok(HttpReader { inner }),
+            Opened::File { path, .. } => Err(Error::Source {
+                what: path.display().to_string(),
+                source: "an HTTP source opened as a file".into(),
+            }),
+        }
+    }
+}
+
+/// An opened HTTP source ([`HttpSource::open`]), read in chunks.
+pub struct HttpReader {
+    inner: SeqReader,
+}
+
+impl std::fmt::Debug for HttpReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpReader")
+            .field("name", &self.inner.name)
+            .field("len", &self.inner.len)
+            .field("pos", &self.inner.pos)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpReader {
+    /// The next bytes, at most `max` (fewer only at the end); empty at the end of the body.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CannotResume`] when a broken body cannot be continued (no validator, a changed
+    /// source, too many interruptions), [`Error::Source`] for other read failures.
+    pub async fn read_chunk(&mut self, max: usize) -> Result<Bytes> {
+        let mut buf = BytesMut::with_capacity(max);
+        self.inner.fill(&mut buf, max).await?;
+        Ok(buf.freeze())
+    }
+
+    /// The length the server announced (`None` for a compressed or chunked body).
+    pub fn len(&self) -> Option<u64> {
+        self.inner.len
+    }
+
+    /// Whether the server announced an empty body.
+    pub fn is_empty(&self) -> bool {
+        self.inner.len == Some(0)
+    }
+
+    /// Bytes read so far.
+    pub fn position(&self) -> u64 {
+        self.inner.pos
+    }
+
+    /// How often the body broke and was continued.
+    pub fn resumes(&self) -> u32 {
+        self.inner.resumes()
+    }
+
+    /// The URL without its query, as used in messages.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+}
+
 /// The bytes to copy.
 #[non_exhaustive]
 pub enum Source {
@@ -148,7 +236,12 @@ impl Source {
         }
     }
 
-    pub(crate) async fn open(self) -> Result<Opened> {
+    /// Opens the source. `if_range` is the version an earlier, interrupted run recorded for an
+    /// HTTP source (ignored for other sources): the body is then asked for with
+    /// `Range: bytes=0-` and `If-Range`, so the server answers a `206` of that version when it
+    /// is unchanged and a `200` of the current one when not; either way the body starts at byte
+    /// 0 and its validators say which version it is.
+    pub(crate) async fn open(self, if_range: Option<&str>) -> Result<Opened> {
         match self {
             Source::File(path) => {
                 let p = path.clone();
@@ -184,7 +277,11 @@ impl Source {
             Source::Http(h) => {
                 let name = redact_url(&h.url);
                 let client = h.client()?;
-                let resp = client.get(&h.url).send().await.map_err(|e| {
+                let mut get = client.get(&h.url);
+                if let Some(v) = if_range {
+                    get = get.header("range", "bytes=0-").header("if-range", v);
+                }
+                let resp = get.send().await.map_err(|e| {
                     tls::classify(e, "source", &tls::host_port(&h.url), |e| Error::Source {
                         what: name.clone(),
                         source: Box::new(e.without_url()),
@@ -209,9 +306,32 @@ impl Source {
                 };
                 let len = if hdr("content-encoding").is_some() {
                     None
+                } else if status.as_u16() == 206 {
+                    // only `Range: bytes=0-` is sent here, so the range must be the whole body
+                    let cr = hdr("content-range").unwrap_or_default();
+                    match whole_range(&cr) {
+                        Ok(total) => {
+                            total.or_else(|| hdr("content-length").and_then(|v| v.parse().ok()))
+                        }
+                        Err(reason) => {
+                            return Err(Error::Source {
+                                what: name.clone(),
+                                source: format!("the answer to Range: bytes=0- {reason}").into(),
+                            });
+                        }
+                    }
                 } else {
                     hdr("content-length").and_then(|v| v.parse().ok())
                 };
+                if let Some(v) = if_range {
+                    tracing::info!(
+                        source = %name,
+                        status = status.as_u16(),
+                        recorded = v,
+                        now = validator.if_range().unwrap_or("none"),
+                        "source opened with If-Range of the recorded version"
+                    );
+                }
                 let url = resp.url().to_string();
                 Ok(Opened::Seq(SeqReader {
                     name,
@@ -282,6 +402,11 @@ impl SeqReader {
             SeqInner::Http(h) => h.validator.if_range().map(str::to_owned),
             SeqInner::Reader(_) => None,
         }
+    }
+
+    /// Whether this is an HTTP source (resumable across runs only with a recorded version).
+    pub(crate) fn is_http(&self) -> bool {
+        matches!(self.inner, SeqInner::Http(_))
     }
 
     /// Number of times the HTTP body was resumed.
@@ -421,6 +546,19 @@ impl HttpStream {
             Err(reason) => Err(refuse(reason, Some(cause))),
         }
     }
+}
+
+/// The total length a `206` to `Range: bytes=0-` announces, when its `Content-Range` covers the
+/// whole body (from byte 0 to the last); an error naming what is wrong otherwise. Pure.
+fn whole_range(content_range: &str) -> std::result::Result<Option<u64>, String> {
+    let (first, last, total) = parse_content_range(content_range)
+        .ok_or_else(|| format!("has a bad Content-Range {content_range:?}"))?;
+    if first != 0 || total.is_some_and(|t| last.checked_add(1) != Some(t)) {
+        return Err(format!(
+            "is not the whole body (Content-Range {content_range:?})"
+        ));
+    }
+    Ok(total)
 }
 
 /// How a resumed request can continue the copy.
@@ -590,6 +728,19 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_206_to_a_range_from_0_must_be_the_whole_body() {
+        assert_eq!(whole_range("bytes 0-99/100"), Ok(Some(100)));
+        assert_eq!(whole_range("bytes 0-99/*"), Ok(None));
+        assert!(
+            whole_range("bytes 0-49/100")
+                .unwrap_err()
+                .contains("not the whole")
+        );
+        assert!(whole_range("bytes 10-99/100").is_err());
+        assert!(whole_range("").unwrap_err().contains("bad Content-Range"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use ova_core::no_progress;
 use crate::common::pipeline_cmd;
 
 /// `pipeline demo --serve`, stopped (stdin closed, then killed) on drop.
-struct Servers {
+pub(crate) struct Servers {
     child: Child,
     _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
     config: PathBuf,
@@ -19,7 +19,7 @@ struct Servers {
 }
 
 impl Servers {
-    fn start(disk_mib: u64) -> Self {
+    pub(crate) fn start(disk_mib: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut child = pipeline_cmd()
             .args([
@@ -61,7 +61,7 @@ impl Servers {
             .unwrap()
     }
 
-    fn s3_root(&self) -> PathBuf {
+    pub(crate) fn s3_root(&self) -> PathBuf {
         self.dir.path().join("s3")
     }
 
@@ -80,7 +80,7 @@ impl Servers {
         std::fs::write(&self.config, lines.join("\n") + "\n").unwrap();
     }
 
-    fn pipeline(&self, args: &[&str]) -> (i32, serde_json::Value, String) {
+    pub(crate) fn pipeline(&self, args: &[&str]) -> (i32, serde_json::Value, String) {
         let out = pipeline_cmd()
             .args(args)
             .arg("--config")
@@ -126,7 +126,7 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// Every file under `root` whose name starts with `.upload` (s3s-fs's multipart upload state).
-fn incomplete_uploads(root: &Path) -> Vec<PathBuf> {
+pub(crate) fn incomplete_uploads(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -6,14 +6,13 @@ use std::sync::Mutex;
 
 use http::Method;
 
-use super::resume::{PartsPage, acl_in_effect, parse_acl_grants, parse_list_parts};
-use super::scheduler::StoredPart;
+use super::resume::acl_in_effect;
 use super::session::looks_like_multipart_etag;
 use crate::client::{Client, Req, Resp};
 use crate::error::{Error, Result};
 use crate::ledger::unquote_etag;
 use crate::sigv4::uri_encode;
-use crate::xml::{self, Outcome};
+use crate::xml::{self, Grant, Outcome, PartsPage, StoredPart};
 
 impl Client {
     pub(crate) async fn reject_written(
@@ -115,14 +114,14 @@ impl Client {
             let mut r = Req::new("ListParts", Method::GET, bucket, key).query(q);
             r.upload_id = Some(upload_id.to_owned());
             let page = Mutex::new(PartsPage::default());
-            self.send_checked(&r, |resp: &Resp| match parse_list_parts(&resp.body)? {
-                Ok(p) => {
+            self.send_checked(&r, |resp: &Resp| match xml::parse_list_parts(&resp.body)? {
+                Outcome::Ok(p) => {
                     if let Ok(mut g) = page.lock() {
                         *g = p;
                     }
                     Ok(())
                 }
-                Err(e) => Err(r.error(Some(resp.status), Some(e))),
+                Outcome::Error(e) => Err(r.error(Some(resp.status), Some(e))),
             })
             .await?;
             let page = page.into_inner().unwrap_or_default();
@@ -175,23 +174,26 @@ impl Client {
         }
     }
 
-    async fn object_acl_grants(&self, bucket: &str, key: &str) -> Result<Vec<(String, String)>> {
+    async fn object_acl_grants(&self, bucket: &str, key: &str) -> Result<Vec<Grant>> {
         let r = Req::new("GetObjectAcl", Method::GET, bucket, key).query("acl");
         let resp = self.send(&r).await?;
-        match parse_acl_grants(&resp.body)? {
-            Ok(g) => Ok(g),
-            Err(e) => Err(r.error(Some(resp.status), Some(e))),
+        match xml::parse_acl(&resp.body)? {
+            Outcome::Ok(g) => Ok(g),
+            Outcome::Error(e) => Err(r.error(Some(resp.status), Some(e))),
         }
     }
 }
 
-fn describe_grants(grants: &[(String, String)]) -> String {
+fn describe_grants(grants: &[Grant]) -> String {
     if grants.is_empty() {
         return "no grants".into();
     }
     grants
         .iter()
-        .map(|(g, p)| format!("{p} to {}", g.rsplit('/').next().unwrap_or(g)))
+        .map(|g| {
+            let who = g.grantee.rsplit('/').next().unwrap_or(&g.grantee);
+            format!("{} to {who}", g.permission)
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

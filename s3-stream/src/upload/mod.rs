@@ -4,7 +4,8 @@
 //! - [`session`]: the IO shell: create (or continue), parts with a bound on the bytes in
 //!   flight, complete, abort on failure, cancellation and drop;
 //! - [`writer`]: bytes written by the caller into an object ([`ObjectWriter`]);
-//! - [`resume`]: the record of an upload in progress, and the ListParts/ACL documents;
+//! - [`resume`]: the record of an upload in progress, and what ACL grants say of a canned ACL
+//!   (the ListParts and GetObjectAcl documents are read in `xml`);
 //! - [`part`], [`hasher`], [`calls`]: a part's body and digests, the whole-stream digests, the
 //!   requests the session makes besides UploadPart.
 //!
@@ -18,6 +19,6 @@ pub(crate) mod scheduler;
 pub(crate) mod session;
 pub(crate) mod writer;
 
+pub use crate::xml::StoredPart;
 pub use resume::{ResumeRecord, resume_path};
-pub use scheduler::StoredPart;
 pub use writer::ObjectWriter;

@@ -1,17 +1,14 @@
 //! Resuming an upload across runs: the small record of an upload in progress (a text file,
-//! written atomically, one per source and destination), and the ListParts / GetObjectAcl
-//! documents read back from the store.
+//! written atomically, one per source and destination), and what an object's ACL grants say
+//! about a canned ACL (the documents themselves are read in `xml`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
 use sha2::{Digest, Sha256};
 
-use super::scheduler::StoredPart;
 use crate::error::{Error, Result};
-use crate::xml::S3ErrorBody;
+use crate::xml::Grant;
 
 const MAGIC: &str = "ovakit-upload 1";
 
@@ -152,158 +149,19 @@ pub(crate) fn remove(path: &Path) {
     }
 }
 
-/// Leaf elements of an XML document as (parent's local name, own local name, text), in document
-/// order. Root names and namespaces are ignored; the five predefined entities are resolved.
-fn leaves(what: &'static str, body: &[u8]) -> Result<Vec<(String, String, String)>> {
-    let bad = |reason: String| Error::Xml { what, reason };
-    let text = std::str::from_utf8(body).map_err(|e| bad(e.to_string()))?;
-    let mut reader = Reader::from_str(text.trim_start_matches('\u{feff}').trim_start());
-    let mut stack: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut out = Vec::new();
-    loop {
-        match reader.read_event().map_err(|e| bad(e.to_string()))? {
-            Event::Start(e) => {
-                stack.push(e.local_name().as_ref().to_owned());
-                cur.clear();
-            }
-            Event::Text(t) => cur.push_str(&t.xml10_content()),
-            Event::CData(t) => cur.push_str(&t.into_inner()),
-            Event::GeneralRef(r) => {
-                let c = match r.as_ref() {
-                    "quot" => '"',
-                    "amp" => '&',
-                    "lt" => '<',
-                    "gt" => '>',
-                    "apos" => '\'',
-                    other => {
-                        return Err(bad(format!("unknown entity &{other};")));
-                    }
-                };
-                cur.push(c);
-            }
-            Event::End(_) => {
-                let name = stack
-                    .pop()
-                    .ok_or_else(|| bad("unbalanced end tag".into()))?;
-                let parent = stack.last().cloned().unwrap_or_default();
-                out.push((parent, name, std::mem::take(&mut cur).trim().to_owned()));
-            }
-            Event::Eof => {
-                if !stack.is_empty() {
-                    return Err(bad("unexpected end of document".into()));
-                }
-                return Ok(out);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// An `<Error>` document's code and message, when `leaves` are one.
-fn error_of(leaves: &[(String, String, String)]) -> Option<S3ErrorBody> {
-    let root_error = leaves
-        .last()
-        .is_some_and(|(p, n, _)| p.is_empty() && n == "Error");
-    root_error.then(|| {
-        let get = |name: &str| {
-            leaves
-                .iter()
-                .find(|(p, n, _)| p == "Error" && n == name)
-                .map(|(_, _, t)| t.clone())
-        };
-        S3ErrorBody {
-            code: get("Code"),
-            message: get("Message"),
-        }
-    })
-}
-
-/// One page of ListParts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct PartsPage {
-    pub(crate) parts: Vec<StoredPart>,
-    /// The marker of the next page, when the listing is truncated.
-    pub(crate) next: Option<u32>,
-}
-
-/// Reads a ListParts response (or an `<Error>`).
-///
-/// # Errors
-///
-/// [`Error::Xml`] for malformed XML or a part without a number or size.
-pub(crate) fn parse_list_parts(body: &[u8]) -> Result<std::result::Result<PartsPage, S3ErrorBody>> {
-    let what = "ListParts";
-    let l = leaves(what, body)?;
-    if let Some(e) = error_of(&l) {
-        return Ok(Err(e));
-    }
-    let mut page = PartsPage::default();
-    let mut truncated = false;
-    let mut cur: (Option<u32>, Option<u64>, Option<String>) = (None, None, None);
-    for (parent, name, text) in l {
-        match (parent.as_str(), name.as_str()) {
-            ("Part", "PartNumber") => cur.0 = text.parse().ok(),
-            ("Part", "Size") => cur.1 = text.parse().ok(),
-            ("Part", "ETag") => cur.2 = Some(text),
-            (_, "Part") => {
-                let (Some(number), Some(size)) = (cur.0, cur.1) else {
-                    return Err(Error::Xml {
-                        what,
-                        reason: "a <Part> without PartNumber or Size".into(),
-                    });
-                };
-                page.parts.push(StoredPart {
-                    number,
-                    size,
-                    etag: cur.2.take().unwrap_or_default(),
-                });
-                cur = (None, None, None);
-            }
-            (_, "IsTruncated") => truncated = text.eq_ignore_ascii_case("true"),
-            (_, "NextPartNumberMarker") => page.next = text.parse().ok(),
-            _ => {}
-        }
-    }
-    if !truncated {
-        page.next = None;
-    }
-    Ok(Ok(page))
-}
-
-/// The grants of a GetObjectAcl response as (grantee group URI or id, permission).
-///
-/// # Errors
-///
-/// [`Error::Xml`] for malformed XML.
-pub(crate) fn parse_acl_grants(
-    body: &[u8],
-) -> Result<std::result::Result<Vec<(String, String)>, S3ErrorBody>> {
-    let l = leaves("GetObjectAcl", body)?;
-    if let Some(e) = error_of(&l) {
-        return Ok(Err(e));
-    }
-    let mut out = Vec::new();
-    let mut grantee = String::new();
-    for (parent, name, text) in l {
-        match (parent.as_str(), name.as_str()) {
-            ("Grantee", "URI") | ("Grantee", "ID") => grantee = text,
-            ("Grant", "Permission") => out.push((std::mem::take(&mut grantee), text)),
-            _ => {}
-        }
-    }
-    Ok(Ok(out))
-}
-
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 const AUTH_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
 /// Whether `grants` show the canned ACL `acl` in effect, as far as grants can show it: the group
 /// grants of `public-read`, `public-read-write` and `authenticated-read`, and no group grant for
 /// `private`. `None` for a canned ACL whose grants name accounts this client cannot know.
-pub(crate) fn acl_in_effect(acl: &str, grants: &[(String, String)]) -> Option<bool> {
-    let has = |uri: &str, perm: &str| grants.iter().any(|(g, p)| g == uri && p == perm);
-    let group = |uri: &str| grants.iter().any(|(g, _)| g == uri);
+pub(crate) fn acl_in_effect(acl: &str, grants: &[Grant]) -> Option<bool> {
+    let has = |uri: &str, perm: &str| {
+        grants
+            .iter()
+            .any(|g| g.grantee == uri && g.permission == perm)
+    };
+    let group = |uri: &str| grants.iter().any(|g| g.grantee == uri);
     match acl {
         "private" => Some(!group(ALL_USERS) && !group(AUTH_USERS)),
         "public-read" => Some(has(ALL_USERS, "READ")),
@@ -396,53 +254,14 @@ mod tests {
     }
 
     #[test]
-    fn list_parts_any_root_and_namespace() {
-        let body = br#"<?xml version="1.0" encoding="UTF-8"?>
-<ListPartsOutput xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-  <Bucket>b</Bucket><Key>k</Key><UploadId>u</UploadId>
-  <Owner><ID>me</ID></Owner>
-  <IsTruncated>true</IsTruncated><NextPartNumberMarker>2</NextPartNumberMarker>
-  <Part><PartNumber>1</PartNumber><ETag>&quot;aa&quot;</ETag><Size>5</Size></Part>
-  <Part><Size>6</Size><ETag>"bb"</ETag><LastModified>x</LastModified><PartNumber>2</PartNumber></Part>
-</ListPartsOutput>"#;
-        let page = parse_list_parts(body).unwrap().unwrap();
-        assert_eq!(page.next, Some(2));
-        assert_eq!(
-            page.parts,
-            vec![
-                StoredPart {
-                    number: 1,
-                    size: 5,
-                    etag: "\"aa\"".into()
-                },
-                StoredPart {
-                    number: 2,
-                    size: 6,
-                    etag: "\"bb\"".into()
-                },
-            ]
-        );
-        let last = br#"<ListPartsResult><IsTruncated>false</IsTruncated><NextPartNumberMarker>9</NextPartNumberMarker></ListPartsResult>"#;
-        assert_eq!(
-            parse_list_parts(last).unwrap().unwrap(),
-            PartsPage::default()
-        );
-        let err = b"<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>";
-        assert_eq!(
-            parse_list_parts(err).unwrap().unwrap_err().code.as_deref(),
-            Some("NoSuchUpload")
-        );
-        assert!(parse_list_parts(b"<a><Part><Size>1</Size></Part></a>").is_err());
-        assert!(parse_list_parts(b"<a><b>").is_err());
-    }
-
-    #[test]
     fn acl_grants_decide_canned_acls() {
         let body = br#"<AccessControlPolicy><Owner><ID>o</ID></Owner><AccessControlList>
 <Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>o</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>
 <Grant><Grantee xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>
 </AccessControlList></AccessControlPolicy>"#;
-        let g = parse_acl_grants(body).unwrap().unwrap();
+        let crate::xml::Outcome::Ok(g) = crate::xml::parse_acl(body).unwrap() else {
+            panic!()
+        };
         assert_eq!(g.len(), 2);
         assert_eq!(acl_in_effect("public-read", &g), Some(true));
         assert_eq!(acl_in_effect("private", &g), Some(false));

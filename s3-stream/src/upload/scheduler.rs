@@ -8,16 +8,7 @@ use crate::error::{Error, Result};
 use crate::ledger::unquote_etag;
 use crate::plan::PartPlan;
 
-/// A part the store lists for an upload (ListParts).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredPart {
-    /// Part number.
-    pub number: u32,
-    /// Bytes stored.
-    pub size: u64,
-    /// The part's ETag, as listed.
-    pub etag: String,
-}
+use crate::xml::StoredPart;
 
 /// Parts of a resumed upload that may be kept: those whose size is the plan's for their number
 /// and whose ETag is a plain MD5 (so the bytes read now can be compared with it).

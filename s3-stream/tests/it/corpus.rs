@@ -32,6 +32,28 @@ fn answer(reader: &str, body: &[u8]) -> String {
                 p.next.map_or("none".into(), |(k, _)| k)
             )
         }),
+        "parts" => show(xml::parse_list_parts(body), |p| {
+            let parts: Vec<String> = p
+                .parts
+                .iter()
+                .map(|p| format!("{}/{}", p.number, p.size))
+                .collect();
+            format!(
+                "parts={} next={}",
+                parts.join(","),
+                p.next.map_or("none".into(), |n| n.to_string())
+            )
+        }),
+        "acl" => show(xml::parse_acl(body), |g| {
+            let grants: Vec<String> = g
+                .iter()
+                .map(|g| {
+                    let who = g.grantee.rsplit('/').next().unwrap_or_default();
+                    format!("{who}:{}", g.permission)
+                })
+                .collect();
+            format!("grants={}", grants.join(","))
+        }),
         "error" => match xml::parse_error(body) {
             Some(e) => format!("error:{}", e.code.unwrap_or_default()),
             None => "invalid".into(),

@@ -104,8 +104,10 @@ pub(crate) struct Cli {
     pub(crate) no_etag_check: bool,
     /// Continue the upload an interrupted run of the same copy left (recorded under
     /// $XDG_STATE_HOME/ovakit/uploads, default ~/.local/state): the parts the store holds are
-    /// checked against the source (size and MD5) and only the others are sent. Without such an
-    /// upload this is an ordinary copy.
+    /// checked against the source (size and MD5) and only the others are sent. An HTTP source is
+    /// read again with `If-Range` of the version (strong ETag or Last-Modified) its first
+    /// response had: a changed source, or one that sent no version, starts over (said on stderr
+    /// and as `resume_refused` in --json). Without such an upload this is an ordinary copy.
     #[arg(long)]
     pub(crate) resume: bool,
 }

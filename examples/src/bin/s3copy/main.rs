@@ -246,9 +246,13 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
                 "part_checksum": report.part_checksum.as_str(),
                 "payload_signed": report.payload_signed,
                 "parts_reused": report.parts_reused, "parts_uploaded": report.parts_uploaded,
+                "resume_refused": report.resume_refused,
             })
         );
     } else if !cli.quiet {
+        if let Some(why) = &report.resume_refused {
+            eprintln!("s3copy: the interrupted upload was not continued: {why}; started over");
+        }
         let reused = if report.parts_reused > 0 {
             format!(" ({} kept from the earlier upload)", report.parts_reused)
         } else {

@@ -1,11 +1,8 @@
 //! `publish`, `transfer` and the object-store checks of `verify`, over s3-stream.
 
-use std::io;
-
-use futures::StreamExt;
 use ova_core::manifest::{Algorithm, VerifyReport};
 use s3_stream::Credentials;
-use s3_stream::{AddressingStyle, Client, CopyOptions, Source};
+use s3_stream::{AddressingStyle, Client, CopyOptions, HttpSource, Source};
 
 use crate::config::{Config, S3Settings};
 use crate::error::PipelineError;
@@ -14,6 +11,9 @@ use crate::plan::Step;
 use crate::state::{PublishOut, State, TransferOut};
 
 use super::{CtrlC, Ctx, tee};
+
+/// Bytes read from the export at a time (each handed to the verifier and the object's writer).
+const CHUNK: usize = 256 << 10;
 
 /// Build a client from the `[s3]` settings.
 pub(crate) fn client(cfg: &Config, step: Step) -> Result<(Client, S3Settings), PipelineError> {
@@ -141,28 +141,26 @@ pub(crate) async fn publish(
     })
 }
 
-/// An HTTP client for the export URL with its own TLS settings (the object store keeps its own).
-fn source_http(cfg: &Config) -> Result<reqwest::Client, PipelineError> {
+/// The export URL as a resumable HTTP source with its own TLS settings (the object store keeps
+/// its own): a body that breaks is continued with `Range` + `If-Range`, as in `s3copy`.
+fn export_source(cfg: &Config, export_url: &str) -> Result<HttpSource, PipelineError> {
     let step = Step::Transfer;
-    let mut b = reqwest::Client::builder();
-    if cfg.transfer.source_insecure == Some(true) {
-        b = b.danger_accept_invalid_certs(true);
-    }
+    let mut h =
+        HttpSource::new(export_url).with_insecure_tls(cfg.transfer.source_insecure == Some(true));
     if let Some(ca) = &cfg.transfer.source_ca {
         let pem = std::fs::read(ca).map_err(|e| {
             PipelineError::failed(step, format!("cannot read --source-ca {}", ca.display()), e)
         })?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-            PipelineError::failed(
-                step,
-                format!("--source-ca {} is not a PEM certificate", ca.display()),
-                e,
-            )
-        })?;
-        b = b.add_root_certificate(cert);
+        h = h.with_extra_ca_pem(pem);
     }
-    b.build()
-        .map_err(|e| PipelineError::failed(step, "cannot configure the HTTP client", e))
+    Ok(h)
+}
+
+/// The HTTP status in a source error (`http status 404`), for the hints.
+fn source_status(e: &s3_stream::Error) -> Option<u16> {
+    let text = error_chain(e);
+    let rest = &text[text.find("http status ")? + "http status ".len()..];
+    rest.get(..3)?.parse().ok()
 }
 
 /// An error and its causes, joined.
@@ -201,8 +199,10 @@ fn mismatch_text(r: &VerifyReport) -> String {
     parts.join("; ")
 }
 
-/// `transfer`: one GET of the export URL, teed into the S3 upload and ova-core's streaming
-/// manifest verifier. The upload only completes when the verifier accepted every entry.
+/// `transfer`: the export URL read once through s3-stream's resumable HTTP source (a broken
+/// connection is continued with `Range` guarded by `If-Range`), teed into the object's writer and
+/// ova-core's streaming manifest verifier. The object is stored only when the whole export was
+/// read and the verifier accepted every entry; otherwise its upload is aborted.
 pub(crate) async fn transfer(
     ctx: &mut Ctx<'_>,
     export_url: &str,
@@ -211,37 +211,21 @@ pub(crate) async fn transfer(
     let cfg = ctx.cfg;
     let (client, s) = client(cfg, step)?;
     let key = cfg.transfer_key();
-    let http = source_http(cfg)?;
+    let source = export_source(cfg, export_url)?;
     let redacted = export_url
         .split('?')
         .next()
         .unwrap_or(export_url)
         .to_owned();
-    let resp = http.get(export_url).send().await.map_err(|e| {
-        PipelineError::failed(step, format!("cannot download the export {redacted}"), e)
+    let mut reader = source.open().await.map_err(|e| PipelineError::Failed {
+        step,
+        context: format!("cannot download the export {redacted}"),
+        status: source_status(&e),
+        code: None,
+        check: false,
+        source: Box::new(e),
     })?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(PipelineError::Failed {
-            step,
-            context: format!("the export URL {redacted} answered {status}"),
-            status: Some(status.as_u16()),
-            code: None,
-            check: false,
-            source: Box::new(io::Error::other(format!("http {status}"))),
-        });
-    }
-    let length = resp.content_length();
-    let stream = resp.bytes_stream().map(|r| r.map_err(io::Error::other));
-    let (gate, verifier) = tee::start(stream, |reader| {
-        match ova_core::manifest::verify_stream(reader, &[Algorithm::Sha256], ova_core::no_progress)
-        {
-            Ok(Some((_, report))) if report.is_ok() => Ok(Some(report.matched.len())),
-            Ok(Some((_, report))) => Err(mismatch_text(&report)),
-            Ok(None) => Ok(None),
-            Err(e) => Err(format!("the export is not a readable OVA: {e}")),
-        }
-    });
+    let length = reader.len();
     let ctrl_c = CtrlC::new();
     let bar = ctx.printer.progress().bytes("transfer", length);
     let opts = CopyOptions {
@@ -253,30 +237,64 @@ pub(crate) async fn transfer(
         resume: true,
         ..CopyOptions::default()
     };
-    let copied = client
-        .copy(
-            Source::reader(redacted.clone(), gate),
-            &s.bucket,
-            &key,
-            &opts,
-        )
-        .await;
-    let (verdict, passed) = verifier
-        .await
-        .map_err(|e| PipelineError::failed(step, "the verifier task stopped", e))?;
-    // The upload can stop first (an S3 error): the verifier then sees a cut-off stream and fails
-    // too. Blame the export only when the verifier saw every byte or its verdict is what stopped
-    // the upload.
-    let upload_stopped_first = match (&copied, &verdict) {
-        (Err(e), Err(why)) => {
-            let saw_everything = length.is_some_and(|n| passed.bytes >= n);
-            !saw_everything && !error_chain(e).contains(why.as_str())
+    let mut writer = client.writer(&s.bucket, &key, &opts);
+    let chunks = futures::stream::unfold(&mut reader, |r| async move {
+        match r.read_chunk(CHUNK).await {
+            Ok(b) if b.is_empty() => None,
+            item => Some((item, r)),
         }
-        _ => false,
-    };
-    if let Err(why) = &verdict
-        && !upload_stopped_first
-    {
+    });
+    let teed = tee::run(
+        chunks,
+        &mut writer,
+        |reader| match ova_core::manifest::verify_stream(
+            reader,
+            &[Algorithm::Sha256],
+            ova_core::no_progress,
+        ) {
+            Ok(Some((_, report))) if report.is_ok() => Ok(Some(report.matched.len())),
+            Ok(Some((_, report))) => Err(mismatch_text(&report)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(format!("the export is not a readable OVA: {e}")),
+        },
+    )
+    .await;
+    let resumes = reader.resumes();
+    let tee::Teed {
+        source: read,
+        write,
+        verdict,
+        passed,
+    } = teed;
+    if let Err(e) = read {
+        // The verifier saw a cut-off stream: the source is to blame, not the export's content.
+        let _ = writer.abort().await;
+        drop(ctrl_c);
+        return Err(PipelineError::Failed {
+            step,
+            context: format!("cannot download the export {redacted}"),
+            status: source_status(&e),
+            code: None,
+            check: false,
+            source: Box::new(e),
+        });
+    }
+    if write.is_err() {
+        // The upload stopped first (an S3 error, Ctrl-C): its own error is the one to report.
+        let e = match writer.finish().await {
+            Err(e) => e,
+            Ok(_) => s3_stream::Error::Cancelled,
+        };
+        drop(ctrl_c);
+        return Err(s3_error(
+            step,
+            &format!("cannot stream {redacted} into s3://{}/{key}", s.bucket),
+            e,
+        ));
+    }
+    if let Err(why) = &verdict {
+        let _ = writer.abort().await;
+        drop(ctrl_c);
         ctx.check("export verified in flight", false, why.clone());
         return Err(PipelineError::Check {
             step,
@@ -284,7 +302,9 @@ pub(crate) async fn transfer(
             hint: Some(Hint::ExportCorrupt),
         });
     }
-    let report = copied.map_err(|e| {
+    let finished = writer.finish().await;
+    drop(ctrl_c);
+    let report = finished.map_err(|e| {
         s3_error(
             step,
             &format!("cannot stream {redacted} into s3://{}/{key}", s.bucket),
@@ -300,6 +320,16 @@ pub(crate) async fn transfer(
             None => "the export has no manifest: archive structure read, no digest to check".into(),
         },
     );
+    if resumes > 0 {
+        ctx.check(
+            "export download resumed",
+            true,
+            format!(
+                "the connection broke {resumes} time{} and was continued with Range + If-Range",
+                if resumes == 1 { "" } else { "s" }
+            ),
+        );
+    }
     ctx.check(
         "bytes uploaded = bytes verified",
         report.bytes == passed.bytes,

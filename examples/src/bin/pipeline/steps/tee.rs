@@ -1,21 +1,19 @@
-//! One download, two consumers: the S3 uploader and the OVA verifier.
+//! One download, two consumers: the object upload and the OVA verifier.
 //!
-//! A pump task reads the source stream once and hands every chunk (a cheap `Bytes` clone) to both
-//! sides through bounded channels, so memory stays at a few chunks whatever the size. The verifier
-//! runs on a blocking thread over a plain `std::io::Read` (ova-core's streaming reader is
-//! synchronous). The uploader reads a [`GatedReader`]: it yields the bytes as they come, but it
-//! only reports end-of-stream once the verifier has accepted the whole archive. A verifier error
-//! (early or at the very end) becomes a read error instead, so the uploader never completes the
-//! object and aborts its multipart upload.
+//! [`run`] reads the source stream once and hands every chunk (a cheap `Bytes` clone) to the
+//! verifier through a bounded channel and to the upload's writer, so memory stays at a few chunks
+//! (plus the upload session's part buffers) whatever the size. The verifier runs on a blocking
+//! thread over a plain `std::io::Read` (ova-core's streaming reader is synchronous). `run` returns
+//! once the source ended and the verifier gave its verdict; the caller finishes the writer (the
+//! object is stored) only when the source, the writes and the verdict are all good, and aborts it
+//! otherwise, so a rejected export never becomes an object.
 
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sha2::Digest;
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 /// Chunks held in each channel.
@@ -63,113 +61,32 @@ impl io::Read for ChannelReader {
     }
 }
 
-/// The uploader's side of the tee.
-pub(crate) struct GatedReader {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
-    current: Bytes,
-    verdict: Option<oneshot::Receiver<Result<(), String>>>,
-    source_done: bool,
+/// How a [`run`] ended.
+#[derive(Debug)]
+pub(crate) struct Teed<T, E> {
+    /// The source's error, when reading it failed (the pump stopped there).
+    pub(crate) source: Result<(), E>,
+    /// The writer's error, when a write failed (the upload behind it stopped).
+    pub(crate) write: io::Result<()>,
+    /// The verifier's result.
+    pub(crate) verdict: Result<T, String>,
+    /// What the verifier saw.
+    pub(crate) passed: Passed,
 }
 
-impl GatedReader {
-    fn poll_verdict(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Some(rx) = self.verdict.as_mut() else {
-            return Poll::Ready(Ok(()));
-        };
-        let result = ready!(Pin::new(rx).poll(cx));
-        self.verdict = None;
-        Poll::Ready(match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(msg)) => Err(io::Error::new(io::ErrorKind::InvalidData, msg)),
-            Err(_) => Err(io::Error::other("verifier stopped without a verdict")),
-        })
-    }
-}
-
-use std::future::Future;
-
-impl AsyncRead for GatedReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        // A verifier that already failed stops the upload at once.
-        if let Some(rx) = this.verdict.as_mut()
-            && let Poll::Ready(v) = Pin::new(rx).poll(cx)
-        {
-            this.verdict = None;
-            match v {
-                Ok(Ok(())) => {}
-                Ok(Err(msg)) => {
-                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, msg)));
-                }
-                Err(_) => {
-                    return Poll::Ready(Err(io::Error::other(
-                        "verifier stopped without a verdict",
-                    )));
-                }
-            }
-        }
-        loop {
-            if !this.current.is_empty() {
-                let n = buf.remaining().min(this.current.len());
-                buf.put_slice(&this.current.split_to(n));
-                return Poll::Ready(Ok(()));
-            }
-            if this.source_done {
-                // End of the source: EOF only once the verifier accepted everything.
-                return this.poll_verdict(cx);
-            }
-            match ready!(this.rx.poll_recv(cx)) {
-                Some(Ok(chunk)) => this.current = chunk,
-                Some(Err(e)) => return Poll::Ready(Err(e)),
-                None => this.source_done = true,
-            }
-        }
-    }
-}
-
-/// The verifier's task: its result and what passed through.
-pub(crate) type VerifierTask<T> = tokio::task::JoinHandle<(Result<T, String>, Passed)>;
-
-/// Start the tee: `verify` runs on a blocking thread over the [`ChannelReader`] and returns its
-/// result; the returned handle yields that result together with what passed through.
-pub(crate) fn start<S, V, T>(source: S, verify: V) -> (GatedReader, VerifierTask<T>)
+/// Pumps `source` into `sink` and into `verify` (on a blocking thread over a
+/// [`ChannelReader`]) until the source ends, fails, a write fails or the verifier gives up;
+/// then waits for the verdict. `sink` is neither finished nor shut down: that is the caller's
+/// decision, taken on the returned [`Teed`].
+pub(crate) async fn run<S, E, W, V, T>(source: S, sink: &mut W, verify: V) -> Teed<T, E>
 where
-    S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    S: Stream<Item = Result<Bytes, E>>,
+    W: AsyncWrite + Unpin,
     V: FnOnce(&mut ChannelReader) -> Result<T, String> + Send + 'static,
     T: Send + 'static,
 {
-    let (up_tx, up_rx) = mpsc::channel::<io::Result<Bytes>>(DEPTH);
     let (ver_tx, ver_rx) = mpsc::channel::<Bytes>(DEPTH);
-    let (verdict_tx, verdict_rx) = oneshot::channel();
-
-    tokio::spawn(async move {
-        let mut source = std::pin::pin!(source);
-        let mut ver_tx = Some(ver_tx);
-        while let Some(item) = source.next().await {
-            match item {
-                Ok(chunk) => {
-                    if let Some(tx) = &ver_tx
-                        && tx.send(chunk.clone()).await.is_err()
-                    {
-                        // The verifier stopped reading (it failed); the gate reports why.
-                        ver_tx = None;
-                    }
-                    if up_tx.send(Ok(chunk)).await.is_err() {
-                        return; // the uploader gave up
-                    }
-                }
-                Err(e) => {
-                    let _ = up_tx.send(Err(e)).await;
-                    return; // dropping ver_tx ends the verifier's input early
-                }
-            }
-        }
-    });
-
+    let (gave_up_tx, mut gave_up) = oneshot::channel::<()>();
     let handle = tokio::task::spawn_blocking(move || {
         let mut reader = ChannelReader {
             rx: ver_rx,
@@ -183,7 +100,9 @@ where
                 .map_err(|e| format!("reading the rest of the stream: {e}"))?;
             Ok(t)
         });
-        let _ = verdict_tx.send(result.as_ref().map(|_| ()).map_err(Clone::clone));
+        if result.is_err() {
+            let _ = gave_up_tx.send(());
+        }
         // Unblock the pump if the verifier stopped early.
         drop(reader.rx);
         let passed = Passed {
@@ -193,20 +112,56 @@ where
         (result, passed)
     });
 
-    let gate = GatedReader {
-        rx: up_rx,
-        current: Bytes::new(),
-        verdict: Some(verdict_rx),
-        source_done: false,
+    let mut source = std::pin::pin!(source);
+    let mut ver_tx = Some(ver_tx);
+    let (mut source_result, mut write) = (Ok(()), Ok(()));
+    while let Some(item) = source.next().await {
+        // A verifier that already failed stops the transfer at once.
+        if gave_up.try_recv().is_ok() {
+            break;
+        }
+        let chunk = match item {
+            Ok(c) => c,
+            Err(e) => {
+                source_result = Err(e);
+                break;
+            }
+        };
+        if let Some(tx) = &ver_tx
+            && tx.send(chunk.clone()).await.is_err()
+        {
+            // The verifier stopped reading (it failed); its verdict says why.
+            ver_tx = None;
+            break;
+        }
+        if let Err(e) = sink.write_all(&chunk).await {
+            write = Err(e);
+            break;
+        }
+    }
+    drop(ver_tx); // the end of the verifier's input (early when the pump stopped early)
+    let (verdict, passed) = match handle.await {
+        Ok(v) => v,
+        Err(e) => (
+            Err(format!("the verifier stopped: {e}")),
+            Passed {
+                bytes: 0,
+                sha256: String::new(),
+            },
+        ),
     };
-    (gate, handle)
+    Teed {
+        source: source_result,
+        write,
+        verdict,
+        passed,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
-    use tokio::io::AsyncReadExt;
 
     fn chunks(data: &[u8], size: usize) -> Vec<io::Result<Bytes>> {
         data.chunks(size)
@@ -232,87 +187,102 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn all_bytes_reach_both_sides_and_eof_follows_the_verdict() {
+    async fn all_bytes_reach_both_sides() {
         let d = data();
-        let (mut gate, handle) =
-            start(futures::stream::iter(chunks(&d, 4096)), read_all_then(true));
-        let mut got = Vec::new();
-        gate.read_to_end(&mut got).await.unwrap();
-        assert_eq!(got, d);
-        let (result, passed) = handle.await.unwrap();
-        assert_eq!(result, Ok(d.len()));
-        assert_eq!(passed.bytes, d.len() as u64);
-        assert_eq!(passed.sha256, hex::encode(sha2::Sha256::digest(&d)));
+        let mut sink = Vec::new();
+        let t = run(
+            futures::stream::iter(chunks(&d, 4096)),
+            &mut sink,
+            read_all_then(true),
+        )
+        .await;
+        assert!(t.source.is_ok() && t.write.is_ok());
+        assert_eq!(sink, d);
+        assert_eq!(t.verdict, Ok(d.len()));
+        assert_eq!(t.passed.bytes, d.len() as u64);
+        assert_eq!(t.passed.sha256, hex::encode(sha2::Sha256::digest(&d)));
     }
 
     #[tokio::test]
-    async fn a_verdict_at_the_very_end_turns_eof_into_an_error() {
+    async fn a_verdict_at_the_very_end_is_reported_after_every_byte_was_written() {
         let d = data();
-        // The verifier gives its verdict only after the uploader has taken every byte, so the
-        // read that would have been EOF is the one that must fail.
-        let (all_read_tx, all_read_rx) = std::sync::mpsc::channel::<()>();
-        let (mut gate, handle) = start(futures::stream::iter(chunks(&d, 1000)), move |r| {
-            let mut all = Vec::new();
-            r.read_to_end(&mut all).map_err(|e| e.to_string())?;
-            all_read_rx.recv().map_err(|e| e.to_string())?;
-            Err::<usize, _>("disk1.vmdk: sha256 digest mismatch".into())
-        });
-        let mut got = vec![0u8; d.len()];
-        gate.read_exact(&mut got).await.unwrap();
-        assert_eq!(got, d);
-        all_read_tx.send(()).unwrap();
-        let err = gate.read(&mut [0u8; 16]).await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        assert!(err.to_string().contains("digest mismatch"));
-        assert!(handle.await.unwrap().0.is_err());
+        let mut sink = Vec::new();
+        let t = run(
+            futures::stream::iter(chunks(&d, 1000)),
+            &mut sink,
+            read_all_then(false),
+        )
+        .await;
+        assert!(t.source.is_ok() && t.write.is_ok());
+        assert_eq!(
+            sink, d,
+            "the writer got everything; the caller must not finish it"
+        );
+        assert!(t.verdict.unwrap_err().contains("digest mismatch"));
     }
 
     #[tokio::test]
-    async fn a_failed_verdict_never_ends_in_a_clean_eof() {
-        // Whenever the verdict lands (before or after the last chunk reached the uploader), the
-        // uploader sees an error, never a clean end of stream.
-        for _ in 0..50 {
-            let d = data();
-            let (mut gate, handle) = start(
-                futures::stream::iter(chunks(&d, 1000)),
-                read_all_then(false),
-            );
-            let mut got = Vec::new();
-            let err = gate.read_to_end(&mut got).await.unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-            assert!(got.len() <= d.len());
-            assert!(handle.await.unwrap().0.is_err());
-        }
-    }
-
-    #[tokio::test]
-    async fn an_early_verifier_failure_stops_the_upload_side() {
-        let d = vec![0u8; 1 << 20];
-        let (mut gate, handle) = start(
+    async fn an_early_verifier_failure_stops_the_pump() {
+        let d = vec![0u8; 4 << 20];
+        let mut sink = Vec::new();
+        let t = run(
             futures::stream::iter(chunks(&d, 1024)),
+            &mut sink,
             |r: &mut ChannelReader| {
                 let mut head = [0u8; 512];
                 r.read_exact(&mut head).map_err(|e| e.to_string())?;
                 Err::<(), _>("not an OVA: descriptor is not first".to_owned())
             },
-        );
-        let mut got = Vec::new();
-        let err = gate.read_to_end(&mut got).await.unwrap_err();
-        assert!(err.to_string().contains("descriptor is not first"));
-        assert!(got.len() < d.len());
-        assert!(handle.await.unwrap().0.is_err());
+        )
+        .await;
+        assert!(t.verdict.unwrap_err().contains("descriptor is not first"));
+        assert!(sink.len() < d.len(), "the pump stopped early");
     }
 
     #[tokio::test]
-    async fn a_source_error_reaches_the_uploader() {
+    async fn a_source_error_stops_the_pump_and_cuts_the_verifier_short() {
         let mut items = chunks(&data(), 4096);
         items.truncate(3);
         items.push(Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset")));
-        let (mut gate, handle) = start(futures::stream::iter(items), read_all_then(true));
-        let mut got = Vec::new();
-        let err = gate.read_to_end(&mut got).await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
-        drop(gate);
-        let _ = handle.await.unwrap();
+        let mut sink = Vec::new();
+        let t = run(futures::stream::iter(items), &mut sink, read_all_then(true)).await;
+        assert_eq!(t.source.unwrap_err().kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(sink.len(), 3 * 4096);
+        assert_eq!(t.passed.bytes, 3 * 4096);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_stops_the_pump() {
+        struct Broken;
+        impl AsyncWrite for Broken {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                _: &[u8],
+            ) -> std::task::Poll<io::Result<usize>> {
+                std::task::Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()))
+            }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+        let d = data();
+        let t = run(
+            futures::stream::iter(chunks(&d, 4096)),
+            &mut Broken,
+            read_all_then(true),
+        )
+        .await;
+        assert_eq!(t.write.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert!(t.passed.bytes < d.len() as u64);
     }
 }

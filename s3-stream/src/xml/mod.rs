@@ -5,7 +5,12 @@
 //! order mark, whitespace, extra and reordered elements accepted. An `<Error>` document is
 //! recognised in every response, also in a `200 OK` (what S3 sends when CompleteMultipartUpload,
 //! UploadPartCopy or CopyObject fails after the headers went out) and inside a wrapper element.
-//! [`parse`] gives a generic element tree for bodies without a typed reader.
+//! [`parse`] gives a generic element tree for bodies without a typed reader; the ListParts and
+//! GetObjectAcl readers (resume and the ACL check) are in `parts.rs`.
+
+mod parts;
+
+pub use parts::{Grant, PartsPage, StoredPart, parse_acl, parse_list_parts};
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
