@@ -13,6 +13,7 @@ use crate::hints::Hint;
 use crate::plan::Step;
 use crate::state::{PublishOut, State, TransferOut};
 
+use super::image_check::{self, Expect, InFlight};
 use super::{CtrlC, Ctx, tee};
 
 /// Build a client from the `[s3]` settings.
@@ -91,7 +92,7 @@ pub(crate) async fn publish(
     let ctrl_c = CtrlC::new();
     let opts = CopyOptions {
         acl: cfg.s3.acl.clone(),
-        content_type: Some("application/x-tar".into()),
+        content_type: Some(cfg.format().content_type().into()),
         sha256: true,
         cancel: Some(ctrl_c.token.clone()),
         resume_file: Some(upload_record(cfg, "publish")),
@@ -111,7 +112,7 @@ pub(crate) async fn publish(
         && prep.output.ova == ova
     {
         ctx.check(
-            "published bytes match the prepared OVA",
+            "published bytes match the prepared file",
             *sent == prep.output.sha256,
             format!("sha256 {sent}"),
         );
@@ -195,11 +196,13 @@ fn mismatch_text(r: &VerifyReport) -> String {
     parts.join("; ")
 }
 
-/// `transfer`: one GET of the export URL, teed into the S3 upload and ova-core's streaming
-/// manifest verifier. The upload only completes when the verifier accepted every entry.
+/// `transfer`: one GET of the export URL, teed into the S3 upload and a streaming check:
+/// ova-core's manifest verifier for an OVA, the structure check of [`image_check`] for a QCOW2
+/// or VHD (`expect`). The upload only completes when the check accepted the whole stream.
 pub(crate) async fn transfer(
     ctx: &mut Ctx<'_>,
     export_url: &str,
+    expect: Option<Expect>,
 ) -> Result<TransferOut, PipelineError> {
     let step = Step::Transfer;
     let cfg = ctx.cfg;
@@ -227,19 +230,25 @@ pub(crate) async fn transfer(
     }
     let length = resp.content_length();
     let stream = resp.bytes_stream().map(|r| r.map_err(io::Error::other));
-    let (gate, verifier) = tee::start(stream, |reader| {
+    let (gate, verifier) = tee::start(stream, move |reader| {
+        if let Some(expect) = expect {
+            return image_check::check_stream(reader, expect).map(InFlight::Image);
+        }
         match ova_core::manifest::verify_stream(reader, &[Algorithm::Sha256], ova_core::no_progress)
         {
-            Ok(Some((_, report))) if report.is_ok() => Ok(Some(report.matched.len())),
+            Ok(Some((_, report))) if report.is_ok() => {
+                Ok(InFlight::Manifest(Some(report.matched.len())))
+            }
             Ok(Some((_, report))) => Err(mismatch_text(&report)),
-            Ok(None) => Ok(None),
+            Ok(None) => Ok(InFlight::Manifest(None)),
             Err(e) => Err(format!("the export is not a readable OVA: {e}")),
         }
     });
     let ctrl_c = CtrlC::new();
+    let format = expect.map_or(crate::hypervisor::ImageFormat::Ova, |e| e.format);
     let opts = CopyOptions {
         expected_size: length,
-        content_type: Some("application/x-tar".into()),
+        content_type: Some(format.content_type().into()),
         cancel: Some(ctrl_c.token.clone()),
         resume_file: Some(upload_record(cfg, "transfer")),
         resume: true,
@@ -283,13 +292,16 @@ pub(crate) async fn transfer(
             e,
         )
     })?;
-    let verified = verdict.unwrap_or_default();
+    let verified = verdict.unwrap_or(InFlight::Manifest(None));
     ctx.check(
         "export verified in flight",
         true,
-        match verified {
-            Some(n) => format!("{n} entries verified in flight"),
-            None => "the export has no manifest: archive structure read, no digest to check".into(),
+        match &verified {
+            InFlight::Manifest(Some(n)) => format!("{n} entries verified in flight"),
+            InFlight::Manifest(None) => {
+                "the export has no manifest: archive structure read, no digest to check".into()
+            }
+            InFlight::Image(c) => c.summary.clone(),
         },
     );
     ctx.check(
@@ -317,7 +329,15 @@ pub(crate) async fn transfer(
         key,
         size: passed.bytes,
         sha256: passed.sha256,
-        verified_entries: verified.unwrap_or(0),
+        verified_entries: match verified {
+            InFlight::Manifest(n) => n.unwrap_or(0),
+            InFlight::Image(_) => 0,
+        },
+        format,
+        virtual_size: match verified {
+            InFlight::Image(c) => Some(c.virtual_size),
+            InFlight::Manifest(_) => None,
+        },
     })
 }
 
@@ -330,6 +350,11 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
     let (client, _) = client(ctx.cfg, step)?;
     if let Some(p) = &state.publish {
         let p = &p.output;
+        // A QCOW2 or VHD is read back whole from the URL by image_verify instead.
+        let is_ova = state
+            .prepare
+            .as_ref()
+            .is_none_or(|d| d.output.format == crate::hypervisor::ImageFormat::Ova);
         match client.head_object(&p.bucket, &p.key).await {
             Ok(h) => ctx.check(
                 "published object present",
@@ -342,13 +367,20 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
             Err(e) => ctx.check("published object present", false, e.to_string()),
         };
         // What CloudStack sees: an anonymous GET of the first block of the URL.
-        let got = reqwest::Client::new()
-            .get(&p.url)
-            .header("Range", "bytes=0-511")
-            .send()
-            .await;
+        let got = if !is_ova {
+            None
+        } else {
+            Some(
+                reqwest::Client::new()
+                    .get(&p.url)
+                    .header("Range", "bytes=0-511")
+                    .send()
+                    .await,
+            )
+        };
         match got {
-            Ok(r) if r.status().is_success() => {
+            None => {}
+            Some(Ok(r)) if r.status().is_success() => {
                 let status = r.status();
                 let body = r.bytes().await.unwrap_or_default();
                 let is_tar = body.len() >= 262 && &body[257..262] == b"ustar";
@@ -362,14 +394,14 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
                     ),
                 );
             }
-            Ok(r) => {
+            Some(Ok(r)) => {
                 ctx.check(
                     "object URL serves an OVA",
                     false,
                     format!("GET {} -> {}", p.url, r.status()),
                 );
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 ctx.check(
                     "object URL serves an OVA",
                     false,
