@@ -136,6 +136,12 @@ impl ImageFormat {
         }
     }
 
+    /// `an OVA file`, `a QCOW2 file`, `a VHD file`.
+    pub(crate) fn a_file(self) -> String {
+        let article = if self == ImageFormat::Ova { "an" } else { "a" };
+        format!("{article} {self} file")
+    }
+
     /// The hypervisor whose templates have this format.
     pub(crate) fn hypervisor(self) -> Hypervisor {
         match self {

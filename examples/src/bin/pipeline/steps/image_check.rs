@@ -558,7 +558,7 @@ impl StreamCheck {
 
 fn not_the_format(want: ImageFormat, found: Option<ImageFormat>) -> String {
     let found = match found {
-        Some(f) => format!("a {f} file"),
+        Some(f) => f.a_file(),
         None => "neither an OVA, a QCOW2 nor a VHD".to_owned(),
     };
     format!(

@@ -242,7 +242,7 @@ fn check_publishable(ctx: &Ctx<'_>, file: &str) -> Result<(), PipelineError> {
         return Ok(());
     }
     let what = match found {
-        Some(f) => format!("a {f} file, the template format of {}", f.hypervisor()),
+        Some(f) => format!("{}, the template format of {}", f.a_file(), f.hypervisor()),
         None => "neither an OVA, a QCOW2 nor a VHD".to_owned(),
     };
     Err(PipelineError::Check {
