@@ -22,6 +22,7 @@ pub(crate) fn pipeline_cmd() -> Command {
         "PIPELINE_NAME",
         "PIPELINE_STATE_FILE",
         "PIPELINE_BUCKET",
+        "PIPELINE_HYPERVISOR",
     ] {
         cmd.env_remove(var);
     }

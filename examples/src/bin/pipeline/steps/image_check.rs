@@ -78,11 +78,11 @@ pub(crate) struct Checked {
 /// A table still to come.
 #[derive(Debug)]
 enum Table {
-    QcowL1,
-    QcowL2(u64),
-    QcowRefTable,
-    VhdDynamicHeader,
-    VhdBat,
+    L1,
+    L2(u64),
+    Refcounts,
+    DynamicHeader,
+    Bat,
 }
 
 #[derive(Debug)]
@@ -225,12 +225,12 @@ impl StreamCheck {
             ));
         }
         if h.l1_size > 0 {
-            self.want(h.l1_table_offset, l1, Table::QcowL1, "the L1 table")?;
+            self.want(h.l1_table_offset, l1, Table::L1, "the L1 table")?;
         }
         self.want(
             h.refcount_table_offset,
             reftable,
-            Table::QcowRefTable,
+            Table::Refcounts,
             "the refcount table",
         )?;
         self.qcow = Some(h);
@@ -248,7 +248,7 @@ impl StreamCheck {
                 self.want(
                     f.data_offset,
                     1024,
-                    Table::VhdDynamicHeader,
+                    Table::DynamicHeader,
                     "the dynamic disk header",
                 )?;
             }
@@ -339,7 +339,7 @@ impl StreamCheck {
     fn table(&mut self, offset: u64, table: Table, buf: &[u8]) -> Result<(), String> {
         let be64 = |c: &[u8]| u64::from_be_bytes(c.try_into().unwrap_or([0; 8]));
         match table {
-            Table::QcowL1 => {
+            Table::L1 => {
                 let cs = self.qcow.as_ref().map_or(1 << 16, Header::cluster_size);
                 for (i, raw) in buf.chunks_exact(8).map(be64).enumerate() {
                     self.entries += 1;
@@ -350,15 +350,15 @@ impl StreamCheck {
                     if l2 == 0 {
                         continue;
                     }
-                    if l2 % cs != 0 {
+                    if !l2.is_multiple_of(cs) {
                         return Err(format!(
                             "L1 entry {i}: L2 table offset {l2:#x} is not cluster-aligned"
                         ));
                     }
-                    self.want(l2, cs, Table::QcowL2(i as u64), &format!("L2 table {i}"))?;
+                    self.want(l2, cs, Table::L2(i as u64), &format!("L2 table {i}"))?;
                 }
             }
-            Table::QcowL2(i) => {
+            Table::L2(i) => {
                 let Some(h) = self.qcow.clone() else {
                     return Ok(());
                 };
@@ -380,11 +380,11 @@ impl StreamCheck {
                     }
                 }
             }
-            Table::QcowRefTable => {
+            Table::Refcounts => {
                 let cs = self.qcow.as_ref().map_or(1 << 16, Header::cluster_size);
                 for (i, raw) in buf.chunks_exact(8).map(be64).enumerate() {
                     let block = raw & !0x1ff;
-                    if raw & 0x1ff != 0 || block % cs != 0 {
+                    if raw & 0x1ff != 0 || !block.is_multiple_of(cs) {
                         return Err(format!(
                             "refcount table entry {i} ({raw:#x}) is not a cluster-aligned offset"
                         ));
@@ -394,7 +394,7 @@ impl StreamCheck {
                     }
                 }
             }
-            Table::VhdDynamicHeader => {
+            Table::DynamicHeader => {
                 let (d, ok) = DynamicHeader::parse(buf)
                     .map_err(|e| format!("the VHD dynamic header at {offset:#x}: {e}"))?;
                 if !ok {
@@ -413,9 +413,9 @@ impl StreamCheck {
                     return Err(format!("the BAT of {bat} bytes is implausibly large"));
                 }
                 self.vhd_dynamic = Some(d.clone());
-                self.want(d.table_offset, bat, Table::VhdBat, "the BAT")?;
+                self.want(d.table_offset, bat, Table::Bat, "the BAT")?;
             }
-            Table::VhdBat => {
+            Table::Bat => {
                 let Some(d) = self.vhd_dynamic.clone() else {
                     return Ok(());
                 };
