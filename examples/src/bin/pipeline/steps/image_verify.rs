@@ -259,6 +259,15 @@ pub(crate) fn presigned_get(s: &S3Settings, bucket: &str, key: &str) -> Option<S
     Some(format!("{scheme}://{host}{path}?{query}"))
 }
 
+/// The format of the published object: the prepared file's, else the hypervisor's (`publish`
+/// refuses a file of another format).
+pub(crate) fn published_format(cfg: &crate::config::Config, state: &State) -> ImageFormat {
+    state
+        .prepare
+        .as_ref()
+        .map_or_else(|| cfg.format(), |d| d.output.format)
+}
+
 /// The image half of `verify`: the published object, fetched anonymously from the URL
 /// CloudStack downloaded, and the transferred export, fetched with a presigned URL, are each
 /// read back whole through ova-core's reader; their virtual size and raw-content digest must
@@ -271,10 +280,15 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
         .map(|d| &d.output)
         .filter(|p| p.format != ImageFormat::Ova);
     let mut targets: Vec<(&'static str, ImageFormat, String, u64)> = Vec::new();
-    if let (Some(p), Some(publ)) = (prepared, &state.publish) {
+    let published = published_format(ctx.cfg, state);
+    if let Some(publ) = state
+        .publish
+        .as_ref()
+        .filter(|_| published != ImageFormat::Ova)
+    {
         targets.push((
             "object URL serves",
-            p.format,
+            published,
             publ.output.url.clone(),
             publ.output.size,
         ));
@@ -307,10 +321,10 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
         let got = job
             .await
             .map_err(|e| PipelineError::failed(step, "the read-back task stopped", e))?;
-        let (size, raw) = match (prepared, transferred) {
+        let (size, raw) = match (prepared.filter(|p| p.format == format), transferred) {
             (Some(p), _) => (p.virtual_size, p.raw_sha256.clone()),
-            (None, Some(t)) => (t.virtual_size, None),
-            (None, None) => (None, None),
+            (None, Some(t)) if t.format == format => (t.virtual_size, None),
+            _ => (None, None),
         };
         match got {
             Ok(back) => {

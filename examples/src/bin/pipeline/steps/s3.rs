@@ -351,10 +351,8 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
     if let Some(p) = &state.publish {
         let p = &p.output;
         // A QCOW2 or VHD is read back whole from the URL by image_verify instead.
-        let is_ova = state
-            .prepare
-            .as_ref()
-            .is_none_or(|d| d.output.format == crate::hypervisor::ImageFormat::Ova);
+        let is_ova = super::image_verify::published_format(ctx.cfg, state)
+            == crate::hypervisor::ImageFormat::Ova;
         match client.head_object(&p.bucket, &p.key).await {
             Ok(h) => ctx.check(
                 "published object present",
