@@ -610,6 +610,42 @@ fn kvm_run_then_transfer_refuses_a_damaged_qcow2_and_leaves_nothing_behind() {
     assert!(good.len() > 9 << 20, "{} bytes is too small", good.len());
 
     let bucket_dir = s.s3_root().join("ovakit-demo");
+
+    // verify reads the transferred object back: one flipped byte of disk data fails it.
+    let exported = bucket_dir.join("exports/ovakit-demo.qcow2");
+    assert_eq!(std::fs::read(&exported).unwrap(), good);
+    let be = |at: usize, n: usize| {
+        good[at..at + n]
+            .iter()
+            .fold(0u64, |v, &b| (v << 8) | u64::from(b))
+    };
+    let cluster = 1usize << be(20, 4);
+    let data_start = be(48, 8) as usize + be(56, 4) as usize * cluster;
+    let mut flipped = good.clone();
+    flipped[data_start + 100] ^= 0x20;
+    std::fs::write(&exported, &flipped).unwrap();
+    let (code, report, _) = s.pipeline(&["step", "verify"]);
+    assert_eq!(code, 1);
+    let failed: Vec<&serde_json::Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(
+        failed[0]["name"],
+        "transferred object is the prepared QCOW2 image"
+    );
+    assert!(
+        failed[0]["detail"].as_str().unwrap().contains("(prepared "),
+        "{}",
+        failed[0]
+    );
+    std::fs::write(&exported, &good).unwrap();
+    let (code, _, stderr) = s.pipeline(&["step", "verify"]);
+    assert_eq!(code, 0, "{stderr}");
+
     std::fs::create_dir_all(bucket_dir.join("src")).unwrap();
     let base = format!("{}/ovakit-demo/src", s.s3_endpoint());
     // Cut short (only the end shows it), another virtual size in the header, and an OVA.
