@@ -94,6 +94,9 @@ struct Capture {
 
 /// Bytes kept from the start of the stream for the header.
 const HEAD: usize = 4096;
+/// Tables waiting for their bytes at once, at most: a 64 TiB QCOW2 with 64 KiB clusters has
+/// 131072 L2 tables; a hostile L1 table must not make the checker hold millions.
+const MAX_PENDING: usize = 1 << 20;
 
 /// The sans-IO in-flight checker.
 #[derive(Debug)]
@@ -283,12 +286,19 @@ impl StreamCheck {
         if self.pending.contains_key(&offset) {
             return Err(format!("{what} at {offset:#x} overlaps another table"));
         }
+        if self.pending.len() >= MAX_PENDING {
+            return Err(format!(
+                "more than {MAX_PENDING} tables wait further down the stream: not a plausible \
+                 image"
+            ));
+        }
+        // The buffer is allocated when its bytes arrive, so waiting tables cost little.
         self.pending.insert(
             offset,
             Capture {
                 table,
                 len,
-                buf: Vec::with_capacity(len.min(1 << 20)),
+                buf: Vec::new(),
             },
         );
         if offset < kept {
@@ -320,6 +330,9 @@ impl StreamCheck {
                 }
                 let from = (have - start) as usize;
                 let n = (cap.len - cap.buf.len()).min(chunk.len() - from);
+                if cap.buf.is_empty() {
+                    cap.buf.reserve_exact(cap.len.min(1 << 20));
+                }
                 cap.buf.extend_from_slice(&chunk[from..from + n]);
                 if cap.buf.len() == cap.len {
                     complete = Some(offset);
@@ -748,5 +761,59 @@ mod tests {
         assert!(got.summary.starts_with("fixed VHD"), "{}", got.summary);
         bytes.insert(0, 0);
         assert!(run(&bytes, expect(ImageFormat::Vhd, None), 65_536).is_err());
+    }
+
+    fn images() -> &'static [(Vec<u8>, ImageFormat)] {
+        static IMAGES: std::sync::OnceLock<Vec<(Vec<u8>, ImageFormat)>> =
+            std::sync::OnceLock::new();
+        IMAGES.get_or_init(|| {
+            vec![
+                (qcow2(false), ImageFormat::Qcow2),
+                (qcow2(true), ImageFormat::Qcow2),
+                (vhd(), ImageFormat::Vhd),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_chunking_gives_the_same_verdict(
+            which in 0usize..3,
+            sizes in proptest::collection::vec(1usize..100_000, 1..64),
+        ) {
+            let (bytes, format) = &images()[which];
+            let mut c = StreamCheck::new(expect(*format, None));
+            let mut at = 0;
+            let mut i = 0;
+            while at < bytes.len() {
+                let n = sizes[i % sizes.len()].min(bytes.len() - at);
+                c.feed(&bytes[at..at + n]).unwrap();
+                at += n;
+                i += 1;
+            }
+            let whole = run(bytes, expect(*format, None), bytes.len()).unwrap();
+            proptest::prop_assert_eq!(c.finish().unwrap(), whole);
+        }
+
+        #[test]
+        fn damaged_images_get_an_answer_never_a_panic(
+            which in 0usize..3,
+            flips in proptest::collection::vec((0usize..200_000, proptest::prelude::any::<u8>()), 1..8),
+            cut in proptest::option::of(0usize..4_000_000),
+            chunk in 1usize..70_000,
+        ) {
+            let (bytes, format) = &images()[which];
+            let mut bad = bytes.clone();
+            for (at, x) in flips {
+                let at = at % bad.len();
+                bad[at] ^= x;
+            }
+            if let Some(n) = cut {
+                bad.truncate(n % (bad.len() + 1));
+            }
+            let _ = run(&bad, expect(*format, None), chunk);
+        }
     }
 }
