@@ -14,7 +14,9 @@
 //!   `<n>% Downloaded`, then `Download Complete`) and marks the template ready only when the
 //!   download finished, the registered `checksum` matches and (for `format=OVA`) the bytes are a
 //!   tar whose first entry is an `.ovf`; otherwise the status carries the failure.
-//! * `extractTemplate` serves the stored bytes from its own `/userdata/<id>.ova` URL.
+//! * `extractTemplate` serves the stored bytes, in the format they were registered and checked
+//!   as, from its own `/userdata/<id>.<ext>` URL (`.ova`, `.qcow2`, `.vhd`, as the server names
+//!   the link).
 //! * Faults: [`Simulator::throttle_next`] (429 with "retry after N ms"), [`Simulator::fail_next`]
 //!   (5xx with an HTML body, like a proxy).
 //! * With [`SimulatorConfig::state_dir`] the state is saved as JSON after each change and reloaded

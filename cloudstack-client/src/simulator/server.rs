@@ -17,7 +17,7 @@ use super::apis;
 use super::request::servlet_params;
 use super::state::SideEffect;
 use super::templates::{
-    Checksum, Download, checksum_mismatch, disk_header_problem, looks_like_ova,
+    Checksum, Download, checksum_mismatch, disk_header_problem, extract_extension, looks_like_ova,
 };
 use super::verify::verify_request;
 
@@ -94,9 +94,22 @@ async fn handle(
     Ok(api(&shared, params))
 }
 
+/// `/userdata/<token>.<ext>`: the stored bytes, as they were downloaded (the format they were
+/// registered as); a link name with another extension does not exist.
 fn serve_extract(shared: &Shared, file: &str) -> Resp {
-    let token = file.trim_end_matches(".ova");
-    let tid = shared.lock().extracts.get(token).cloned();
+    let (token, ext) = file.rsplit_once('.').unwrap_or((file, ""));
+    let tid = {
+        let st = shared.lock();
+        st.extracts.get(token).cloned().filter(|id| {
+            let format = st
+                .templates
+                .iter()
+                .find(|t| t.get("id").and_then(Value::as_str) == Some(id.as_str()))
+                .and_then(|t| t.get("format").and_then(Value::as_str))
+                .unwrap_or_default();
+            extract_extension(format) == ext
+        })
+    };
     match tid.and_then(|t| shared.blob(&t)) {
         Some(bytes) => Response::builder()
             .status(200)

@@ -460,7 +460,9 @@ impl State {
     }
 
     /// The `ExtractResponse` of a finished extract job, with a plain download URL as 4.16+
-    /// servers write it.
+    /// servers write it: `/userdata/<uuid>.<extension of the stored format>`, the name
+    /// `createEntityExtractUrl` gives the link on secondary storage (`ImageFormat
+    /// .getFileExtension()`: `.ova`, `.qcow2`, `.vhd`, ...).
     pub(crate) fn extract_result(&mut self, id: &str, zone: &str, base_url: &str) -> Value {
         let token = self.uuid();
         self.extracts.insert(token.clone(), id.to_owned());
@@ -470,7 +472,10 @@ impl State {
             .find(|t| s(t, "id") == id && s(t, "zoneid") == zone)
             .cloned()
             .unwrap_or_default();
-        let url = format!("{base_url}/userdata/{token}.ova");
+        let url = format!(
+            "{base_url}/userdata/{token}.{}",
+            extract_extension(&s(&t, "format"))
+        );
         json!({"template": {
             "id": id, "name": s(&t, "name"), "extractId": token, "accountid": ACCOUNT_ID, "state": "DOWNLOAD_URL_CREATED",
             "zoneid": s(&t, "zoneid"), "zonename": s(&t, "zonename"), "extractMode": "HTTP_DOWNLOAD", "url": url,
@@ -530,6 +535,15 @@ impl State {
                 Download::Failed("Failed: download interrupted by a simulator restart".into()),
             );
         }
+    }
+}
+
+/// The file extension of a stored template format (`ImageFormat.getFileExtension()`).
+pub(crate) fn extract_extension(format: &str) -> String {
+    if format.is_empty() {
+        "ova".to_owned()
+    } else {
+        format.to_ascii_lowercase()
     }
 }
 

@@ -682,6 +682,7 @@ async fn format_must_match_hypervisor_and_disk_headers_are_checked() {
                 ("ostypeid", os.as_str()),
                 ("zoneid", zone.as_str()),
                 ("url", url.as_str()),
+                ("isextractable", "true"),
             ]))
             .await
         }
@@ -711,6 +712,18 @@ async fn format_must_match_hypervisor_and_disk_headers_are_checked() {
             .unwrap();
         let ready = cs.wait_template_ready(&t.id).await.unwrap();
         assert_eq!(ready.size, Some(good.len() as u64));
+        // extractTemplate hands back the stored format under its extension
+        let extracted = cs
+            .extract_template(&t.id, Params::new().set("zoneid", &zone.id))
+            .await
+            .unwrap();
+        let url = extracted.download_url().unwrap();
+        let ext = format.to_ascii_lowercase();
+        assert!(url.ends_with(&format!(".{ext}")), "{url}");
+        let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+        assert_eq!(bytes.as_ref(), good.as_slice());
+        let other = url.replace(&format!(".{ext}"), ".ova");
+        assert_eq!(reqwest::get(&other).await.unwrap().status(), 404);
         let wrong = if format == "QCOW2" { &vhd } else { &qcow2 };
         let t = register(format, hypervisor, common::serve_bytes(wrong.clone()))
             .await

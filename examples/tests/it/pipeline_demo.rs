@@ -1,6 +1,8 @@
 //! `pipeline demo`: the whole flow against an in-process S3 server and the CloudStack simulator.
 
-use crate::common::pipeline_cmd;
+use std::ffi::OsStr;
+
+use crate::common::{pipeline_cmd, qemu_img};
 
 #[test]
 fn demo_runs_every_step_and_passes_every_check() {
@@ -61,6 +63,103 @@ fn demo_runs_every_step_and_passes_every_check() {
         "prepare", "publish", "register", "deploy", "export", "transfer", "verify",
     ] {
         assert!(state[step]["output"].is_object(), "{step} missing in state");
+    }
+}
+
+#[test]
+fn demo_for_kvm_and_xenserver_passes_with_no_configuration() {
+    // The hypervisor is read in any case and written to the API as CloudStack spells it.
+    for (hypervisor, ext, qemu_format) in [("KVM", "qcow2", "qcow2"), ("xenserver", "vhd", "vpc")] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = pipeline_cmd()
+            .args(["demo", "--json", "--hypervisor", hypervisor, "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{hypervisor}: {stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["ok"], true);
+        assert!(
+            report["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["status"] == "done"),
+            "{report}"
+        );
+        let checks = report["checks"].as_array().unwrap();
+        assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
+        let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let upper = ext.to_uppercase();
+        for want in [
+            format!("{ext} image reads back"),
+            "export verified in flight".to_owned(),
+            format!("object URL serves the prepared {upper} image"),
+            format!("transferred object is the prepared {upper} image"),
+        ] {
+            assert!(names.contains(&want.as_str()), "{want:?} not in {names:?}");
+        }
+        let in_flight = checks
+            .iter()
+            .find(|c| c["name"] == "export verified in flight")
+            .unwrap();
+        assert!(
+            in_flight["detail"]
+                .as_str()
+                .unwrap()
+                .contains("checked in flight"),
+            "{in_flight}"
+        );
+
+        let outputs = &report["outputs"];
+        let prepare = &outputs["prepare"]["output"];
+        assert_eq!(prepare["format"], ext);
+        let prepared_path = prepare["ova"].as_str().unwrap();
+        assert!(prepared_path.ends_with(&format!("ovakit-demo.{ext}")));
+        assert!(
+            outputs["export"]["output"]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!(".{ext}"))
+        );
+        assert_eq!(outputs["transfer"]["output"]["format"], ext);
+
+        // qemu-img judges the prepared image: structure, and the same disk as the raw source.
+        let raw = dir.path().join("disk.raw");
+        if qemu_format == "qcow2" {
+            let check = qemu_img(&[
+                OsStr::new("check"),
+                OsStr::new("-f"),
+                OsStr::new("qcow2"),
+                OsStr::new(prepared_path),
+            ]);
+            if let Some(text) = check {
+                assert!(text.contains("No errors were found"), "{text}");
+            }
+        }
+        if let Some(text) = qemu_img(&[
+            OsStr::new("compare"),
+            OsStr::new("-f"),
+            OsStr::new("raw"),
+            OsStr::new("-F"),
+            OsStr::new(qemu_format),
+            raw.as_os_str(),
+            OsStr::new(prepared_path),
+        ]) {
+            assert!(text.contains("Images are identical"), "{text}");
+        }
+
+        // The published object and the export came back byte for byte.
+        let prepared = std::fs::read(prepared_path).unwrap();
+        let bucket = dir.path().join("s3").join("ovakit-demo");
+        let published = std::fs::read(bucket.join(format!("ovakit-demo.{ext}"))).unwrap();
+        let transferred =
+            std::fs::read(bucket.join("exports").join(format!("ovakit-demo.{ext}"))).unwrap();
+        assert!(
+            published == prepared && transferred == prepared,
+            "{hypervisor}"
+        );
     }
 }
 

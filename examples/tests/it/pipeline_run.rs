@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 
 use ova_core::no_progress;
 
-use crate::common::pipeline_cmd;
+use crate::common::{pipeline_cmd, qemu_img};
 
 /// `pipeline demo --serve`, stopped (stdin closed, then killed) on drop.
 pub(crate) struct Servers {
@@ -20,11 +20,18 @@ pub(crate) struct Servers {
 
 impl Servers {
     pub(crate) fn start(disk_mib: u64) -> Self {
+        Self::start_for(disk_mib, "VMware")
+    }
+
+    /// The servers and a `pipeline.toml` for `hypervisor`.
+    pub(crate) fn start_for(disk_mib: u64, hypervisor: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut child = pipeline_cmd()
             .args([
                 "demo",
                 "--serve",
+                "--hypervisor",
+                hypervisor,
                 "--disk-mib",
                 &disk_mib.to_string(),
                 "--dir",
@@ -584,4 +591,219 @@ fn wrong_keys_get_advice_about_keys_and_clock() {
     let hint = row["hint"].as_str().unwrap();
     assert!(hint.contains("rejected the request signature"), "{row}");
     assert!(incomplete_uploads(&s.s3_root()).is_empty());
+}
+
+#[test]
+fn kvm_run_then_transfer_refuses_a_damaged_qcow2_and_leaves_nothing_behind() {
+    // A disk big enough that the QCOW2 needs a multipart upload (more than one 8 MiB part).
+    let s = Servers::start_for(48, "kvm");
+    let (code, report, stderr) = s.pipeline(&["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let prepare = &report["outputs"]["prepare"]["output"];
+    let path = prepare["ova"].as_str().unwrap().to_owned();
+    assert!(path.ends_with(".qcow2"), "{path}");
+    assert_eq!(prepare["virtual_size"], 48u64 << 20);
+    if let Some(text) = qemu_img(&[std::ffi::OsStr::new("check"), std::ffi::OsStr::new(&path)]) {
+        assert!(text.contains("No errors were found"), "{text}");
+    }
+    let good = std::fs::read(&path).unwrap();
+    assert!(good.len() > 9 << 20, "{} bytes is too small", good.len());
+
+    let bucket_dir = s.s3_root().join("ovakit-demo");
+
+    // verify reads the transferred object back: one flipped byte of disk data fails it.
+    let exported = bucket_dir.join("exports/ovakit-demo.qcow2");
+    assert_eq!(std::fs::read(&exported).unwrap(), good);
+    let be = |at: usize, n: usize| {
+        good[at..at + n]
+            .iter()
+            .fold(0u64, |v, &b| (v << 8) | u64::from(b))
+    };
+    let cluster = 1usize << be(20, 4);
+    let data_start = be(48, 8) as usize + be(56, 4) as usize * cluster;
+    let mut flipped = good.clone();
+    flipped[data_start + 100] ^= 0x20;
+    std::fs::write(&exported, &flipped).unwrap();
+    let (code, report, _) = s.pipeline(&["step", "verify"]);
+    assert_eq!(code, 1);
+    let failed: Vec<&serde_json::Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(
+        failed[0]["name"],
+        "transferred object is the prepared QCOW2 image"
+    );
+    assert!(
+        failed[0]["detail"].as_str().unwrap().contains("(prepared "),
+        "{}",
+        failed[0]
+    );
+    std::fs::write(&exported, &good).unwrap();
+    let (code, _, stderr) = s.pipeline(&["step", "verify"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    std::fs::create_dir_all(bucket_dir.join("src")).unwrap();
+    let base = format!("{}/ovakit-demo/src", s.s3_endpoint());
+    // Cut short (only the end shows it), another virtual size in the header, and an OVA.
+    let mut resized = good.clone();
+    resized[24..32].copy_from_slice(&(47u64 << 20).to_be_bytes());
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("cut.qcow2", good[..good.len() - 4096].to_vec(), "truncated"),
+        (
+            "resized.qcow2",
+            resized,
+            "virtual size of 49283072 bytes, the prepared image has 50331648",
+        ),
+        (
+            "other.qcow2",
+            {
+                let mut tar = vec![0u8; 3 << 20];
+                tar[257..262].copy_from_slice(b"ustar");
+                tar
+            },
+            "the export is an OVA file, not the QCOW2 image hypervisor KVM takes",
+        ),
+    ];
+    for (name, bytes, why) in cases {
+        std::fs::write(bucket_dir.join("src").join(name), &bytes).unwrap();
+        let key = format!("exports/{name}");
+        let (code, report, stderr) = s.pipeline(&[
+            "step",
+            "transfer",
+            "--export-url",
+            &format!("{base}/{name}"),
+            "--transfer-key",
+            &key,
+        ]);
+        assert_eq!(code, 1, "{name}: {stderr}");
+        let error = report["steps"][0]["error"].as_str().unwrap();
+        assert!(error.contains(why), "{name}: {error}");
+        assert!(!bucket_dir.join(&key).exists(), "{name}");
+        assert_eq!(incomplete_uploads(&s.s3_root()), Vec::<PathBuf>::new());
+    }
+}
+
+#[test]
+fn a_hypervisor_and_format_mismatch_is_refused_with_a_clear_message() {
+    let s = Servers::start_for(2, "KVM");
+    let (code, report, stderr) = s.pipeline(&["run", "--to", "publish"]);
+    assert_eq!(code, 0, "{stderr}");
+    let qcow2 = report["outputs"]["prepare"]["output"]["ova"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = report["outputs"]["publish"]["output"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // publish: the file is not what the hypervisor's zones take.
+    let (code, report, _) = s.pipeline(&[
+        "step",
+        "publish",
+        "--ova",
+        &qcow2,
+        "--hypervisor",
+        "XenServer",
+    ]);
+    assert_eq!(code, 1);
+    let error = report["steps"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains(
+            "is a QCOW2 file, the template format of KVM, but hypervisor XenServer takes VHD templates"
+        ),
+        "{error}"
+    );
+
+    // register: CloudStack's secondary storage refuses the download (the simulator is as strict).
+    let (code, report, _) = s.pipeline(&[
+        "step",
+        "register",
+        "--object-url",
+        &url,
+        "--hypervisor",
+        "xenserver",
+    ]);
+    assert_eq!(code, 1);
+    let error = report["steps"][0]["error"].as_str().unwrap();
+    assert!(error.contains("not a VHD"), "{error}");
+
+    // The configuration: both keys naming different hypervisors.
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        text.replace("[cloudstack]\n", "[cloudstack]\nhypervisor = \"VMware\"\n"),
+    )
+    .unwrap();
+    let (code, _, stderr) = s.pipeline(&["run"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains(
+            "invalid `hypervisor`: `hypervisor = \"KVM\"` and `[cloudstack] hypervisor = \"VMware\"` disagree"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn xenserver_prepare_converts_an_ovas_disk_and_names_a_wrong_disk_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk.raw");
+    let mut raw = vec![0u8; 3 << 20];
+    raw[..1 << 20].fill(5);
+    raw[(2 << 20) + 11] = 1;
+    std::fs::write(&disk, &raw).unwrap();
+    let source = dir.path().join("source.ova");
+    let options = ova_core::build::BuildOptions::builder("web")
+        .build()
+        .unwrap();
+    ova_core::build::build_ova(&disk, &source, &options, &mut no_progress).unwrap();
+    let config = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &config,
+        "name = \"web\"\nhypervisor = \"XenServer\"\n[prepare]\nsource_ova = \"source.ova\"\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = pipeline_cmd()
+            .args(["run", "--to", "prepare", "--json", "--config"])
+            .arg(&config)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, report, stderr) = run(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    let vhd = dir.path().join("web.vhd");
+    assert_eq!(
+        report["outputs"]["prepare"]["output"]["ova"],
+        vhd.display().to_string()
+    );
+    if let Some(text) = qemu_img(&[
+        std::ffi::OsStr::new("compare"),
+        std::ffi::OsStr::new("-f"),
+        std::ffi::OsStr::new("raw"),
+        std::ffi::OsStr::new("-F"),
+        std::ffi::OsStr::new("vpc"),
+        disk.as_os_str(),
+        vhd.as_os_str(),
+    ]) {
+        assert!(text.contains("Images are identical"), "{text}");
+    }
+    let (code, report, stderr) = run(&["--disk-id", "nosuchdisk", "--restart"]);
+    assert_eq!(code, 2, "{stderr}");
+    let error = report["steps"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("nosuchdisk") && error.contains("the package has"),
+        "{error}"
+    );
 }

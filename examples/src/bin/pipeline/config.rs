@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
+use crate::hypervisor::{Hypervisor, ImageFormat};
 use crate::plan::{Fingerprints, Step};
 
 /// A secret value: never printed by `Debug`, never part of a fingerprint.
@@ -43,6 +44,10 @@ pub(crate) struct Config {
     pub(crate) name: Option<String>,
     /// Where the state file lives (default: `pipeline-state.json` beside the config file).
     pub(crate) state_file: Option<PathBuf>,
+    /// `KVM`, `XenServer` or `VMware` (any case; default `VMware`): what `prepare` writes
+    /// (QCOW2, VHD or OVA) and what `register` declares. `[cloudstack] hypervisor` is read as
+    /// an alias; both set to different hypervisors is an error.
+    pub(crate) hypervisor: Option<String>,
     /// `[prepare]`.
     pub(crate) prepare: PrepareConfig,
     /// `[s3]`.
@@ -64,8 +69,16 @@ pub(crate) struct PrepareConfig {
     pub(crate) disk: Option<PathBuf>,
     /// Existing OVA to repack.
     pub(crate) source_ova: Option<PathBuf>,
-    /// Where the prepared OVA is written (default `<name>.ova` beside the state file).
+    /// Where the prepared file is written (default `<name>.ova`, `.qcow2` or `.vhd` beside the
+    /// state file).
     pub(crate) output: Option<PathBuf>,
+    /// For KVM and XenServer from `source_ova`: the `ovf:diskId` of the disk to convert
+    /// (default: the first disk of the first VirtualSystem).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) disk_id: Option<String>,
+    /// For KVM: compress the QCOW2 image's clusters (deflate, as `qemu-img convert -c`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) compress: Option<bool>,
     /// Guest OS id written into the OVF (build only), e.g. `ubuntu64Guest`.
     pub(crate) guest_os: Option<String>,
     /// Virtual CPUs.
@@ -88,7 +101,7 @@ pub(crate) struct S3Config {
     pub(crate) region: Option<String>,
     /// Bucket.
     pub(crate) bucket: Option<String>,
-    /// Key of the published OVA (default `<name>.ova`).
+    /// Key of the published file (default `<name>.ova`, `.qcow2` or `.vhd`).
     pub(crate) key: Option<String>,
     /// Access key id (`AWS_ACCESS_KEY_ID`).
     pub(crate) access_key: Option<String>,
@@ -121,7 +134,7 @@ pub(crate) struct CloudStackConfig {
     pub(crate) zone: Option<String>,
     /// OS type description as listOsTypes shows it.
     pub(crate) os_type: Option<String>,
-    /// Hypervisor (default `VMware`).
+    /// Alias of the top-level `hypervisor` (kept for existing files).
     pub(crate) hypervisor: Option<String>,
     /// Template name (default: the appliance name).
     pub(crate) template_name: Option<String>,
@@ -142,7 +155,7 @@ pub(crate) struct CloudStackConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct TransferConfig {
-    /// Destination key in the `[s3]` bucket (default `exports/<name>.ova`).
+    /// Destination key in the `[s3]` bucket (default `exports/<name>.ova`, `.qcow2` or `.vhd`).
     pub(crate) key: Option<String>,
     /// Accept any certificate on the export URL (the destination still verifies).
     pub(crate) source_insecure: Option<bool>,
@@ -159,6 +172,9 @@ pub(crate) struct ConfigArgs {
     /// State file (default: pipeline-state.json beside the config file).
     #[arg(long, env = "PIPELINE_STATE_FILE")]
     pub(crate) state_file: Option<PathBuf>,
+    /// KVM (QCOW2 template), XenServer (VHD) or VMware (OVA), in any case; default VMware.
+    #[arg(long, env = "PIPELINE_HYPERVISOR")]
+    pub(crate) hypervisor: Option<String>,
 
     /// Raw disk image to build the OVA from.
     #[arg(long, help_heading = "Prepare")]
@@ -166,9 +182,15 @@ pub(crate) struct ConfigArgs {
     /// Existing OVA to repack.
     #[arg(long, help_heading = "Prepare")]
     pub(crate) source_ova: Option<PathBuf>,
-    /// Output OVA path.
+    /// Output path (an .ova, .qcow2 or .vhd, after the hypervisor).
     #[arg(long, help_heading = "Prepare")]
     pub(crate) output: Option<PathBuf>,
+    /// Disk of --source-ova to convert for KVM or XenServer (its ovf:diskId).
+    #[arg(long, help_heading = "Prepare")]
+    pub(crate) disk_id: Option<String>,
+    /// Compress the QCOW2 image (KVM).
+    #[arg(long, help_heading = "Prepare")]
+    pub(crate) compress: bool,
     /// Guest OS id for a build (e.g. ubuntu64Guest).
     #[arg(long, help_heading = "Prepare")]
     pub(crate) guest_os: Option<String>,
@@ -194,7 +216,7 @@ pub(crate) struct ConfigArgs {
     /// Bucket.
     #[arg(long, env = "PIPELINE_BUCKET", help_heading = "S3")]
     pub(crate) bucket: Option<String>,
-    /// Key of the published OVA.
+    /// Key of the published file.
     #[arg(long, help_heading = "S3")]
     pub(crate) key: Option<String>,
     /// Access key id.
@@ -245,9 +267,6 @@ pub(crate) struct ConfigArgs {
     /// OS type description (as listOsTypes shows it).
     #[arg(long, help_heading = "CloudStack")]
     pub(crate) os_type: Option<String>,
-    /// Hypervisor (default VMware).
-    #[arg(long, help_heading = "CloudStack")]
-    pub(crate) hypervisor: Option<String>,
     /// Template name.
     #[arg(long, help_heading = "CloudStack")]
     pub(crate) template_name: Option<String>,
@@ -323,12 +342,12 @@ pub(crate) enum ConfigError {
     },
 }
 
-/// What `prepare` does.
+/// What `prepare` reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PrepareSource {
-    /// Build from a raw disk.
+    /// A raw disk: built into an OVA, or converted to QCOW2 or VHD.
     Build(PathBuf),
-    /// Repack an existing OVA.
+    /// An existing OVA: repacked, or its disk converted to QCOW2 or VHD.
     Repack(PathBuf),
 }
 
@@ -337,7 +356,11 @@ pub(crate) enum PrepareSource {
 pub(crate) struct PrepareSettings {
     /// Build or repack.
     pub(crate) source: PrepareSource,
-    /// Output OVA.
+    /// What to write: an OVA, a QCOW2 or a VHD.
+    pub(crate) format: ImageFormat,
+    /// The hypervisor the file is for.
+    pub(crate) hypervisor: Hypervisor,
+    /// Output file.
     pub(crate) output: PathBuf,
     /// Appliance name.
     pub(crate) name: String,
@@ -433,10 +456,19 @@ impl Config {
         }
         set(&mut self.name, a.name);
         set(&mut self.state_file, a.state_file);
+        if a.hypervisor.is_some() {
+            // A flag overrides the file, whichever of its two keys the file uses.
+            self.hypervisor = a.hypervisor;
+            self.cloudstack.hypervisor = None;
+        }
         let p = &mut self.prepare;
         set(&mut p.disk, a.disk);
         set(&mut p.source_ova, a.source_ova);
         set(&mut p.output, a.output);
+        set(&mut p.disk_id, a.disk_id);
+        if a.compress {
+            p.compress = Some(true);
+        }
         set(&mut p.guest_os, a.guest_os);
         set(&mut p.cpus, a.cpus);
         set(&mut p.memory_mb, a.memory_mb);
@@ -464,7 +496,6 @@ impl Config {
         set(&mut c.secret_key, a.cs_secret.map(Secret));
         set(&mut c.zone, a.zone);
         set(&mut c.os_type, a.os_type);
-        set(&mut c.hypervisor, a.hypervisor);
         set(&mut c.template_name, a.template_name);
         set(&mut c.service_offering, a.service_offering);
         set(&mut c.vm_name, a.vm_name);
@@ -502,12 +533,12 @@ impl Config {
         }
     }
 
-    /// Key of the published OVA.
+    /// Key of the published file.
     pub(crate) fn publish_key(&self) -> String {
         self.s3
             .key
             .clone()
-            .unwrap_or_else(|| format!("{}.ova", self.name()))
+            .unwrap_or_else(|| format!("{}.{}", self.name(), self.format().extension()))
     }
 
     /// Key of the transferred export.
@@ -515,7 +546,7 @@ impl Config {
         self.transfer
             .key
             .clone()
-            .unwrap_or_else(|| format!("exports/{}.ova", self.name()))
+            .unwrap_or_else(|| format!("exports/{}.{}", self.name(), self.format().extension()))
     }
 
     /// Template name.
@@ -534,21 +565,59 @@ impl Config {
             .unwrap_or_else(|| format!("{}-vm", self.name()))
     }
 
-    /// Hypervisor.
-    pub(crate) fn hypervisor(&self) -> String {
-        self.cloudstack
+    /// The hypervisor: the top-level `hypervisor`, or its alias `[cloudstack] hypervisor`,
+    /// read in any case (default VMware).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for a name that is none of KVM, XenServer and VMware, or when
+    /// both keys are set to different hypervisors.
+    pub(crate) fn hypervisor(&self) -> Result<Hypervisor, ConfigError> {
+        let parse = |key: &'static str, v: &str| {
+            v.parse::<Hypervisor>().map_err(|e| ConfigError::Invalid {
+                key,
+                reason: e.to_string(),
+            })
+        };
+        let top = self
             .hypervisor
-            .clone()
-            .unwrap_or_else(|| "VMware".to_owned())
+            .as_deref()
+            .map(|v| parse("hypervisor", v))
+            .transpose()?;
+        let alias = self
+            .cloudstack
+            .hypervisor
+            .as_deref()
+            .map(|v| parse("cloudstack.hypervisor", v))
+            .transpose()?;
+        match (top, alias) {
+            (Some(a), Some(b)) if a != b => Err(ConfigError::Invalid {
+                key: "hypervisor",
+                reason: format!(
+                    "`hypervisor = \"{a}\"` and `[cloudstack] hypervisor = \"{b}\"` disagree: \
+                     keep one (the top-level key; the [cloudstack] one is its older alias)"
+                ),
+            }),
+            (Some(h), _) | (None, Some(h)) => Ok(h),
+            (None, None) => Ok(Hypervisor::default()),
+        }
+    }
+
+    /// The format `prepare` writes and `register` declares (OVA when the hypervisor setting
+    /// is unusable: every step then stops on [`Config::hypervisor`]'s error).
+    pub(crate) fn format(&self) -> ImageFormat {
+        self.hypervisor().unwrap_or_default().format()
     }
 
     /// Settings for `prepare`.
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] when neither or both of `disk` and `source_ova` are set, or the manifest
-    /// algorithm is unknown.
+    /// [`ConfigError`] when neither or both of `disk` and `source_ova` are set, the manifest
+    /// algorithm is unknown, or a setting does not apply to the hypervisor's format.
     pub(crate) fn prepare(&self) -> Result<PrepareSettings, ConfigError> {
+        let hypervisor = self.hypervisor()?;
+        let format = hypervisor.format();
         let p = &self.prepare;
         let source = match (&p.disk, &p.source_ova) {
             (Some(d), None) => PrepareSource::Build(self.resolve(d)),
@@ -576,15 +645,62 @@ impl Config {
                 reason: format!("`{m}` is not one of none, sha1, sha256, sha512"),
             });
         }
+        if p.disk_id.is_some() && !matches!(source, PrepareSource::Repack(_)) {
+            return Err(ConfigError::Invalid {
+                key: "prepare.disk_id",
+                reason: "picks a disk of `source_ova`; a raw `disk` has only one".into(),
+            });
+        }
+        if p.disk_id.is_some() && format == ImageFormat::Ova {
+            return Err(ConfigError::Invalid {
+                key: "prepare.disk_id",
+                reason: format!(
+                    "picks the disk converted to a QCOW2 or VHD template; hypervisor {hypervisor} \
+                     takes the whole OVA (set hypervisor = \"KVM\" or \"XenServer\", or drop disk_id)"
+                ),
+            });
+        }
+        if p.compress == Some(true) && format != ImageFormat::Qcow2 {
+            return Err(ConfigError::Invalid {
+                key: "prepare.compress",
+                reason: format!(
+                    "only a QCOW2 image (hypervisor KVM) can be compressed; hypervisor {hypervisor} \
+                     takes {}",
+                    if format == ImageFormat::Vhd {
+                        "a VHD, which has no compression"
+                    } else {
+                        "an OVA, whose disk is always compressed"
+                    }
+                ),
+            });
+        }
         let output = match &p.output {
             Some(o) => self.resolve(o),
             None => {
                 let dir = self.state_file().parent().map(Path::to_path_buf);
-                dir.unwrap_or_default().join(format!("{}.ova", self.name()))
+                dir.unwrap_or_default()
+                    .join(format!("{}.{}", self.name(), format.extension()))
             }
         };
+        if let Some(ext) = output.extension().and_then(|e| e.to_str())
+            && let Some(named) = [ImageFormat::Ova, ImageFormat::Qcow2, ImageFormat::Vhd]
+                .into_iter()
+                .find(|f| f.extension().eq_ignore_ascii_case(ext))
+            && named != format
+        {
+            return Err(ConfigError::Invalid {
+                key: "prepare.output",
+                reason: format!(
+                    "{} names a {named} file, but hypervisor {hypervisor} takes {format} \
+                     templates: change the output's extension or the hypervisor",
+                    output.display()
+                ),
+            });
+        }
         Ok(PrepareSettings {
             source,
+            format,
+            hypervisor,
             output,
             name: self.name(),
             options: p.clone(),
@@ -705,8 +821,21 @@ impl Config {
     pub(crate) fn fingerprints(&self) -> Fingerprints {
         let s = &self.s3;
         let c = &self.cloudstack;
+        let hypervisor = match self.hypervisor() {
+            Ok(h) => h.api_name().to_owned(),
+            Err(_) => format!("{:?}", (&self.hypervisor, &c.hypervisor)),
+        };
+        // An OVA's fingerprint stays what it was before other formats existed.
+        let prepare = match self.hypervisor() {
+            Ok(Hypervisor::VMware) => {
+                serde_json::json!({ "name": self.name(), "prepare": self.prepare })
+            }
+            _ => serde_json::json!({
+                "name": self.name(), "prepare": self.prepare, "hypervisor": hypervisor
+            }),
+        };
         let parts: [serde_json::Value; 7] = [
-            serde_json::json!({ "name": self.name(), "prepare": self.prepare }),
+            prepare,
             serde_json::json!([
                 s.endpoint,
                 s.bucket,
@@ -718,7 +847,7 @@ impl Config {
                 c.endpoint,
                 c.zone,
                 c.os_type,
-                self.hypervisor(),
+                hypervisor,
                 self.template_name()
             ]),
             serde_json::json!([c.endpoint, c.zone, c.service_offering, self.vm_name()]),
@@ -780,7 +909,7 @@ source_insecure = true
         assert_eq!(cfg.transfer_key(), "exports/web.ova");
         assert_eq!(cfg.template_name(), "web");
         assert_eq!(cfg.vm_name(), "web-vm");
-        assert_eq!(cfg.hypervisor(), "VMware");
+        assert_eq!(cfg.hypervisor().unwrap(), Hypervisor::VMware);
         assert_eq!(cfg.state_file(), Path::new("./st/state.json"));
         let p = cfg.prepare().unwrap();
         assert_eq!(p.source, PrepareSource::Repack(PathBuf::from("./in.ova")));
@@ -919,6 +1048,104 @@ source_insecure = true
         other.s3.secret_key = Some(Secret::new("rotated"));
         other.cloudstack.secret_key = Some(Secret::new("rotated"));
         assert_eq!(cfg.fingerprints(), other.fingerprints());
+    }
+
+    #[test]
+    fn the_hypervisor_has_one_place_and_an_alias() {
+        // Default, top-level key in any case, and the older [cloudstack] key.
+        assert_eq!(Config::default().hypervisor().unwrap(), Hypervisor::VMware);
+        let cfg = Config::parse("hypervisor = \"kvm\"\n").unwrap();
+        assert_eq!(cfg.hypervisor().unwrap(), Hypervisor::Kvm);
+        assert_eq!(cfg.format(), ImageFormat::Qcow2);
+        assert_eq!(cfg.publish_key(), "appliance.qcow2");
+        assert_eq!(cfg.transfer_key(), "exports/appliance.qcow2");
+        let cfg = Config::parse("[cloudstack]\nhypervisor = \"xenserver\"\n").unwrap();
+        assert_eq!(cfg.hypervisor().unwrap(), Hypervisor::XenServer);
+        // Both keys naming the same hypervisor (in any case) is fine; different ones are not.
+        let cfg =
+            Config::parse("hypervisor = \"KVM\"\n[cloudstack]\nhypervisor = \"kvm\"\n").unwrap();
+        assert_eq!(cfg.hypervisor().unwrap(), Hypervisor::Kvm);
+        let cfg =
+            Config::parse("hypervisor = \"KVM\"\n[cloudstack]\nhypervisor = \"VMware\"\n").unwrap();
+        let err = cfg.hypervisor().unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "`hypervisor = \"KVM\"` and `[cloudstack] hypervisor = \"VMware\"` disagree"
+            ),
+            "{err}"
+        );
+        // A flag overrides whichever key the file used.
+        let mut cfg = cfg;
+        let cli = Cli::try_parse_from(["x", "--hypervisor", "xenserver"]).unwrap();
+        cfg.merge(cli.args);
+        assert_eq!(cfg.hypervisor().unwrap(), Hypervisor::XenServer);
+        let cfg = Config::parse("hypervisor = \"hyperv\"\n").unwrap();
+        let err = cfg.hypervisor().unwrap_err().to_string();
+        assert!(err.contains("unknown hypervisor `hyperv`"), "{err}");
+        assert!(cfg.prepare().is_err());
+    }
+
+    #[test]
+    fn prepare_settings_follow_the_hypervisor() {
+        let cfg =
+            Config::parse("hypervisor = \"KVM\"\n[prepare]\ndisk = \"d.raw\"\ncompress = true\n")
+                .unwrap();
+        let p = cfg.prepare().unwrap();
+        assert_eq!(p.format, ImageFormat::Qcow2);
+        assert_eq!(p.output, Path::new("./appliance.qcow2"));
+        let cfg = Config::parse(
+            "hypervisor = \"XenServer\"\n[prepare]\ndisk = \"d.raw\"\ncompress = true\n",
+        )
+        .unwrap();
+        let err = cfg.prepare().unwrap_err().to_string();
+        assert!(err.contains("only a QCOW2 image"), "{err}");
+        let cfg = Config::parse(
+            "hypervisor = \"XenServer\"\n[prepare]\nsource_ova = \"a.ova\"\noutput = \"x.qcow2\"\n",
+        )
+        .unwrap();
+        let err = cfg.prepare().unwrap_err().to_string();
+        assert!(
+            err.contains("names a QCOW2 file, but hypervisor XenServer takes VHD templates"),
+            "{err}"
+        );
+        let cfg =
+            Config::parse("[prepare]\nsource_ova = \"a.ova\"\ndisk_id = \"vmdisk1\"\n").unwrap();
+        let err = cfg.prepare().unwrap_err().to_string();
+        assert!(
+            err.contains("hypervisor VMware takes the whole OVA"),
+            "{err}"
+        );
+        let cfg = Config::parse(
+            "hypervisor = \"kvm\"\n[prepare]\nsource_ova = \"a.ova\"\ndisk_id = \"vmdisk2\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.prepare().unwrap().options.disk_id.as_deref(),
+            Some("vmdisk2")
+        );
+    }
+
+    #[test]
+    fn the_hypervisor_reruns_prepare_and_register_but_leaves_an_ova_fingerprint_alone() {
+        let cfg = Config::parse(FULL).unwrap();
+        // The fingerprint of an OVA prepare is the one earlier versions recorded.
+        let old = serde_json::json!({ "name": cfg.name(), "prepare": cfg.prepare });
+        let digest = sha2::Sha256::digest(old.to_string().as_bytes());
+        assert_eq!(
+            cfg.fingerprints().get(Step::Prepare),
+            hex::encode(&digest[..8])
+        );
+        let mut kvm = cfg.clone();
+        kvm.hypervisor = Some("kvm".into());
+        let (a, b) = (cfg.fingerprints(), kvm.fingerprints());
+        for step in [Step::Prepare, Step::Publish, Step::Register, Step::Transfer] {
+            assert_ne!(a.get(step), b.get(step), "{step}");
+        }
+        assert_eq!(a.get(Step::Deploy), b.get(Step::Deploy));
+        // The spelling of the name does not matter.
+        let mut upper = kvm.clone();
+        upper.hypervisor = Some("KVM".into());
+        assert_eq!(upper.fingerprints(), kvm.fingerprints());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 
 use crate::config::{Config, Secret};
+use crate::hypervisor::Hypervisor;
 use crate::plan::{Overrides, Request};
 use crate::report::Printer;
 
@@ -39,6 +40,9 @@ pub(crate) struct DemoArgs {
     /// Size of the generated disk in MiB.
     #[arg(long, default_value_t = 8)]
     pub(crate) disk_mib: u64,
+    /// KVM (a QCOW2 template), XenServer (a VHD) or VMware (an OVA), in any case.
+    #[arg(long, default_value = "VMware")]
+    pub(crate) hypervisor: Hypervisor,
 }
 
 /// Signed requests for everything; anonymous GET/HEAD of objects, as a bucket policy granting
@@ -129,17 +133,20 @@ pub(crate) fn write_disk(path: &Path, mib: u64) -> std::io::Result<()> {
 }
 
 /// The demo's configuration for servers at the given endpoints.
-fn demo_config(dir: &Path, s3: &str, sim: &Simulator) -> Config {
+fn demo_config(dir: &Path, s3: &str, sim: &Simulator, hypervisor: Hypervisor) -> Config {
     let mut cfg = Config {
         name: Some("ovakit-demo".into()),
         state_file: Some(dir.join("pipeline-state.json")),
         base_dir: dir.to_path_buf(),
+        hypervisor: Some(hypervisor.api_name().into()),
         ..Config::default()
     };
     cfg.prepare.disk = Some(dir.join("disk.raw"));
-    cfg.prepare.guest_os = Some("ubuntu64Guest".into());
-    cfg.prepare.cpus = Some(1);
-    cfg.prepare.memory_mb = Some(512);
+    if hypervisor == Hypervisor::VMware {
+        cfg.prepare.guest_os = Some("ubuntu64Guest".into());
+        cfg.prepare.cpus = Some(1);
+        cfg.prepare.memory_mb = Some(512);
+    }
     cfg.s3.endpoint = Some(s3.to_owned());
     cfg.s3.bucket = Some(BUCKET.into());
     cfg.s3.access_key = Some(ACCESS_KEY.into());
@@ -155,19 +162,22 @@ fn demo_config(dir: &Path, s3: &str, sim: &Simulator) -> Config {
 }
 
 /// The same configuration as a `pipeline.toml`.
-fn demo_toml(dir: &Path, s3: &str, sim: &Simulator) -> String {
+fn demo_toml(dir: &Path, s3: &str, sim: &Simulator, hypervisor: Hypervisor) -> String {
     let q = |p: &Path| toml_str(&p.display().to_string());
+    let ovf = if hypervisor == Hypervisor::VMware {
+        "guest_os = \"ubuntu64Guest\"\ncpus = 1\nmemory_mb = 512\n"
+    } else {
+        ""
+    };
     format!(
         r#"# Written by `pipeline demo --serve`: a local S3 server and the CloudStack simulator.
 name = "ovakit-demo"
 state_file = {state}
+hypervisor = "{hypervisor}"
 
 [prepare]
 disk = {disk}
-guest_os = "ubuntu64Guest"
-cpus = 1
-memory_mb = 512
-
+{ovf}
 [s3]
 endpoint = {s3}
 bucket = "{BUCKET}"
@@ -254,7 +264,8 @@ pub(crate) async fn main(args: DemoArgs) -> i32 {
 
     if args.serve {
         let path = dir.join("pipeline.toml");
-        if let Err(e) = std::fs::write(&path, demo_toml(&dir, &s3.endpoint, &sim)) {
+        if let Err(e) = std::fs::write(&path, demo_toml(&dir, &s3.endpoint, &sim, args.hypervisor))
+        {
             eprintln!("error: cannot write {}: {e}", path.display());
             return 2;
         }
@@ -277,8 +288,13 @@ pub(crate) async fn main(args: DemoArgs) -> i32 {
         dir.join("disk.raw").display(),
         args.disk_mib.max(1)
     ));
+    printer.line(&format!(
+        "hypervisor:           {} ({} template)",
+        args.hypervisor,
+        args.hypervisor.format()
+    ));
     printer.line("");
-    let cfg = demo_config(&dir, &s3.endpoint, &sim);
+    let cfg = demo_config(&dir, &s3.endpoint, &sim, args.hypervisor);
     let report = crate::run::run(
         &cfg,
         Request::default(),
@@ -299,11 +315,14 @@ mod tests {
     fn demo_toml_parses_into_the_same_settings() {
         let dir = tempfile::tempdir().unwrap();
         let sim = Simulator::start(SimulatorConfig::default()).unwrap();
-        let text = demo_toml(dir.path(), "http://127.0.0.1:1", &sim);
-        let from_file = Config::parse(&text).unwrap();
-        let built = demo_config(dir.path(), "http://127.0.0.1:1", &sim);
-        assert_eq!(from_file.fingerprints(), built.fingerprints());
-        assert_eq!(from_file.state_file(), built.state_file());
+        for h in Hypervisor::ALL {
+            let text = demo_toml(dir.path(), "http://127.0.0.1:1", &sim, h);
+            let from_file = Config::parse(&text).unwrap();
+            let built = demo_config(dir.path(), "http://127.0.0.1:1", &sim, h);
+            assert_eq!(from_file.fingerprints(), built.fingerprints(), "{h}");
+            assert_eq!(from_file.state_file(), built.state_file());
+            assert_eq!(from_file.hypervisor().unwrap(), h);
+        }
     }
 
     #[test]

@@ -72,9 +72,10 @@ impl Hint {
                  prints it), or [cloudstack] insecure = true (--cs-insecure) to skip verification \
                  of the CloudStack endpoint"
                 .to_owned(),
-            Hint::ExportCorrupt => "the export failed the on-the-fly check (not an OVA, or bytes \
-                 that do not match its manifest); the upload was aborted and no object was written. \
-                 Extract again with `pipeline run --from export`"
+            Hint::ExportCorrupt => "the export failed the on-the-fly check (not the template's \
+                 format, bytes that do not match an OVA's manifest, or a damaged or cut-short QCOW2 \
+                 or VHD); the upload was aborted and no object was written. Extract again with \
+                 `pipeline run --from export`"
                 .to_owned(),
             Hint::Timeout => "the wait ran out of time: raise [cloudstack] timeout_seconds (or \
                  --timeout-seconds) and rerun `pipeline run` to resume"

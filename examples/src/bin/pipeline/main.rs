@@ -9,6 +9,7 @@ mod config;
 mod demo;
 mod error;
 mod hints;
+mod hypervisor;
 mod plan;
 mod report;
 mod run;

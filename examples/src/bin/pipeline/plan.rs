@@ -398,13 +398,7 @@ fn mark_done_placeholder(state: &mut State, step: Step) {
         })
     }
     match step {
-        Step::Prepare => {
-            state.prepare = d(PrepareOut {
-                ova: String::new(),
-                size: 0,
-                sha256: String::new(),
-            })
-        }
+        Step::Prepare => state.prepare = d(PrepareOut::default()),
         Step::Publish => {
             state.publish = d(PublishOut {
                 bucket: String::new(),
@@ -429,16 +423,8 @@ fn mark_done_placeholder(state: &mut State, step: Step) {
                 ip: None,
             })
         }
-        Step::Export => state.export = d(ExportOut { url: String::new() }),
-        Step::Transfer => {
-            state.transfer = d(TransferOut {
-                bucket: String::new(),
-                key: String::new(),
-                size: 0,
-                sha256: String::new(),
-                verified_entries: 0,
-            })
-        }
+        Step::Export => state.export = d(ExportOut::default()),
+        Step::Transfer => state.transfer = d(TransferOut::default()),
         Step::Verify => state.verify = d(VerifyOut { checks: vec![] }),
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hypervisor::ImageFormat;
 use crate::plan::Step;
 
 /// Version of the state file layout; bumped on incompatible changes.
@@ -55,15 +56,25 @@ pub(crate) struct Done<T> {
     pub(crate) output: T,
 }
 
-/// `prepare`: the OVA ready to publish.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `prepare`: the file ready to publish.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PrepareOut {
-    /// Path of the prepared OVA.
+    /// Path of the prepared file: an OVA, or a QCOW2 or VHD image (the key keeps its first
+    /// name, so state files and reports of earlier versions read the same).
     pub(crate) ova: String,
     /// Its size in bytes.
     pub(crate) size: u64,
-    /// SHA-256 of the whole OVA, lowercase hex.
+    /// SHA-256 of the whole file, lowercase hex.
     pub(crate) sha256: String,
+    /// What the file is (`ova` in state files written before other formats existed).
+    #[serde(default)]
+    pub(crate) format: ImageFormat,
+    /// QCOW2 and VHD: the virtual disk size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) virtual_size: Option<u64>,
+    /// QCOW2 and VHD: SHA-256 of the disk's raw content, read back through the image reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) raw_sha256: Option<String>,
 }
 
 /// `publish`: the uploaded object.
@@ -109,14 +120,17 @@ pub(crate) struct DeployOut {
 }
 
 /// `export`: the template's download URL.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ExportOut {
     /// Decoded HTTP(S) URL of the exported template.
     pub(crate) url: String,
+    /// The template's format as CloudStack lists it (what the export holds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) format: Option<ImageFormat>,
 }
 
 /// `transfer`: the export copied into object storage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct TransferOut {
     /// Bucket name.
     pub(crate) bucket: String,
@@ -126,8 +140,14 @@ pub(crate) struct TransferOut {
     pub(crate) size: u64,
     /// SHA-256 of the bytes copied, lowercase hex.
     pub(crate) sha256: String,
-    /// Number of manifest entries whose digest matched on the fly.
+    /// Number of manifest entries whose digest matched on the fly (0 for a QCOW2 or VHD).
     pub(crate) verified_entries: usize,
+    /// What the export is (`ova` in state files written before other formats existed).
+    #[serde(default)]
+    pub(crate) format: ImageFormat,
+    /// QCOW2 and VHD: the virtual size the image's header gave, checked in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) virtual_size: Option<u64>,
 }
 
 /// `verify`: the final checks.
@@ -335,9 +355,12 @@ mod tests {
         let path = dir.path().join("state.json");
         let mut state = State::new();
         state.prepare = done(PrepareOut {
-            ova: "a.ova".into(),
+            ova: "a.qcow2".into(),
             size: 10,
             sha256: "ab".into(),
+            format: ImageFormat::Qcow2,
+            virtual_size: Some(1 << 20),
+            raw_sha256: Some("cd".into()),
         });
         state.deploy = done(DeployOut {
             vm_id: "v".into(),
@@ -349,6 +372,15 @@ mod tests {
         // No temp file is left beside the target.
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn a_state_file_from_before_other_formats_reads_as_ova() {
+        let old = br#"{"version": 1, "prepare": {"completed_at": 1, "seconds": 1.0,
+            "output": {"ova": "a.ova", "size": 3, "sha256": "ab"}}}"#;
+        let st = parse(Path::new("s.json"), old).unwrap();
+        let p = st.prepare.unwrap().output;
+        assert_eq!((p.format, p.virtual_size), (ImageFormat::Ova, None));
     }
 
     #[test]
@@ -373,11 +405,7 @@ mod tests {
     #[test]
     fn clear_and_is_done_cover_every_step() {
         let mut state = State::new();
-        state.prepare = done(PrepareOut {
-            ova: String::new(),
-            size: 0,
-            sha256: String::new(),
-        });
+        state.prepare = done(PrepareOut::default());
         state.publish = done(PublishOut {
             bucket: "b".into(),
             key: "k".into(),
@@ -396,14 +424,11 @@ mod tests {
             vm_name: "n".into(),
             ip: None,
         });
-        state.export = done(ExportOut { url: "u".into() });
-        state.transfer = done(TransferOut {
-            bucket: "b".into(),
-            key: "k".into(),
-            size: 0,
-            sha256: String::new(),
-            verified_entries: 0,
+        state.export = done(ExportOut {
+            url: "u".into(),
+            format: None,
         });
+        state.transfer = done(TransferOut::default());
         state.verify = done(VerifyOut { checks: vec![] });
         for step in Step::ALL {
             assert!(state.is_done(step));

@@ -23,6 +23,7 @@ pub(crate) fn pipeline_cmd() -> Command {
         "PIPELINE_NAME",
         "PIPELINE_STATE_FILE",
         "PIPELINE_BUCKET",
+        "PIPELINE_HYPERVISOR",
     ] {
         cmd.env_remove(var);
     }
@@ -137,4 +138,26 @@ pub(crate) fn demo_servers(
         .find_map(|l| l.strip_prefix("config: ").map(PathBuf::from))
         .unwrap();
     (Killed(child), config, lines)
+}
+
+/// `qemu-img ARGS` as the independent judge of a disk image: its stdout when it succeeds; a
+/// failure with its output otherwise. `None` (the check skipped, with a message) when qemu-img
+/// is not installed, which fails under `CI`.
+pub(crate) fn qemu_img(args: &[&std::ffi::OsStr]) -> Option<String> {
+    if Command::new("qemu-img").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "qemu-img is required when CI is set"
+        );
+        eprintln!("skipped: qemu-img is not installed");
+        return None;
+    }
+    let out = Command::new("qemu-img").args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "qemu-img {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(stdout)
 }

@@ -6,6 +6,7 @@ use cloudstack_client::{Client, Params};
 
 use crate::config::Config;
 use crate::error::PipelineError;
+use crate::hypervisor::ImageFormat;
 use crate::plan::Step;
 use crate::state::{DeployOut, ExportOut, RegisterOut};
 
@@ -71,9 +72,9 @@ async fn zone_id(c: &Client, step: Step, name: &str) -> Result<String, PipelineE
         })
 }
 
-/// `register`: registerTemplate with the object URL (OVA format) and, when known, the package's
-/// SHA-256 as `checksum` (CloudStack then verifies its download), then wait until it is ready in
-/// the zone.
+/// `register`: registerTemplate with the object URL, the hypervisor and its format (OVA, QCOW2
+/// or VHD) and, when known, the published file's SHA-256 as `checksum` (CloudStack then
+/// verifies its download), then wait until it is ready in the zone.
 pub(crate) async fn register(
     ctx: &mut Ctx<'_>,
     url: &str,
@@ -82,6 +83,8 @@ pub(crate) async fn register(
     let step = Step::Register;
     let cfg = ctx.cfg;
     let s = cfg.cloudstack(step)?;
+    let hypervisor = cfg.hypervisor()?;
+    let format = hypervisor.format();
     let os_name = Config::required(
         &cfg.cloudstack.os_type,
         step,
@@ -113,9 +116,15 @@ pub(crate) async fn register(
         })?;
     let name = cfg.template_name();
     let zones = Zones::one(&zone);
-    let mut request =
-        RegisterTemplate::new(&name, "OVA", cfg.hypervisor(), &os.id, url, zones.clone())
-            .with_param("isextractable", "true");
+    let mut request = RegisterTemplate::new(
+        &name,
+        format.api_name(),
+        hypervisor.api_name(),
+        &os.id,
+        url,
+        zones.clone(),
+    )
+    .with_param("isextractable", "true");
     if let Some(hex) = sha256 {
         request = request.with_sha256(hex);
     }
@@ -131,10 +140,10 @@ pub(crate) async fn register(
             hint: None,
         })?;
     ctx.printer.line(&format!(
-        "            template {} registered{}; waiting until CloudStack has downloaded it",
+        "            template {} registered as {format} for {hypervisor}{}; waiting until CloudStack has downloaded it",
         template.id,
         if sha256.is_some() {
-            " with the package's SHA-256 as checksum"
+            " with the file's SHA-256 as checksum"
         } else {
             ""
         }
@@ -230,7 +239,8 @@ pub(crate) async fn deploy(
     })
 }
 
-/// `export`: extractTemplate (HTTP_DOWNLOAD), wait, decode the URL.
+/// `export`: extractTemplate (HTTP_DOWNLOAD), wait, decode the URL; note the template's format
+/// as listTemplates gives it (what the export holds, checked by `transfer`).
 pub(crate) async fn export(
     ctx: &mut Ctx<'_>,
     template_id: &str,
@@ -264,7 +274,39 @@ pub(crate) async fn export(
             hint: None,
         });
     }
-    Ok(ExportOut { url })
+    let listed = c
+        .list_templates(
+            Params::new()
+                .set("id", template_id)
+                .set("templatefilter", "self"),
+        )
+        .await
+        .map_err(|e| cs_error(step, "listTemplates failed", e))?;
+    let named = listed.iter().find_map(|t| t.format.clone());
+    let format = match named.as_deref() {
+        Some(f) => {
+            let known = [ImageFormat::Ova, ImageFormat::Qcow2, ImageFormat::Vhd]
+                .into_iter()
+                .find(|k| k.api_name().eq_ignore_ascii_case(f));
+            if known.is_none() {
+                return Err(PipelineError::Check {
+                    step,
+                    what: format!(
+                        "template {template_id} has format {f}: the pipeline checks OVA, QCOW2 \
+                         and VHD exports only"
+                    ),
+                    hint: None,
+                });
+            }
+            known
+        }
+        None => None,
+    };
+    if let Some(f) = format {
+        ctx.printer
+            .line(&format!("            the template is stored as {f}"));
+    }
+    Ok(ExportOut { url, format })
 }
 
 /// The CloudStack half of `verify`: the template is ready and the VM runs.

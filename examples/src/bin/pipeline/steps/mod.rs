@@ -1,6 +1,8 @@
 //! The steps: thin shells over ova-core, s3-stream and cloudstack-client.
 
 mod cloud;
+mod image_check;
+mod image_verify;
 mod prepare;
 mod s3;
 mod tee;
@@ -115,10 +117,25 @@ impl StepOutput {
     /// One line per produced value, for the progress output.
     pub(crate) fn details(&self) -> Vec<String> {
         match self {
-            StepOutput::Prepare(o) => vec![
-                format!("ova {} ({} bytes)", o.ova, o.size),
-                format!("sha256 {}", o.sha256),
-            ],
+            StepOutput::Prepare(o) => match o.virtual_size {
+                None => vec![
+                    format!("ova {} ({} bytes)", o.ova, o.size),
+                    format!("sha256 {}", o.sha256),
+                ],
+                Some(v) => vec![
+                    format!(
+                        "{} {} ({} bytes, virtual size {v})",
+                        o.format.extension(),
+                        o.ova,
+                        o.size
+                    ),
+                    format!(
+                        "sha256 {}, raw content sha256 {}",
+                        o.sha256,
+                        o.raw_sha256.as_deref().unwrap_or("-")
+                    ),
+                ],
+            },
             StepOutput::Publish(o) => vec![
                 format!("s3://{}/{} ({} bytes)", o.bucket, o.key, o.size),
                 format!("url {}", o.url),
@@ -138,10 +155,16 @@ impl StepOutput {
             StepOutput::Export(o) => vec![format!("url {}", o.url)],
             StepOutput::Transfer(o) => vec![
                 format!("s3://{}/{} ({} bytes)", o.bucket, o.key, o.size),
-                format!(
-                    "sha256 {}, {} manifest entries verified in flight",
-                    o.sha256, o.verified_entries
-                ),
+                match o.virtual_size {
+                    None => format!(
+                        "sha256 {}, {} manifest entries verified in flight",
+                        o.sha256, o.verified_entries
+                    ),
+                    Some(v) => format!(
+                        "sha256 {}, {} structure and virtual size {v} checked in flight",
+                        o.sha256, o.format
+                    ),
+                },
             ],
             StepOutput::Verify(o) => vec![format!(
                 "{}/{} checks passed",
@@ -183,9 +206,15 @@ pub(crate) async fn run(
     inputs: Inputs,
     state: &State,
 ) -> Result<StepOutput, PipelineError> {
+    // Every step depends on the hypervisor (file name, format, checks): an unusable setting
+    // stops any of them with the same message.
+    ctx.cfg.hypervisor()?;
     Ok(match inputs {
         Inputs::Prepare => StepOutput::Prepare(prepare::prepare(ctx).await?),
-        Inputs::Publish { ova } => StepOutput::Publish(s3::publish(ctx, &ova, state).await?),
+        Inputs::Publish { ova } => {
+            check_publishable(ctx, &ova)?;
+            StepOutput::Publish(s3::publish(ctx, &ova, state).await?)
+        }
         Inputs::Register { url, sha256 } => {
             StepOutput::Register(cloud::register(ctx, &url, sha256.as_deref()).await?)
         }
@@ -196,9 +225,34 @@ pub(crate) async fn run(
             StepOutput::Export(cloud::export(ctx, &template_id).await?)
         }
         Inputs::Transfer { export_url } => {
-            StepOutput::Transfer(s3::transfer(ctx, &export_url).await?)
+            let expect = image_check::expectation(ctx.cfg, state);
+            StepOutput::Transfer(s3::transfer(ctx, &export_url, expect).await?)
         }
         Inputs::Verify => StepOutput::Verify(verify(ctx, state).await?),
+    })
+}
+
+/// Before `publish`: the file is what the hypervisor's zones take (a file given with `--ova`
+/// may be anything), so a mismatch stops here rather than in CloudStack's download.
+fn check_publishable(ctx: &Ctx<'_>, file: &str) -> Result<(), PipelineError> {
+    let want = ctx.cfg.format();
+    let found = prepare::sniff_file(std::path::Path::new(file))
+        .map_err(|e| PipelineError::failed(Step::Publish, format!("cannot read {file}"), e))?;
+    if found == Some(want) {
+        return Ok(());
+    }
+    let what = match found {
+        Some(f) => format!("{}, the template format of {}", f.a_file(), f.hypervisor()),
+        None => "neither an OVA, a QCOW2 nor a VHD".to_owned(),
+    };
+    Err(PipelineError::Check {
+        step: Step::Publish,
+        what: format!(
+            "{file} is {what}, but hypervisor {} takes {want} templates: set the hypervisor \
+             that matches the file (--hypervisor), or prepare a {want}",
+            want.hypervisor()
+        ),
+        hint: None,
     })
 }
 
@@ -215,6 +269,7 @@ async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<VerifyOut, PipelineE
         .progress()
         .spinner("verify", "checking the recorded outputs");
     s3::verify(ctx, state).await?;
+    image_verify::verify(ctx, state).await?;
     cloud::verify(ctx, template.as_deref(), vm.as_deref()).await?;
     let checks: Vec<Check> = ctx.checks[first..].to_vec();
     if checks.is_empty() {

@@ -1,5 +1,10 @@
-//! `prepare`: build an OVA from a raw disk or repack an existing one with edits (ova-core), then
-//! validate the result.
+//! `prepare`: the file the hypervisor's zones take, then validated (ova-core).
+//!
+//! VMware: an OVA built from a raw disk, or an existing one repacked with edits. KVM and
+//! XenServer: a QCOW2 or VHD image converted in one streaming pass from a disk image (raw, VMDK,
+//! QCOW2 or VHD, told apart by content) or straight from an OVA's disk, then read back whole
+//! through ova-core's reader (every table and refcount checked) for its virtual size and the
+//! SHA-256 of its raw content.
 
 use std::io::Read;
 use std::ops::ControlFlow;
@@ -13,12 +18,13 @@ use ova_core::validate::{Finding, Severity};
 use ova_core::write::ManifestChoice;
 use sha2::Digest;
 
-use crate::config::{PrepareConfig, PrepareSource};
+use crate::config::{PrepareConfig, PrepareSettings, PrepareSource};
 use crate::error::PipelineError;
+use crate::hypervisor::ImageFormat;
 use crate::plan::Step;
 use crate::state::PrepareOut;
 
-use super::{CtrlC, Ctx};
+use super::{CtrlC, Ctx, image_verify};
 
 fn ova_error(context: String, e: ova_core::Error) -> PipelineError {
     PipelineError::failed(Step::Prepare, context, e)
@@ -116,6 +122,9 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
                 PipelineError::failed(Step::Prepare, format!("cannot create {}", dir.display()), e)
             })?;
         }
+        if let Some(to) = settings.format.disk() {
+            return convert(&settings, to, &mut stop, printer);
+        }
         let opts = &settings.options;
         match &settings.source {
             PrepareSource::Build(disk) => {
@@ -177,12 +186,43 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
         let (size, sha256) = file_sha256(out).map_err(|e| {
             PipelineError::failed(Step::Prepare, format!("cannot read {}", out.display()), e)
         })?;
-        Ok((out.display().to_string(), size, sha256, findings))
+        Ok(Prepared::Ova(
+            PrepareOut {
+                ova: out.display().to_string(),
+                size,
+                sha256,
+                ..PrepareOut::default()
+            },
+            findings,
+        ))
     });
-    let (ova, size, sha256, findings) = job
+    let prepared = job
         .await
         .map_err(|e| PipelineError::failed(Step::Prepare, "the prepare task stopped", e))??;
     drop(ctrl_c);
+    let (out, findings) = match prepared {
+        Prepared::Ova(out, findings) => (out, findings),
+        Prepared::Image(out, problems) => {
+            let format = out.format;
+            let detail = format!(
+                "{format} read back: virtual size {} bytes, raw sha256 {}{}",
+                out.virtual_size.unwrap_or_default(),
+                out.raw_sha256.as_deref().unwrap_or("-"),
+                if problems.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", problems.join("; "))
+                }
+            );
+            ctx.check(
+                format!("{} image reads back", format.extension()),
+                true,
+                detail,
+            );
+            return Ok(out);
+        }
+    };
+    let ova = out.ova.clone();
     let (errors, text) = summarize(&findings);
     ctx.check("ova validates", errors == 0, text.clone());
     if errors > 0 {
@@ -192,7 +232,146 @@ pub(crate) async fn prepare(ctx: &mut Ctx<'_>) -> Result<PrepareOut, PipelineErr
             hint: None,
         });
     }
-    Ok(PrepareOut { ova, size, sha256 })
+    Ok(out)
+}
+
+/// What the blocking half of `prepare` made.
+enum Prepared {
+    /// An OVA and its validation findings.
+    Ova(PrepareOut, Vec<Finding>),
+    /// A QCOW2 or VHD image and the reader's notes.
+    Image(PrepareOut, Vec<String>),
+}
+
+/// KVM and XenServer: convert the raw disk or the OVA's disk, then read the image back.
+fn convert(
+    settings: &PrepareSettings,
+    to: ova_core::disk::Format,
+    stop: &mut dyn FnMut(u64) -> ControlFlow<()>,
+    printer: crate::report::Printer,
+) -> Result<Prepared, PipelineError> {
+    let out = &settings.output;
+    let opts = &settings.options;
+    let options =
+        ova_core::disk::ConvertOptions::new(to).with_compression(opts.compress == Some(true));
+    let ignored: Vec<&str> = [
+        ("guest_os", opts.guest_os.is_some()),
+        ("cpus", opts.cpus.is_some()),
+        ("memory_mb", opts.memory_mb.is_some()),
+        (
+            "set_virtual_system_type",
+            opts.set_virtual_system_type.is_some(),
+        ),
+        ("manifest", opts.manifest.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    if !ignored.is_empty() {
+        printer.line(&format!(
+            "            note: [prepare] {} describe an OVA package; a {} image has no place for them",
+            ignored.join(", "),
+            settings.format
+        ));
+    }
+    let summary = match &settings.source {
+        PrepareSource::Build(disk) => {
+            let s = ova_core::disk::convert_file(disk, out, &options, stop).map_err(|e| {
+                ova_error(
+                    format!(
+                        "cannot convert {} to a {} image",
+                        disk.display(),
+                        settings.format
+                    ),
+                    e,
+                )
+            })?;
+            printer.line(&format!(
+                "            converted {} ({} disk, {} bytes) to {} for {}",
+                disk.display(),
+                s.from,
+                s.source_size,
+                settings.format,
+                settings.hypervisor
+            ));
+            s
+        }
+        PrepareSource::Repack(src) => {
+            let (choice, s) =
+                ova_core::disk::convert_ova_disk(src, opts.disk_id.as_deref(), out, &options, stop)
+                    .map_err(|e| {
+                        ova_error(
+                            format!(
+                                "cannot convert a disk of {} to a {} image",
+                                src.display(),
+                                settings.format
+                            ),
+                            e,
+                        )
+                    })?;
+            printer.line(&format!(
+                "            converted disk {} ({}{}) of {} to {} for {}",
+                choice.disk_id,
+                choice.entry,
+                if choice.by_default && choice.all_disks.len() > 1 {
+                    format!(
+                        "; the first of {}, pick another with disk_id",
+                        choice.all_disks.join(", ")
+                    )
+                } else {
+                    String::new()
+                },
+                src.display(),
+                settings.format,
+                settings.hypervisor
+            ));
+            s
+        }
+    };
+    let back = image_verify::read_back_file(settings.format, out, stop)
+        .map_err(|e| ova_error(format!("{} does not read back", out.display()), e))?;
+    if back.virtual_size != summary.virtual_size {
+        return Err(PipelineError::Check {
+            step: Step::Prepare,
+            what: format!(
+                "{} reads back with a virtual size of {} bytes, {} were written",
+                out.display(),
+                back.virtual_size,
+                summary.virtual_size
+            ),
+            hint: None,
+        });
+    }
+    let (size, sha256) = file_sha256(out).map_err(|e| {
+        PipelineError::failed(Step::Prepare, format!("cannot read {}", out.display()), e)
+    })?;
+    Ok(Prepared::Image(
+        PrepareOut {
+            ova: out.display().to_string(),
+            size,
+            sha256,
+            format: settings.format,
+            virtual_size: Some(back.virtual_size),
+            raw_sha256: Some(back.raw_sha256),
+        },
+        back.problems,
+    ))
+}
+
+/// The format a prepared file has, from its content: for `publish --ova FILE`, which may be
+/// anything.
+pub(crate) fn sniff_file(path: &Path) -> std::io::Result<Option<ImageFormat>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut first = vec![0u8; 512.min(len as usize)];
+    f.read_exact(&mut first)?;
+    let mut last = vec![0u8; if len >= 1024 { 512 } else { 0 }];
+    if !last.is_empty() {
+        f.seek(SeekFrom::Start(len - 512))?;
+        f.read_exact(&mut last)?;
+    }
+    Ok(ImageFormat::sniff(&first, &last))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::hints::Hint;
 use crate::plan::Step;
 use crate::state::{PublishOut, State, TransferOut};
 
+use super::image_check::{self, Expect, InFlight};
 use super::{CtrlC, Ctx, tee};
 
 /// Bytes read from the export at a time (each handed to the verifier and the object's writer).
@@ -97,7 +98,7 @@ pub(crate) async fn publish(
     let opts = CopyOptions {
         progress: bar.upload_progress(),
         acl: cfg.s3.acl.clone(),
-        content_type: Some("application/x-tar".into()),
+        content_type: Some(cfg.format().content_type().into()),
         sha256: true,
         cancel: Some(ctrl_c.token.clone()),
         resume_file: Some(upload_record(cfg, "publish")),
@@ -117,7 +118,7 @@ pub(crate) async fn publish(
         && prep.output.ova == ova
     {
         ctx.check(
-            "published bytes match the prepared OVA",
+            "published bytes match the prepared file",
             *sent == prep.output.sha256,
             format!("sha256 {sent}"),
         );
@@ -201,11 +202,13 @@ fn mismatch_text(r: &VerifyReport) -> String {
 
 /// `transfer`: the export URL read once through s3-stream's resumable HTTP source (a broken
 /// connection is continued with `Range` guarded by `If-Range`), teed into the object's writer and
-/// ova-core's streaming manifest verifier. The object is stored only when the whole export was
-/// read and the verifier accepted every entry; otherwise its upload is aborted.
+/// a streaming check: ova-core's manifest verifier for an OVA, the structure check of
+/// [`image_check`] for a QCOW2 or VHD (`expect`). The object is stored only when the whole export
+/// was read and the check accepted the whole stream; otherwise its upload is aborted.
 pub(crate) async fn transfer(
     ctx: &mut Ctx<'_>,
     export_url: &str,
+    expect: Option<Expect>,
 ) -> Result<TransferOut, PipelineError> {
     let step = Step::Transfer;
     let cfg = ctx.cfg;
@@ -228,10 +231,11 @@ pub(crate) async fn transfer(
     let length = reader.len();
     let ctrl_c = CtrlC::new();
     let bar = ctx.printer.progress().bytes("transfer", length);
+    let format = expect.map_or(crate::hypervisor::ImageFormat::Ova, |e| e.format);
     let opts = CopyOptions {
         progress: bar.upload_progress(),
         expected_size: length,
-        content_type: Some("application/x-tar".into()),
+        content_type: Some(format.content_type().into()),
         cancel: Some(ctrl_c.token.clone()),
         resume_file: Some(upload_record(cfg, "transfer")),
         resume: true,
@@ -244,20 +248,20 @@ pub(crate) async fn transfer(
             item => Some((item, r)),
         }
     });
-    let teed = tee::run(
-        chunks,
-        &mut writer,
-        |reader| match ova_core::manifest::verify_stream(
-            reader,
-            &[Algorithm::Sha256],
-            ova_core::no_progress,
-        ) {
-            Ok(Some((_, report))) if report.is_ok() => Ok(Some(report.matched.len())),
+    let teed = tee::run(chunks, &mut writer, move |reader| {
+        if let Some(expect) = expect {
+            return image_check::check_stream(reader, expect).map(InFlight::Image);
+        }
+        match ova_core::manifest::verify_stream(reader, &[Algorithm::Sha256], ova_core::no_progress)
+        {
+            Ok(Some((_, report))) if report.is_ok() => {
+                Ok(InFlight::Manifest(Some(report.matched.len())))
+            }
             Ok(Some((_, report))) => Err(mismatch_text(&report)),
-            Ok(None) => Ok(None),
+            Ok(None) => Ok(InFlight::Manifest(None)),
             Err(e) => Err(format!("the export is not a readable OVA: {e}")),
-        },
-    )
+        }
+    })
     .await;
     let resumes = reader.resumes();
     let tee::Teed {
@@ -311,13 +315,16 @@ pub(crate) async fn transfer(
             e,
         )
     })?;
-    let verified = verdict.unwrap_or_default();
+    let verified = verdict.unwrap_or(InFlight::Manifest(None));
     ctx.check(
         "export verified in flight",
         true,
-        match verified {
-            Some(n) => format!("{n} entries verified in flight"),
-            None => "the export has no manifest: archive structure read, no digest to check".into(),
+        match &verified {
+            InFlight::Manifest(Some(n)) => format!("{n} entries verified in flight"),
+            InFlight::Manifest(None) => {
+                "the export has no manifest: archive structure read, no digest to check".into()
+            }
+            InFlight::Image(c) => c.summary.clone(),
         },
     );
     if resumes > 0 {
@@ -355,7 +362,15 @@ pub(crate) async fn transfer(
         key,
         size: passed.bytes,
         sha256: passed.sha256,
-        verified_entries: verified.unwrap_or(0),
+        verified_entries: match verified {
+            InFlight::Manifest(n) => n.unwrap_or(0),
+            InFlight::Image(_) => 0,
+        },
+        format,
+        virtual_size: match verified {
+            InFlight::Image(c) => Some(c.virtual_size),
+            InFlight::Manifest(_) => None,
+        },
     })
 }
 
@@ -368,6 +383,9 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
     let (client, s) = client(ctx.cfg, step)?;
     if let Some(p) = &state.publish {
         let p = &p.output;
+        // A QCOW2 or VHD is read back whole from the URL by image_verify instead.
+        let is_ova = super::image_verify::published_format(ctx.cfg, state)
+            == crate::hypervisor::ImageFormat::Ova;
         match client.head_object(&p.bucket, &p.key).await {
             Ok(h) => ctx.check(
                 "published object present",
@@ -380,13 +398,20 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
             Err(e) => ctx.check("published object present", false, e.to_string()),
         };
         // What CloudStack sees: an anonymous GET of the first block of the URL.
-        let got = crate::tls::http(&s.tls, step)?
-            .get(&p.url)
-            .header("Range", "bytes=0-511")
-            .send()
-            .await;
+        let got = if is_ova {
+            Some(
+                crate::tls::http(&s.tls, step)?
+                    .get(&p.url)
+                    .header("Range", "bytes=0-511")
+                    .send()
+                    .await,
+            )
+        } else {
+            None
+        };
         match got {
-            Ok(r) if r.status().is_success() => {
+            None => {}
+            Some(Ok(r)) if r.status().is_success() => {
                 let status = r.status();
                 let body = r.bytes().await.unwrap_or_default();
                 let is_tar = body.len() >= 262 && &body[257..262] == b"ustar";
@@ -400,14 +425,14 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
                     ),
                 );
             }
-            Ok(r) => {
+            Some(Ok(r)) => {
                 ctx.check(
                     "object URL serves an OVA",
                     false,
                     format!("GET {} -> {}", p.url, r.status()),
                 );
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 ctx.check(
                     "object URL serves an OVA",
                     false,
