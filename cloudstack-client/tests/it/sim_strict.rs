@@ -229,3 +229,94 @@ async fn list_apis_has_real_metadata() {
     .await;
     assert_eq!(one["listapisresponse"]["count"], 1);
 }
+
+/// The server refuses to extract a template that is not extractable only for callers who are not
+/// the root admin (`!isRootAdmin(caller) && !template.isExtractable()` in
+/// `TemplateManagerImpl.extract`); the simulator's keys are the root admin's, so it extracts it.
+#[tokio::test]
+async fn root_admin_extracts_a_template_that_is_not_extractable() {
+    let sim = Simulator::start(SimulatorConfig {
+        pending_polls: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let ova = crate::common::make_ova();
+    let url = format!("{}/t.ova", crate::common::serve_bytes(ova.clone()));
+    let (_, zones) = send(&sim, &[("command", "listZones")]).await;
+    let zone = zones["listzonesresponse"]["zone"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, os) = send(&sim, &[("command", "listOsTypes")]).await;
+    let os = os["listostypesresponse"]["ostype"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, reg) = send(
+        &sim,
+        &[
+            ("command", "registerTemplate"),
+            ("displaytext", "not extractable"),
+            ("format", "OVA"),
+            ("hypervisor", "VMware"),
+            ("name", "plain"),
+            ("ostypeid", &os),
+            ("url", &url),
+            ("zoneid", &zone),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{reg}");
+    let t = &reg["registertemplateresponse"]["template"][0];
+    assert_eq!(t["isextractable"], false);
+    let id = t["id"].as_str().unwrap().to_owned();
+    let mut ready = false;
+    for _ in 0..100 {
+        let (_, l) = send(
+            &sim,
+            &[
+                ("command", "listTemplates"),
+                ("id", &id),
+                ("templatefilter", "self"),
+            ],
+        )
+        .await;
+        if l["listtemplatesresponse"]["template"][0]["isready"] == true {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the template never became ready");
+    let (status, ex) = send(
+        &sim,
+        &[
+            ("command", "extractTemplate"),
+            ("id", &id),
+            ("mode", "HTTP_DOWNLOAD"),
+            ("zoneid", &zone),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{ex}");
+    let job = ex["extracttemplateresponse"]["jobid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut url = None;
+    for _ in 0..100 {
+        let (_, r) = send(&sim, &[("command", "queryAsyncJobResult"), ("jobid", &job)]).await;
+        let r = &r["queryasyncjobresultresponse"];
+        if r["jobstatus"] != 0 {
+            assert_eq!(r["jobstatus"], 1, "{r}");
+            url = r["jobresult"]["template"]["url"]
+                .as_str()
+                .map(str::to_owned);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let url = url.expect("the extract job ended with a URL");
+    let got = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(got.as_ref(), ova.as_slice());
+}
