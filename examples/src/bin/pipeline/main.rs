@@ -1,6 +1,8 @@
-//! `pipeline`: the operator's whole flow in one command — prepare an OVA, publish it to object
-//! storage, register it as a CloudStack template, deploy a VM, export the template, stream the
-//! export back into storage while verifying its manifest, and check everything. Resumable.
+//! `pipeline`: the operator's whole flow in one command — prepare the template file (an OVA for
+//! VMware, a QCOW2 for KVM, a VHD for XenServer), publish it to object storage, register it as a
+//! CloudStack template, deploy a VM, export the template, stream the export back into storage
+//! while checking it (an OVA's manifest, a QCOW2's or VHD's structure), and check everything.
+//! Resumable.
 //!
 //! Exit codes: 0 every step and check passed, 1 a check failed, 2 usage, configuration or I/O error,
 //! 130 stopped by Ctrl-C.
@@ -25,7 +27,8 @@ use crate::config::{Config, ConfigArgs};
 use crate::plan::{Overrides, Request, Step};
 use crate::report::Printer;
 
-/// Build, publish, register, deploy, export and transfer an OVA: each step checked and resumable.
+/// Build, publish, register, deploy, export and transfer a template (OVA, QCOW2 or VHD): each step
+/// checked and resumable.
 #[derive(Debug, Parser)]
 #[command(
     name = "pipeline",
@@ -91,7 +94,7 @@ struct RunArgs {
     /// Print a JSON report on stdout (progress goes to stderr).
     #[arg(long)]
     json: bool,
-    /// Publish this OVA instead of prepare's output.
+    /// Publish this file (an OVA, or a QCOW2/VHD for KVM/XenServer) instead of prepare's output.
     #[arg(long, help_heading = "Step inputs")]
     ova: Option<String>,
     /// Register this URL instead of publish's.

@@ -174,8 +174,9 @@ impl Printer {
         }
         let s = &report.outputs;
         if let Some(d) = &s.prepare {
+            let label = format!("{}:", d.output.format.api_name().to_lowercase());
             self.line(&format!(
-                "  ova:         {} ({} bytes, sha256 {})",
+                "  {label:<12} {} ({} bytes, sha256 {})",
                 d.output.ova, d.output.size, d.output.sha256
             ));
         }
@@ -200,13 +201,16 @@ impl Printer {
             self.line(&format!("  export url:  {}", d.output.url));
         }
         if let Some(d) = &s.transfer {
+            let checked = match d.output.virtual_size {
+                Some(v) => format!(
+                    "{} structure checked, virtual size {v} bytes",
+                    d.output.format
+                ),
+                None => format!("{} manifest entries verified", d.output.verified_entries),
+            };
             self.line(&format!(
-                "  transferred: s3://{}/{} ({} bytes, sha256 {}, {} manifest entries verified)",
-                d.output.bucket,
-                d.output.key,
-                d.output.size,
-                d.output.sha256,
-                d.output.verified_entries
+                "  transferred: s3://{}/{} ({} bytes, sha256 {}, {checked})",
+                d.output.bucket, d.output.key, d.output.size, d.output.sha256
             ));
         }
         let passed = report.checks.iter().filter(|c| c.passed).count();
