@@ -29,5 +29,6 @@ pub use plan::{PartLimits, PartPlan};
 pub use server_copy::MAX_COPY_OBJECT_SIZE;
 pub use sigv4::Credentials;
 pub use source::{HttpReader, HttpSource, Source};
+pub use tls::http_client;
 pub use upload::{ObjectWriter, ResumeRecord, StoredPart, resume_path};
 pub use xml::UploadInfo;

@@ -211,6 +211,29 @@ pub(crate) fn configure(
     Ok(b.use_preconfigured_tls(config))
 }
 
+/// An HTTP client for other requests to the same servers (a public object URL, a presigned GET)
+/// that trusts certificates exactly as the copies do: the system's roots and the CA certificates
+/// of `ca_pem`, and a server presenting one of `ca_pem`'s certificates itself (a self-signed
+/// certificate made by `openssl req -x509`, `CA:TRUE`) after its validity period and name are
+/// checked; no verification at all when `insecure`.
+///
+/// ```
+/// let client = s3_stream::http_client(false, None)?;
+/// # drop(client);
+/// # Ok::<(), s3_stream::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Client`] when `ca_pem` holds no certificate or the TLS setup fails.
+pub fn http_client(insecure: bool, ca_pem: Option<&[u8]>) -> Result<reqwest::Client> {
+    let b = configure(reqwest::Client::builder(), "destination", insecure, ca_pem)?;
+    b.build().map_err(|e| Error::Client {
+        side: "destination",
+        source: Box::new(e),
+    })
+}
+
 /// Whether an error (or one of its causes) is a refused server certificate. An `io::Error`
 /// hides what it wraps from `source()` (it answers the wrapped error's source), so wrapped
 /// errors are unpacked with `get_ref` (the TLS error sits two `io::Error`s deep under reqwest).

@@ -52,23 +52,19 @@ pub(crate) fn cloudstack(
     Ok(b)
 }
 
-/// A plain HTTP client for URLs served by an endpoint (the published object's URL, fetched the
-/// way CloudStack fetches it), with that endpoint's trust settings. reqwest trusts `ca_file`'s
-/// certificates as roots: a CA, or a self-signed certificate that is not itself marked as a CA.
+/// A plain HTTP client for URLs served by the object store (the published object's URL, fetched
+/// the way CloudStack fetches it; presigned read-backs), with its trust settings and s3-stream's
+/// trust rule: `ca_file` may hold CA certificates or the store's own self-signed certificate.
 pub(crate) fn http(tls: &TlsSettings, step: Step) -> Result<reqwest::Client, PipelineError> {
-    let mut b = reqwest::Client::builder().danger_accept_invalid_certs(tls.insecure);
-    if let Some(pem) = read_ca(tls, step)? {
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            PipelineError::failed(
-                step,
-                format!("{} ({}) holds no PEM certificate", tls.ca_key, tls.ca_flag),
-                e,
-            )
-        })?;
-        for cert in certs {
-            b = b.add_root_certificate(cert);
-        }
-    }
-    b.build()
-        .map_err(|e| PipelineError::failed(step, "cannot configure the HTTP client", e))
+    let pem = read_ca(tls, step)?;
+    s3_stream::http_client(tls.insecure, pem.as_deref()).map_err(|e| {
+        PipelineError::failed(
+            step,
+            format!(
+                "{} ({}) cannot be used to trust the object store",
+                tls.ca_key, tls.ca_flag
+            ),
+            e,
+        )
+    })
 }

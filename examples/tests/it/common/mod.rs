@@ -61,12 +61,17 @@ pub(crate) fn sigint(child: &Child) {
 }
 
 /// A TLS front for the plain TCP server at `backend`, on `localhost:<port>` with a fresh
-/// self-signed certificate (rcgen): returns the port, the certificate (PEM) and the runtime that
-/// serves it (the front stops when it is dropped).
+/// self-signed certificate made the way `openssl req -x509` makes it (`CA:TRUE`, the server's own
+/// certificate; WebPKI alone refuses it as `CaUsedAsEndEntity`): returns the port, the
+/// certificate (PEM) and the runtime that serves it (the front stops when it is dropped).
 pub(crate) fn tls_front(backend: std::net::SocketAddr) -> (u16, String, tokio::runtime::Runtime) {
     use std::sync::Arc;
     use tokio_rustls::rustls;
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let signing_key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&signing_key).unwrap();
+    let ck = rcgen::CertifiedKey { cert, signing_key };
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let cfg = rustls::ServerConfig::builder_with_provider(provider)
