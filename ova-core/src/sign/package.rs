@@ -139,7 +139,9 @@ pub fn sign_package(
     let desc_bytes = ova.descriptor_bytes()?;
     let mut out = crate::write::AtomicFile::create(output)?;
     {
-        let at_least = files.iter().fold(desc_bytes.len() as u64, |n, e| n + e.size);
+        let at_least = files
+            .iter()
+            .fold(desc_bytes.len() as u64, |n, e| n + e.size);
         let file = std::io::BufWriter::with_capacity(
             1 << 20,
             crate::write::StreamingFile::new(out.file(), at_least),
