@@ -10,8 +10,8 @@
 # thread, simulator on its own threads) under valgrind's callgrind, once with CALLS and once with
 # 2*CALLS calls, and prints (Ir(2*CALLS) - Ir(CALLS)) / CALLS: start-up cancels out. The client is
 # the main thread, the simulator every other thread. With BASELINE_COMMIT, that commit is checked
-# out as a detached git worktree under the work directory, given the same example file, built
-# with the same profile (bench) and measured the same way.
+# out as a detached git worktree under the work directory (removed once built), given the same
+# example file, built with the same profile (bench) and measured the same way.
 # `callgrind_annotate <work>/<label>-<calls>.out.<pid>-01` shows where the client's instructions go.
 #
 # Environment: CALLS (default 300), CS_BENCH_DIR (work directory, default target/cs-instructions),
@@ -63,6 +63,7 @@ if [ $# -ge 1 ]; then
     mkdir -p "$base/benches/examples"
     cp "$root/benches/examples/cloudstack_calls.rs" "$base/benches/examples/"
     bins=("$(build "$base" "$work/baseline-target")" "${bins[@]}")
+    git -C "$root" worktree remove --force "$base" # the build stays in baseline-target
     labels=("$1" current)
 fi
 echo "instructions per signed listZones call (callgrind, $calls and $((2 * calls)) calls)"
