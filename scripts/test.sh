@@ -6,8 +6,9 @@
 #   bash scripts/test.sh
 #
 # Environment: OVAKIT_VENV (default: .venv in the checkout), OVAKIT_SKIP_LINT=1 to skip fmt, clippy
-# and doc, OVAKIT_SKIP_FUZZ=1 to skip the fuzz targets (OVAKIT_FUZZ_SECONDS: seconds per target,
-# default 5), OVAKIT_KEEP_LINT_BUILD=1 to keep the lint and fuzz build folders for the next run.
+# (the workspace and the three fuzz crates) and doc, OVAKIT_SKIP_FUZZ=1 to skip the fuzz targets
+# (OVAKIT_FUZZ_SECONDS: seconds per target, default 5), OVAKIT_KEEP_LINT_BUILD=1 to keep the lint
+# and fuzz build folders for the next run.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,6 +71,12 @@ if [ "${OVAKIT_SKIP_LINT:-0}" != 1 ]; then
     cargo fmt --all --check
     log "cargo clippy"
     cargo clippy --target-dir "$lint_dir" --workspace --all-targets --all-features --quiet -- -D warnings
+    # the fuzz crates are workspaces of their own (the root excludes them): each checked by name
+    for fuzz in ova-core/fuzz s3-stream/fuzz cloudstack-client/fuzz; do
+        log "cargo fmt --check and clippy: $fuzz"
+        cargo fmt --manifest-path "$fuzz/Cargo.toml" --check
+        cargo clippy --manifest-path "$fuzz/Cargo.toml" --target-dir "$lint_dir/fuzz" --all-targets --quiet -- -D warnings
+    done
     log "cargo doc"
     RUSTDOCFLAGS=-Dwarnings cargo doc --target-dir "$lint_dir" --workspace --no-deps --all-features --quiet
     [ "${OVAKIT_KEEP_LINT_BUILD:-0}" = 1 ] || rm -rf "$lint_dir"

@@ -51,6 +51,9 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     endpoint: String,
+    /// `endpoint` parsed once, when it has no query and no fragment (each GET then only appends
+    /// its query instead of parsing the whole URL again).
+    endpoint_url: Option<reqwest::Url>,
     api_key: String,
     secret: Secret,
     sign: SignOptions,
@@ -121,10 +124,15 @@ impl Client {
             key: "tls".into(),
             reason: format!("cannot build http client: {e}"),
         })?;
+        let endpoint = b.endpoint.unwrap_or_default();
+        let endpoint_url = reqwest::Url::parse(&endpoint)
+            .ok()
+            .filter(|u| !endpoint.contains(['?', '#']) && u.query().is_none());
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
-                endpoint: b.endpoint.unwrap_or_default(),
+                endpoint_url,
+                endpoint,
                 api_key: b.api_key.unwrap_or_default(),
                 secret: b.secret.unwrap_or_else(|| Secret::new("")),
                 sign: b.sign,
@@ -187,10 +195,13 @@ impl Client {
             SystemTime::now(),
         )?;
         let rb = match req.method {
-            Method::Get => {
-                let sep = if i.endpoint.contains('?') { '&' } else { '?' };
-                i.http.get(format!("{}{sep}{}", i.endpoint, req.encoded))
-            }
+            Method::Get => match &i.endpoint_url {
+                Some(base) => i.http.get(with_query(base, &req.encoded)),
+                None => {
+                    let sep = if i.endpoint.contains('?') { '&' } else { '?' };
+                    i.http.get(format!("{}{sep}{}", i.endpoint, req.encoded))
+                }
+            },
             Method::Post => i
                 .http
                 .post(&i.endpoint)
@@ -454,6 +465,14 @@ impl Client {
     }
 }
 
+/// `base` (no query, no fragment) with the query `encoded`: the URL `format!("{base}?{encoded}")`
+/// parses to.
+fn with_query(base: &reqwest::Url, encoded: &str) -> reqwest::Url {
+    let mut url = base.clone();
+    url.set_query(Some(encoded));
+    url
+}
+
 /// Builds the async client's typed calls from [`crate::typed_calls!`].
 macro_rules! async_calls {
     ($(
@@ -478,3 +497,36 @@ macro_rules! async_calls {
 }
 
 crate::typed_calls!(async_calls);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn query_appended_as_parsed(
+            endpoint in prop::sample::select(vec![
+                "http://127.0.0.1:8080/client/api",
+                "https://cloud.example.com/client/api/",
+                "http://[::1]/client/api",
+                "https://Cloud.Example.COM:443/a%20b/api",
+            ]),
+            params in proptest::collection::btree_map("[a-zA-Z]{1,8}", "\\PC{0,12}", 0..6),
+        ) {
+            let params: Params = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let req = command::prepare(
+                "listZones",
+                &params,
+                "key",
+                b"secret",
+                &SignOptions::default(),
+                SystemTime::UNIX_EPOCH,
+            )
+            .unwrap();
+            let base = reqwest::Url::parse(endpoint).unwrap();
+            let parsed = reqwest::Url::parse(&format!("{endpoint}?{}", req.encoded)).unwrap();
+            prop_assert_eq!(with_query(&base, &req.encoded), parsed);
+        }
+    }
+}

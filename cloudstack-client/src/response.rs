@@ -62,8 +62,9 @@ pub fn parse(
             body,
         ));
     };
-    match unwrap_envelope(command, &json) {
-        Some(v) => Ok(v.clone()),
+    // moved out of the parsed body, not cloned: a list answer is most of the body
+    match take_envelope(command, json) {
+        Some(v) => Ok(v),
         None => Err(Error::decode(
             command,
             http_status,
@@ -103,14 +104,37 @@ pub(crate) fn server_error(
 /// `response`.
 pub fn unwrap_envelope<'a>(command: &str, body: &'a Value) -> Option<&'a Value> {
     let obj = body.as_object()?;
-    let want = format!("{}response", command.to_ascii_lowercase());
-    obj.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(&want))
-        .or_else(|| {
-            obj.iter()
-                .find(|(k, _)| k.to_ascii_lowercase().ends_with("response"))
-        })
-        .map(|(_, v)| v)
+    obj.get(envelope_key(command, obj)?)
+}
+
+/// [`unwrap_envelope`], taking the object out of the body.
+fn take_envelope(command: &str, body: Value) -> Option<Value> {
+    let Value::Object(mut obj) = body else {
+        return None;
+    };
+    let key = envelope_key(command, &obj)?.to_owned();
+    obj.remove(&key)
+}
+
+/// The key [`unwrap_envelope`] selects.
+fn envelope_key<'a>(command: &str, obj: &'a Map<String, Value>) -> Option<&'a str> {
+    const SUFFIX: &[u8] = b"response";
+    let (c, n) = (command.as_bytes(), command.len());
+    // byte-wise ASCII case folding: the same verdicts as comparing lowercased copies
+    let is_command = |k: &str| {
+        let k = k.as_bytes();
+        k.len() == n + SUFFIX.len()
+            && k[..n].eq_ignore_ascii_case(c)
+            && k[n..].eq_ignore_ascii_case(SUFFIX)
+    };
+    let ends_in_response = |k: &str| {
+        let k = k.as_bytes();
+        k.len() >= SUFFIX.len() && k[k.len() - SUFFIX.len()..].eq_ignore_ascii_case(SUFFIX)
+    };
+    obj.keys()
+        .find(|k| is_command(k))
+        .or_else(|| obj.keys().find(|k| ends_in_response(k)))
+        .map(String::as_str)
 }
 
 /// One page of a list response.
@@ -248,7 +272,41 @@ pub(crate) fn error_fields(obj: &Map<String, Value>) -> (Option<u32>, Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// The envelope rule on lowercased copies, as it was first written.
+    fn envelope_key_reference<'a>(command: &str, obj: &'a Map<String, Value>) -> Option<&'a str> {
+        let want = format!("{}response", command.to_ascii_lowercase());
+        obj.keys()
+            .find(|k| k.eq_ignore_ascii_case(&want))
+            .or_else(|| {
+                obj.keys()
+                    .find(|k| k.to_ascii_lowercase().ends_with("response"))
+            })
+            .map(String::as_str)
+    }
+
+    proptest! {
+        #[test]
+        fn envelope_key_is_the_lowercased_rule(
+            command in "[a-zA-Z\u{e9}\u{130}]{0,12}",
+            keys in proptest::collection::vec(
+                "[a-zA-Z\u{e9}\u{130}-]{0,6}(response|RESPONSE|Response|respons|\u{130}esponse)?",
+                0..5,
+            ),
+            with_command_key in any::<bool>(),
+        ) {
+            let mut obj: Map<String, Value> = keys.into_iter().map(|k| (k, json!(1))).collect();
+            if with_command_key {
+                obj.insert(format!("{}RESPONSE", command.to_ascii_uppercase()), json!(2));
+            }
+            prop_assert_eq!(envelope_key(&command, &obj), envelope_key_reference(&command, &obj));
+            let body = Value::Object(obj);
+            let taken = take_envelope(&command, body.clone());
+            prop_assert_eq!(taken.as_ref(), unwrap_envelope(&command, &body));
+        }
+    }
 
     #[test]
     fn envelope_with_sibling_key() {

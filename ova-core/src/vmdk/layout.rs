@@ -516,7 +516,8 @@ impl Descriptor {
             if let Some((k, v)) = line.split_once('=') {
                 let k = k.trim();
                 let v = v.trim().trim_matches('"').to_owned();
-                if k.len() > 4 && k[..4].eq_ignore_ascii_case("ddb.") {
+                // bytes: the key may be any text, and its fourth byte inside a character
+                if k.len() > 4 && k.as_bytes()[..4].eq_ignore_ascii_case(b"ddb.") {
                     d.ddb.push((k.to_owned(), v));
                 } else {
                     d.entries.push((k.to_owned(), v));
@@ -847,6 +848,11 @@ RDONLY 20480 SPARSE \"generated-stream.vmdk\"\r\nddb.adapterType = \"ide\"  \r\n
         assert_eq!(d.get("version"), Some("1"));
         let garbage = Descriptor::parse(&[0xff, 0xfe, b'\n', b'=', b'\n']);
         assert!(garbage.extents.is_empty());
+        // a key whose fourth byte is inside a character (found by the vmdk_read fuzz target)
+        let d = Descriptor::parse("ddb\u{20ac}x=1\nabc\u{fffd}\u{fffd}=2\n".as_bytes());
+        assert_eq!(d.get("ddb\u{20ac}x"), Some("1"));
+        assert_eq!(d.get("abc\u{fffd}\u{fffd}"), Some("2"));
+        assert!(d.ddb.is_empty());
     }
 
     #[test]
