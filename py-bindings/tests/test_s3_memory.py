@@ -113,7 +113,7 @@ CHILD = textwrap.dedent(
         for line in st:
             if line.startswith("VmHWM:"):
                 peak = int(line.split()[1]) * 1024
-    print(json.dumps({"bytes": report["bytes"], "parts": report["parts"], "peak": peak}))
+    print(json.dumps({"bytes": report.bytes, "parts": report.parts, "peak": peak}))
     """
 )
 
