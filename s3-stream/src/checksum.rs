@@ -56,6 +56,12 @@ impl PartCheck {
         self.store_echoes_crc32c.load(Ordering::Relaxed)
     }
 
+    /// Whether the store has shown that it verifies the CRC32C sent with each part (it echoed
+    /// one): from then on every body is checked end to end without a signed payload.
+    pub(crate) fn crc32c_verified(&self) -> bool {
+        matches!(self.mode, PartChecksum::Crc32c | PartChecksum::Auto) && self.echoes()
+    }
+
     /// Whether the next body's MD5 is to be taken.
     pub(crate) fn wants_md5(&self) -> bool {
         match self.mode {

@@ -75,6 +75,9 @@ pub(crate) struct Req {
     pub(crate) body: Bytes,
     /// Precomputed hex SHA-256 of the body, when the caller already has it.
     pub(crate) sha256: Option<String>,
+    /// Send the body as `UNSIGNED-PAYLOAD` even where the client signs payloads (a part whose
+    /// CRC32C the store has shown it verifies).
+    pub(crate) unsigned_payload: bool,
     pub(crate) part: Option<u32>,
     pub(crate) upload_id: Option<String>,
 }
@@ -90,6 +93,7 @@ impl Req {
             headers: Vec::new(),
             body: Bytes::new(),
             sha256: None,
+            unsigned_payload: false,
             part: None,
             upload_id: None,
         }
@@ -265,6 +269,14 @@ impl Client {
         (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// Whether the payload is signed only because of [`PayloadSigning::Auto`] over plain HTTP,
+    /// so that a part check the store has shown it verifies can take its place.
+    pub(crate) fn signs_payload_by_default(&self) -> bool {
+        self.inner.signature == SignatureVersion::V4
+            && self.inner.payload == PayloadSigning::Auto
+            && self.inner.scheme == "http"
+    }
+
     /// Whether part bodies are hashed for the signature (SigV4 signed payload).
     pub(crate) fn signs_payload(&self) -> bool {
         self.inner.signature == SignatureVersion::V4
@@ -311,7 +323,8 @@ impl Client {
         if let Some(creds) = &self.inner.credentials {
             match self.inner.signature {
                 SignatureVersion::V4 => {
-                    let hash = if self.signs_payload() || r.body.is_empty() {
+                    let hash = if r.body.is_empty() || (self.signs_payload() && !r.unsigned_payload)
+                    {
                         r.sha256
                             .clone()
                             .unwrap_or_else(|| hex::encode(Sha256::digest(&r.body)))

@@ -35,8 +35,14 @@ pub enum SignatureVersion {
 /// (`UNSIGNED-PAYLOAD`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PayloadSigning {
-    /// Unsigned over HTTPS (TLS already protects the body, and SHA-256 costs CPU), signed over
-    /// plain HTTP.
+    /// Unsigned over HTTPS (TLS already protects the body, and SHA-256 costs CPU). Over plain
+    /// HTTP, signed as the AWS SDKs do, until the store has echoed the CRC32C of a part (the
+    /// default [`PartChecksum::Auto`](crate::PartChecksum::Auto) check, and
+    /// [`PartChecksum::Crc32c`](crate::PartChecksum::Crc32c)): it then verifies every body
+    /// itself and the later parts go as `UNSIGNED-PAYLOAD`, saving the SHA-256 pass that was about
+    /// half of an upload's CPU time. A CRC32C guards against corruption, not against a party
+    /// on the path that rewrites the traffic: against that, use HTTPS, or
+    /// [`Signed`](Self::Signed) on plain HTTP with a store that checks the signed SHA-256.
     #[default]
     Auto,
     /// Always hash and sign the body.

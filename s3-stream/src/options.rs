@@ -266,7 +266,9 @@ pub struct CopyReport {
     /// The per-part check that was in force ([`PartChecksum::Auto`] reported as `Crc32c` on a
     /// store that echoed CRC32C, else as `ContentMd5`).
     pub part_checksum: PartChecksum,
-    /// Whether part bodies were signed (their SHA-256 checked by the store).
+    /// Whether every part body was signed (its SHA-256 checked by a store that checks it). By
+    /// default over plain HTTP, parts sent after the store has echoed a CRC32C are not: the
+    /// verified CRC32C covers them (see [`PayloadSigning::Auto`](crate::PayloadSigning::Auto)).
     pub payload_signed: bool,
     /// Parts of an earlier, interrupted upload that were found intact and kept.
     pub parts_reused: u32,

@@ -544,18 +544,19 @@ async fn the_default_check_adapts_to_what_the_store_verifies() {
         &opts(),
     )
     .await;
-    assert!(r.payload_signed);
     assert_eq!(r.part_checksum, PartChecksum::Crc32c);
     let seen = part_headers(&mock);
     assert_eq!(seen.len(), 6);
-    assert!(
-        seen.iter()
-            .all(|h| h.crc32c && h.content_sha256.len() == 64),
-        "{seen:?}"
-    );
-    // part 6 is read only after an earlier part's answer released its memory
+    assert!(seen.iter().all(|h| h.crc32c), "{seen:?}");
+    // part 6 is read only after an earlier part's answer released its memory: by then the store
+    // has shown that it verifies CRC32C, so neither MD5 nor a signed payload comes with it
     let last = seen.iter().find(|h| h.part == Some(6)).unwrap();
     assert!(!last.content_md5, "{last:?}");
+    assert_eq!(last.content_sha256, "UNSIGNED-PAYLOAD", "{last:?}");
+    assert!(!r.payload_signed, "a part went without a signed payload");
+    // the first part, sent before any answer, is signed
+    let first = seen.iter().find(|h| h.part == Some(1)).unwrap();
+    assert_eq!(first.content_sha256.len(), 64, "{first:?}");
     assert!(r.etag.unwrap().ends_with("-6\""));
 
     // A store that does not echo: Content-MD5 on every part.

@@ -91,12 +91,13 @@ pub(crate) struct Cli {
     /// Also compute and report the whole-stream SHA-256.
     #[arg(long)]
     pub(crate) sha256: bool,
-    /// Per-part check: auto (the signed payload's SHA-256 over plain HTTP, Content-MD5 over HTTPS
-    /// or with --sigv2: one digest per byte), md5 (always Content-MD5), crc32c
-    /// (x-amz-checksum-crc32c, for stores with flexible checksums), none.
+    /// Per-part check: auto (x-amz-checksum-crc32c on every part, plus Content-MD5 until the store
+    /// has echoed a CRC32C), md5 (always Content-MD5), crc32c (x-amz-checksum-crc32c, for stores
+    /// with flexible checksums), none.
     #[arg(long, value_enum, default_value_t = PartCheckArg::Auto)]
     pub(crate) part_checksum: PartCheckArg,
-    /// SigV4 payload: auto (signed over plain HTTP, UNSIGNED-PAYLOAD over HTTPS), signed, unsigned.
+    /// SigV4 payload: auto (UNSIGNED-PAYLOAD over HTTPS; over plain HTTP signed until the store has
+    /// echoed a part's CRC32C, which then covers every body), signed, unsigned.
     #[arg(long, value_enum, default_value_t = PayloadArg::Auto)]
     pub(crate) payload: PayloadArg,
     /// Skip the md5-of-md5s ETag comparison after Complete.
