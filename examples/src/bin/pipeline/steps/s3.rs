@@ -220,14 +220,15 @@ pub(crate) async fn transfer(
         .next()
         .unwrap_or(export_url)
         .to_owned();
-    let mut reader = source.open().await.map_err(|e| PipelineError::Failed {
+    let download_failed = |e: s3_stream::Error| PipelineError::Failed {
         step,
         context: format!("cannot download the export {redacted}"),
         status: source_status(&e),
         code: None,
         check: false,
         source: Box::new(e),
-    })?;
+    };
+    let mut reader = source.open().await.map_err(download_failed)?;
     let length = reader.len();
     let ctrl_c = CtrlC::new();
     let bar = ctx.printer.progress().bytes("transfer", length);
@@ -274,14 +275,7 @@ pub(crate) async fn transfer(
         // The verifier saw a cut-off stream: the source is to blame, not the export's content.
         let _ = writer.abort().await;
         drop(ctrl_c);
-        return Err(PipelineError::Failed {
-            step,
-            context: format!("cannot download the export {redacted}"),
-            status: source_status(&e),
-            code: None,
-            check: false,
-            source: Box::new(e),
-        });
+        return Err(download_failed(e));
     }
     if write.is_err() {
         // The upload stopped first (an S3 error, Ctrl-C): its own error is the one to report.
