@@ -93,6 +93,15 @@ impl std::str::FromStr for Format {
     }
 }
 
+/// A disk reader's error as the `io::Error` its `Read` impl returns: the underlying I/O error
+/// itself, anything else (a damaged table, a bad header) as `InvalidData` carrying the error.
+pub(crate) fn into_io_error(e: crate::Error) -> std::io::Error {
+    match e {
+        crate::Error::DiskIo { source, .. } => source,
+        other => std::io::Error::new(std::io::ErrorKind::InvalidData, other),
+    }
+}
+
 /// Classifies an image from its first bytes and, for a fixed VHD (whose only footer is at the
 /// end), its last 512 bytes. Anything unrecognised is raw.
 pub fn detect(first: &[u8], last: &[u8]) -> Format {

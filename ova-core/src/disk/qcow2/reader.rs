@@ -548,9 +548,6 @@ impl<R: Read + Seek> Qcow2Reader<R> {
 
 impl<R: Read + Seek> Read for Qcow2Reader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.read_raw(buf).map_err(|e| match e {
-            Error::DiskIo { source, .. } => source,
-            other => std::io::Error::new(std::io::ErrorKind::InvalidData, other),
-        })
+        self.read_raw(buf).map_err(crate::disk::into_io_error)
     }
 }
