@@ -47,8 +47,9 @@ pub(crate) enum PartData {
     },
 }
 
-/// Reads `len` bytes at `offset` of `file` into `buf`, a pooled part buffer of `len` bytes
-/// whose old contents are overwritten (so no page is faulted in and zeroed again for every part).
+/// Reads `len` bytes at `offset` of `file` into `buf`, a pooled part buffer resized to `len`
+/// bytes: only growth is zeroed, old contents are overwritten (so no page is faulted in and
+/// zeroed again for every part).
 pub(crate) fn read_part(
     file: &std::fs::File,
     path: &std::path::Path,
