@@ -298,9 +298,14 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
         .as_ref()
         .map(|d| &d.output)
         .filter(|t| t.format != ImageFormat::Ova);
+    if targets.is_empty() && transferred.is_none() {
+        return Ok(());
+    }
+    // Both URLs are the object store's: signed with its keys, read back with its trust settings.
+    let s3 = ctx.cfg.s3(step)?;
     if let Some(t) = transferred {
-        let (_, s) = super::s3::client(ctx.cfg, step)?;
-        let url = presigned_get(&s, &t.bucket, &t.key).ok_or_else(|| {
+        let s = &s3;
+        let url = presigned_get(s, &t.bucket, &t.key).ok_or_else(|| {
             PipelineError::failed(
                 step,
                 format!("cannot sign a GET of s3://{}/{}", t.bucket, t.key),
@@ -310,13 +315,7 @@ pub(crate) async fn verify(ctx: &mut Ctx<'_>, state: &State) -> Result<(), Pipel
         targets.push(("transferred object is", t.format, url, t.size));
     }
     let rt = tokio::runtime::Handle::current();
-    // Both URLs are the object store's: read back with its trust settings.
-    let http = if targets.is_empty() {
-        reqwest::Client::new()
-    } else {
-        let (_, s) = super::s3::client(ctx.cfg, step)?;
-        crate::tls::http(&s.tls, step)?
-    };
+    let http = crate::tls::http(&s3.tls, step)?;
     for (what, format, url, len) in targets {
         let name = format!("{what} the prepared {format} image");
         let shown = url.split('?').next().unwrap_or_default().to_owned();
