@@ -1,6 +1,7 @@
 //! `ovakit.s3`: streaming copies into S3 (from a URL, a file or a Python file-like object),
 //! server-side copies, ACLs and multipart-upload housekeeping.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -170,14 +171,15 @@ where
     opts.cancel = Some(token.clone());
     if progress.is_some() {
         let callback = Callback::new(progress, Arc::clone(&interrupt));
-        let cancel = token.clone();
         opts.progress = Some(Arc::new(move |p: &Progress| {
             match Python::attach(|py| progress_to_py(py, p)) {
                 Ok(d) => callback.call((d,)),
                 Err(e) => callback.raise(e),
             }
             if callback.raised() {
-                cancel.cancel();
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
         }));
     }
@@ -207,7 +209,7 @@ fn build(mut builder: ClientBuilder, options: Option<&Bound<'_, PyDict>>) -> PyR
             } else {
                 v.str()?.to_string()
             };
-            builder = builder.with_config(key, &value).map_err(Error::from)?;
+            builder = builder.with_config(key, &value);
         }
     }
     Ok(Client {

@@ -170,8 +170,12 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a bad endpoint; [`Error::Client`] when TLS setup fails.
+    /// [`Error::Config`] for a bad endpoint or a value [`ClientBuilder::with_config`] could not
+    /// take; [`Error::Client`] when TLS setup fails.
     pub fn build(self) -> Result<Client> {
+        if let Some((key, reason)) = self.invalid {
+            return Err(Error::Config { key, reason });
+        }
         let region = self
             .region
             .clone()

@@ -266,6 +266,9 @@ pub struct ClientBuilder {
     pub(crate) limits: PartLimits,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) read_timeout: Option<Duration>,
+    /// The first value [`ClientBuilder::with_config`] could not take (key, reason), reported by
+    /// [`ClientBuilder::build`].
+    pub(crate) invalid: Option<(String, String)>,
 }
 
 impl ClientBuilder {
@@ -380,12 +383,33 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets one option by name.
+    /// Sets one option by name from its text, as a profile or the environment gives it. Like
+    /// every builder method it returns the builder: a value it cannot take is reported by
+    /// [`ClientBuilder::build`] (the first one, with its key), and leaves the option as it was.
     ///
-    /// # Errors
+    /// ```
+    /// use s3_stream::{ClientBuilder, ConfigKey};
     ///
-    /// [`Error::Config`] for an unknown key or a bad value.
-    pub fn with_config(mut self, key: ConfigKey, value: &str) -> Result<Self> {
+    /// let built = ClientBuilder::new()
+    ///     .with_config(ConfigKey::Endpoint, "http://127.0.0.1:9000")
+    ///     .with_config(ConfigKey::AddressingStyle, "sideways")
+    ///     .build();
+    /// let err = built.unwrap_err().to_string();
+    /// assert!(err.contains("addressing_style"), "{err}");
+    /// ```
+    pub fn with_config(mut self, key: ConfigKey, value: &str) -> Self {
+        if let Err(e) = self.apply(key, value)
+            && self.invalid.is_none()
+        {
+            self.invalid = Some(match e {
+                Error::Config { key, reason } => (key, reason),
+                other => (format!("{key:?}"), other.to_string()),
+            });
+        }
+        self
+    }
+
+    fn apply(&mut self, key: ConfigKey, value: &str) -> Result<()> {
         let bad = |k: &str, v: &str| Error::Config {
             key: k.to_owned(),
             reason: format!("invalid value {v:?}"),
@@ -438,7 +462,7 @@ impl ClientBuilder {
                 }
             }
         }
-        Ok(self)
+        Ok(())
     }
 }
 
@@ -479,16 +503,22 @@ mod tests {
     fn config_keys() {
         let b = ClientBuilder::new()
             .with_config("AWS_REGION".parse().unwrap(), "x")
-            .unwrap()
-            .with_config(ConfigKey::SignatureVersion, "v2")
-            .unwrap();
+            .with_config(ConfigKey::SignatureVersion, "v2");
         assert_eq!(b.region.as_deref(), Some("x"));
         assert_eq!(b.signature, SignatureVersion::V2);
+        assert!(b.invalid.is_none());
         assert!("nope".parse::<ConfigKey>().is_err());
-        assert!(
-            ClientBuilder::new()
-                .with_config(ConfigKey::InsecureTls, "maybe")
-                .is_err()
-        );
+        let bad = ClientBuilder::new()
+            .with_endpoint("http://127.0.0.1:9000")
+            .with_config(ConfigKey::InsecureTls, "maybe")
+            .with_config(ConfigKey::SignatureVersion, "v9");
+        assert!(!bad.insecure_tls);
+        match bad.build() {
+            Err(Error::Config { key, reason }) => {
+                assert_eq!(key, "insecure_tls");
+                assert!(reason.contains("maybe"), "{reason}");
+            }
+            other => panic!("the first bad value is reported at build: {other:?}"),
+        }
     }
 }

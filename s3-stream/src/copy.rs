@@ -458,7 +458,8 @@ impl Client {
             }
         }
         if let Some(p) = &opts.progress {
-            p(&Progress {
+            // The object is stored: a `Break` now has nothing left to stop.
+            let _ = p(&Progress {
                 bytes_read: size,
                 bytes_uploaded: size,
                 parts_done: 1,
@@ -546,15 +547,5 @@ mod tests {
             elapsed: Duration::from_secs(2),
         };
         assert_eq!(p.rate(), 5.0);
-    }
-
-    #[tokio::test]
-    async fn cancel_token_wakes() {
-        let t = crate::CancelToken::new();
-        let t2 = t.clone();
-        let h = tokio::spawn(async move { t2.cancelled().await });
-        t.cancel();
-        h.await.unwrap();
-        assert!(t.is_cancelled());
     }
 }

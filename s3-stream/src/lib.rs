@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod blocking;
+pub mod cancel;
 mod checksum;
 mod client;
 pub mod config;
@@ -19,12 +20,13 @@ mod upload;
 pub mod xml;
 
 pub use crate::time::Timestamp;
+pub use cancel::CancelToken;
 pub use client::{Client, ObjectInfo};
 pub use config::{
     AddressingStyle, ClientBuilder, ConfigKey, PayloadSigning, RetryConfig, SignatureVersion,
 };
 pub use error::{BoxError, Error, Result, S3Context};
-pub use options::{CancelToken, CopyOptions, CopyReport, PartChecksum, Progress, ProgressFn};
+pub use options::{CopyOptions, CopyReport, PartChecksum, Progress, ProgressFn};
 pub use plan::{PartLimits, PartPlan};
 pub use server_copy::MAX_COPY_OBJECT_SIZE;
 pub use sigv4::Credentials;

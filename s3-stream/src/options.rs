@@ -1,13 +1,12 @@
 //! Options and report of a copy or upload: the per-part check, progress, cancellation.
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Notify;
-
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 
 /// The per-part integrity check.
@@ -107,43 +106,27 @@ impl Progress {
     }
 }
 
-/// The progress callback type.
-pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
-
-/// Cancels a running copy; the engine then aborts its multipart upload. Cheap to clone.
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken {
-    inner: Arc<(AtomicBool, Notify)>,
-}
-
-impl CancelToken {
-    /// A token that is not cancelled.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Cancels.
-    pub fn cancel(&self) {
-        self.inner.0.store(true, Ordering::SeqCst);
-        self.inner.1.notify_waiters();
-    }
-
-    /// Whether [`CancelToken::cancel`] was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.0.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once [`CancelToken::cancel`] was called.
-    pub(crate) async fn cancelled(&self) {
-        loop {
-            let n = self.inner.1.notified();
-            if self.is_cancelled() {
-                return;
-            }
-            n.await;
-        }
-    }
-}
+/// The progress callback of a copy: called with a snapshot as data moves (from the copy's tasks,
+/// hence `Fn + Send + Sync`). [`ControlFlow::Continue`] goes on; [`ControlFlow::Break`] stops the
+/// copy as [`CopyOptions::cancel`] would: the multipart upload is aborted and the copy ends with
+/// [`Error::Cancelled`]. A `Break` answered to the last report of a single-request upload comes
+/// after the object is stored and changes nothing. See [`crate::cancel`].
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use std::sync::Arc;
+///
+/// use s3_stream::{CopyOptions, ProgressFn};
+///
+/// let limit = 1 << 30;
+/// let progress: ProgressFn = Arc::new(move |p| {
+///     eprintln!("{} bytes uploaded", p.bytes_uploaded);
+///     if p.bytes_read > limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+/// });
+/// let opts = CopyOptions { progress: Some(progress), ..CopyOptions::default() };
+/// # let _ = opts;
+/// ```
+pub type ProgressFn = Arc<dyn Fn(&Progress) -> ControlFlow<()> + Send + Sync>;
 
 /// Options of one copy. `Default` gives: part size from the plan, concurrency 4, one digest per
 /// part ([`PartChecksum::Auto`]), whole-stream CRC32C only, ETag check on.
@@ -182,9 +165,11 @@ pub struct CopyOptions {
     /// taken (then it proves the object is made of exactly the acknowledged parts). Turn off for
     /// stores whose ETags are not MD5-based but look like it (Cloudflare R2 part ETags).
     pub verify_etag: bool,
-    /// Progress callback.
+    /// Progress callback; its [`ControlFlow::Break`] stops the copy (see [`ProgressFn`]).
     pub progress: Option<ProgressFn>,
-    /// Cancellation.
+    /// Stops the copy when cancelled, even while it waits on the network: the multipart upload
+    /// is aborted and the copy ends with [`Error::Cancelled`]. The copy watches a
+    /// [child](CancelToken::child) of it, so it never cancels the token itself.
     pub cancel: Option<CancelToken>,
     /// Record a multipart upload in this file while it runs (written atomically, removed once
     /// the upload is completed or aborted), so that a run killed before either can be continued.

@@ -21,11 +21,12 @@ use super::hasher::OrderedHasher;
 use super::part::{PartData, PartDigests, digest_part, read_part};
 use super::resume::{self, ResumeRecord};
 use super::scheduler::Reusable;
+use crate::cancel::CancelToken;
 use crate::checksum::{Answer, PartCheck};
 use crate::client::{Client, Req, Resp};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, PartRecord, unquote_etag};
-use crate::options::{CancelToken, CopyOptions, CopyReport, PartChecksum, Progress, ProgressFn};
+use crate::options::{CopyOptions, CopyReport, PartChecksum, Progress, ProgressFn};
 use crate::plan::PartPlan;
 use crate::sigv4::uri_encode;
 use crate::xml::{self, Outcome};
@@ -66,6 +67,9 @@ struct Shared {
     parts_total: Option<u32>,
     start: Instant,
     progress: Option<ProgressFn>,
+    /// What the session watches: a child of the caller's token, cancelled by a progress
+    /// callback's `Break`.
+    cancel: CancelToken,
 }
 
 impl Shared {
@@ -101,15 +105,19 @@ impl Shared {
         }
     }
 
+    /// Reports progress; a `Break` answer cancels the session.
     fn report(&self) {
-        if let Some(p) = &self.progress {
-            p(&Progress {
+        if let Some(p) = &self.progress
+            && p(&Progress {
                 bytes_read: self.read.load(Ordering::SeqCst),
                 bytes_uploaded: self.uploaded.load(Ordering::SeqCst),
                 parts_done: self.parts_done.load(Ordering::Relaxed) as u32,
                 parts_total: self.parts_total,
                 elapsed: self.start.elapsed(),
-            });
+            })
+            .is_break()
+        {
+            self.cancel.cancel();
         }
     }
 }
@@ -159,6 +167,11 @@ impl Session {
             _ => None,
         };
         let concurrency = opts.concurrency.max(1);
+        let cancel = opts
+            .cancel
+            .as_ref()
+            .map(CancelToken::child)
+            .unwrap_or_default();
         Ok(Self {
             sh: Arc::new(Shared {
                 client: client.clone(),
@@ -182,11 +195,12 @@ impl Session {
                 parts_total: plan.part_count(),
                 start: Instant::now(),
                 progress: opts.progress.clone(),
+                cancel: cancel.clone(),
             }),
             memory: Arc::new(Semaphore::new(concurrency + 1)),
             tasks: JoinSet::new(),
             ledger: Ledger::new(),
-            cancel: opts.cancel.clone().unwrap_or_default(),
+            cancel,
             record,
             open: true,
         })

@@ -10,9 +10,10 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 use tokio::task::JoinHandle;
 
+use crate::cancel::CancelToken;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::options::{CancelToken, CopyOptions, CopyReport};
+use crate::options::{CopyOptions, CopyReport};
 use crate::source::Source;
 
 /// Bytes between the writer and the session (on top of the session's part buffers).
@@ -88,7 +89,11 @@ impl Client {
     pub fn writer(&self, bucket: &str, key: &str, opts: &CopyOptions) -> ObjectWriter {
         let (ours, theirs) = tokio::io::duplex(PIPE);
         let finished = Arc::new(AtomicBool::new(false));
-        let cancel = opts.cancel.clone().unwrap_or_default();
+        let cancel = opts
+            .cancel
+            .as_ref()
+            .map(CancelToken::child)
+            .unwrap_or_default();
         let opts = CopyOptions {
             cancel: Some(cancel.clone()),
             ..opts.clone()

@@ -363,39 +363,50 @@ async fn moto_lists_and_aborts_old_uploads() {
     );
 }
 
+/// Both ways to stop a copy (the caller's token, a progress callback's `Break`) abort the
+/// multipart upload and leave nothing stored; a `Break` stops that copy only, never the token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_cancel_aborts() {
+    use std::ops::ControlFlow;
     let Some(ep) = moto_endpoint() else { return };
     let c = client(&ep);
     let bucket = unique("cancel").to_lowercase();
     c.create_bucket(&bucket).await.unwrap();
     let big = data((PART + 10) as usize, 9);
     let src = start_source(Bytes::from(big), SourceMode::Normal).await;
-    let cancel = s3_stream::CancelToken::new();
-    let cc = cancel.clone();
-    let o = CopyOptions {
-        cancel: Some(cancel),
-        part_size: Some(PART),
-        progress: Some(std::sync::Arc::new(move |_p: &s3_stream::Progress| {
-            cc.cancel()
-        })),
-        ..Default::default()
-    };
-    let e = c
-        .copy(
-            Source::Http(HttpSource::new(&src.url)),
-            &bucket,
-            "cancelled",
-            &o,
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(e, s3_stream::Error::Cancelled), "{e}");
-    assert!(
-        c.list_multipart_uploads(&bucket, None)
+    for by_token in [true, false] {
+        let cancel = s3_stream::CancelToken::new();
+        let cc = cancel.clone();
+        let o = CopyOptions {
+            cancel: Some(cancel.clone()),
+            part_size: Some(PART),
+            progress: Some(std::sync::Arc::new(move |_p: &s3_stream::Progress| {
+                if by_token {
+                    cc.cancel();
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            })),
+            ..Default::default()
+        };
+        let e = c
+            .copy(
+                Source::Http(HttpSource::new(&src.url)),
+                &bucket,
+                "cancelled",
+                &o,
+            )
             .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(c.head_object(&bucket, "cancelled").await.is_err());
+            .unwrap_err();
+        assert!(matches!(e, s3_stream::Error::Cancelled), "{e}");
+        assert_eq!(cancel.is_cancelled(), by_token);
+        assert!(
+            c.list_multipart_uploads(&bucket, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(c.head_object(&bucket, "cancelled").await.is_err());
+    }
 }

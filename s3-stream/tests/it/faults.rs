@@ -431,6 +431,7 @@ async fn memory_stays_bounded_with_a_slow_destination() {
         concurrency: conc as usize,
         progress: Some(Arc::new(move |p: &s3_stream::Progress| {
             w.fetch_max(p.bytes_read - p.bytes_uploaded, Ordering::SeqCst);
+            std::ops::ControlFlow::Continue(())
         })),
         ..opts()
     };
