@@ -6,12 +6,12 @@
 
 use serde_json::Value;
 
-use crate::job::{JobOutcome, JobProgress};
+use crate::job::JobOutcome;
 use crate::template::{RegisterTemplate, TemplateProgress, Zones};
 use crate::types::{
     ApiInfo, AsyncJob, ExtractedTemplate, OsType, ServiceOffering, Template, VirtualMachine, Zone,
 };
-use crate::{ClientBuilder, Error, ListStream, Params, Result};
+use crate::{CancelToken, ClientBuilder, Error, ListStream, Params, ProgressFn, Result};
 
 /// The blocking client.
 ///
@@ -62,6 +62,27 @@ impl Client {
         Self::new(crate::Client::from_env()?)
     }
 
+    /// This client, its every call watching `token` (see [`crate::Client::with_cancel`]):
+    /// cancelling it from another thread ends a running call with [`Error::Cancelled`].
+    ///
+    /// ```no_run
+    /// use cloudstack_client::{blocking::Client, CancelToken, Params};
+    ///
+    /// let token = CancelToken::new();
+    /// let cs = Client::from_env()?.with_cancel(&token);
+    /// let stopper = token.clone();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_secs(600));
+    ///     stopper.cancel(); // give up waiting after ten minutes
+    /// });
+    /// let vm = cs.deploy_virtual_machine(Params::from([("zoneid", "z"), ("templateid", "t"), ("serviceofferingid", "s")]));
+    /// # Ok::<(), cloudstack_client::Error>(())
+    /// ```
+    pub fn with_cancel(mut self, token: &CancelToken) -> Self {
+        self.inner = self.inner.with_cancel(token);
+        self
+    }
+
     /// The async client inside.
     pub fn async_client(&self) -> &crate::Client {
         &self.inner
@@ -99,7 +120,7 @@ impl Client {
         &self,
         command: &str,
         params: &Params,
-        on_progress: &mut (dyn FnMut(&JobProgress) + Send),
+        on_progress: ProgressFn<'_>,
     ) -> Result<Value> {
         self.rt
             .block_on(self.inner.call_and_wait_with(command, params, on_progress))
@@ -130,7 +151,7 @@ impl Client {
         &self,
         id: &str,
         zones: &Zones,
-        on_progress: &mut (dyn FnMut(&TemplateProgress) + Send),
+        on_progress: ProgressFn<'_, TemplateProgress>,
     ) -> Result<Vec<Template>> {
         self.rt
             .block_on(self.inner.wait_template_ready_with(id, zones, on_progress))

@@ -1,6 +1,8 @@
 //! The async client: a thin IO shell over the sans-IO modules.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -8,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::Stream;
 use serde_json::Value;
 
+use crate::cancel::CancelToken;
 use crate::command::{self, Method, SignOptions};
 use crate::config::{ClientBuilder, Secret};
 use crate::job::{JobConfig, JobOutcome, JobPoll, JobProgress, Step};
@@ -24,8 +27,16 @@ use crate::{Error, Params, Result};
 /// A stream of list items, one page fetched at a time.
 pub type ListStream = Pin<Box<dyn Stream<Item = Result<Value>> + Send + 'static>>;
 
-/// A progress callback for job waits.
-pub type ProgressFn<'a> = &'a mut (dyn FnMut(&JobProgress) + Send);
+/// A progress callback of a wait: called after each poll that finds the job (or template) still
+/// pending, with what the poll saw. [`ControlFlow::Continue`] goes on waiting;
+/// [`ControlFlow::Break`] stops the wait with [`Error::Cancelled`] (the job goes on in the
+/// cloud). See [`crate::cancel`].
+pub type ProgressFn<'a, P = JobProgress> = &'a mut (dyn FnMut(&P) -> ControlFlow<()> + Send);
+
+/// The callback of callers that do not watch a wait: always goes on.
+pub fn no_progress<P>(_: &P) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
 
 /// An async CloudStack API client. Cheap to clone (shared connection pool).
 ///
@@ -46,6 +57,8 @@ pub type ProgressFn<'a> = &'a mut (dyn FnMut(&JobProgress) + Send);
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// What every call of this handle watches ([`Client::with_cancel`]).
+    cancel: Option<CancelToken>,
 }
 
 struct Inner {
@@ -67,6 +80,7 @@ impl std::fmt::Debug for Client {
             .field("endpoint", &self.inner.endpoint)
             .field("api_key", &self.inner.api_key)
             .field("secret", &self.inner.secret)
+            .field("cancel", &self.cancel)
             .finish_non_exhaustive()
     }
 }
@@ -77,12 +91,70 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// A client configured from the environment and `~/.cloudstack.ini` (see [`crate::config`]).
+    /// A client configured from the environment and `~/.cloudstack.ini` (see [`crate::config`]):
+    /// `ClientBuilder::from_env().build()`.
     ///
     /// # Errors
     /// [`Error::Config`] when the configuration is missing or invalid.
     pub fn from_env() -> Result<Self> {
-        ClientBuilder::from_env()?.build()
+        ClientBuilder::from_env().build()
+    }
+
+    /// A handle on the same client (same connections and settings) whose every call watches
+    /// `token`: once it is cancelled, a running request, retry pause, job or template wait of
+    /// this handle ends at once with [`Error::Cancelled`], and later calls fail before they
+    /// send anything. Other handles of the client are not affected. See [`crate::cancel`].
+    ///
+    /// ```
+    /// # async fn demo(cs: cloudstack_client::Client) {
+    /// use cloudstack_client::{CancelToken, Error, Params};
+    ///
+    /// let token = CancelToken::new();
+    /// let stopper = token.clone(); // give this to a Ctrl-C handler, another task or thread
+    /// # stopper.cancel();
+    /// let deployed = cs
+    ///     .with_cancel(&token)
+    ///     .deploy_virtual_machine(Params::from([("zoneid", "z"), ("templateid", "t"), ("serviceofferingid", "s")]))
+    ///     .await;
+    /// if let Err(Error::Cancelled { job_id, .. }) = &deployed {
+    ///     eprintln!("stopped waiting; the job {job_id:?} goes on");
+    /// }
+    /// # }
+    /// ```
+    pub fn with_cancel(&self, token: &CancelToken) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            cancel: Some(token.clone()),
+        }
+    }
+
+    /// The token this handle watches, if any ([`Client::with_cancel`]).
+    pub fn cancel_token(&self) -> Option<&CancelToken> {
+        self.cancel.as_ref()
+    }
+
+    /// Runs `fut` unless this handle's token is (or becomes) cancelled first.
+    async fn watched<T>(
+        &self,
+        command: &str,
+        job_id: Option<&str>,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(token) = &self.cancel else {
+            return fut.await;
+        };
+        let cancelled = || Error::Cancelled {
+            command: command.to_owned(),
+            job_id: job_id.map(str::to_owned),
+        };
+        if token.is_cancelled() {
+            return Err(cancelled());
+        }
+        tokio::select! {
+            biased;
+            () = token.cancelled() => Err(cancelled()),
+            out = fut => out,
+        }
     }
 
     pub(crate) fn from_builder(b: ClientBuilder) -> Result<Self> {
@@ -139,6 +211,7 @@ impl Client {
                 retry: b.retry,
                 job: b.job,
             }),
+            cancel: None,
         })
     }
 
@@ -169,6 +242,11 @@ impl Client {
     /// [`Error::Api`], [`Error::Unauthorized`], [`Error::Throttled`], [`Error::Http`],
     /// [`Error::Decode`], [`Error::InvalidRequest`].
     pub async fn request(&self, command: &str, params: &Params) -> Result<Value> {
+        self.watched(command, None, self.request_with_retries(command, params))
+            .await
+    }
+
+    async fn request_with_retries(&self, command: &str, params: &Params) -> Result<Value> {
         let mut retry =
             ReadRetry::new(command, &self.inner.retry, Rng::from_time(), Instant::now());
         loop {
@@ -296,7 +374,8 @@ impl Client {
     /// # Errors
     /// As [`Client::request`], plus [`Error::JobFailed`] and [`Error::JobTimeout`].
     pub async fn call_and_wait(&self, command: &str, params: &Params) -> Result<Value> {
-        self.call_and_wait_with(command, params, &mut |_| {}).await
+        self.call_and_wait_with(command, params, &mut no_progress)
+            .await
     }
 
     /// [`Client::call_and_wait`] with a progress callback called after each pending poll.
@@ -325,13 +404,14 @@ impl Client {
     /// # Errors
     /// [`Error::JobFailed`] (status 2 or 3), [`Error::JobTimeout`], or a polling error.
     pub async fn wait_job(&self, job_id: &str, command: &str) -> Result<JobOutcome> {
-        self.wait_job_with(job_id, command, &mut |_| {}).await
+        self.wait_job_with(job_id, command, &mut no_progress).await
     }
 
-    /// [`Client::wait_job`] with a progress callback.
+    /// [`Client::wait_job`] with a progress callback; its `Break` stops the wait.
     ///
     /// # Errors
-    /// As [`Client::wait_job`].
+    /// As [`Client::wait_job`], and [`Error::Cancelled`] (naming the job) when the callback or
+    /// the handle's token stops the wait.
     pub async fn wait_job_with(
         &self,
         job_id: &str,
@@ -343,13 +423,16 @@ impl Client {
         loop {
             match poll.step(Instant::now(), answer.take().as_ref())? {
                 Step::Send(params) => {
-                    answer = Some(self.request("queryAsyncJobResult", &params).await?)
+                    let polled = self.request("queryAsyncJobResult", &params).await;
+                    answer = Some(polled.map_err(|e| in_job(e, command, job_id))?);
                 }
                 Step::Sleep(d) => {
-                    if let Some(p) = poll.progress() {
-                        on_progress(p);
+                    if let Some(p) = poll.progress()
+                        && on_progress(p).is_break()
+                    {
+                        return Err(in_job(Error::cancelled(command), command, job_id));
                     }
-                    tokio::time::sleep(d).await;
+                    self.watched(command, Some(job_id), sleep(d)).await?;
                 }
                 Step::Done(outcome) => return Ok(outcome),
             }
@@ -364,30 +447,35 @@ impl Client {
     /// [`Error::TemplateNotReady`] when the template is not listed or the deadline passes, or a
     /// request error.
     pub async fn wait_template_ready_in(&self, id: &str, zones: &Zones) -> Result<Vec<Template>> {
-        self.wait_template_ready_with(id, zones, &mut |_| {}).await
+        self.wait_template_ready_with(id, zones, &mut no_progress)
+            .await
     }
 
     /// [`Client::wait_template_ready_in`] with a progress callback called after each poll that
-    /// finds the template still downloading.
+    /// finds the template still downloading; its `Break` stops the wait.
     ///
     /// # Errors
-    /// As [`Client::wait_template_ready_in`].
+    /// As [`Client::wait_template_ready_in`], and [`Error::Cancelled`] when the callback or the
+    /// handle's token stops the wait.
     pub async fn wait_template_ready_with(
         &self,
         id: &str,
         zones: &Zones,
-        on_progress: &mut (dyn FnMut(&TemplateProgress) + Send),
+        on_progress: ProgressFn<'_, TemplateProgress>,
     ) -> Result<Vec<Template>> {
+        let waiting = format!("waiting for template {id}");
         let mut wait = TemplateWait::new(id, zones.clone(), self.inner.job.clone(), Instant::now());
         let mut answer: Option<Vec<Template>> = None;
         loop {
             match wait.step(Instant::now(), answer.take().as_deref())? {
                 TemplateStep::Send(params) => answer = Some(self.list_templates(params).await?),
                 TemplateStep::Sleep(d) => {
-                    if let Some(p) = wait.progress() {
-                        on_progress(p);
+                    if let Some(p) = wait.progress()
+                        && on_progress(p).is_break()
+                    {
+                        return Err(Error::cancelled(&waiting));
                     }
-                    tokio::time::sleep(d).await;
+                    self.watched(&waiting, None, sleep(d)).await?;
                 }
                 TemplateStep::Ready(rows) => return Ok(rows),
             }
@@ -462,6 +550,23 @@ impl Client {
             .into_iter()
             .map(|v| from_value(command, v))
             .collect()
+    }
+}
+
+/// A pause of a wait, as a future [`Client::watched`] can race with the token.
+async fn sleep(d: Duration) -> Result<()> {
+    tokio::time::sleep(d).await;
+    Ok(())
+}
+
+/// `e` as stopped while waiting for `job_id` (started by `command`), when it is a cancellation.
+fn in_job(e: Error, command: &str, job_id: &str) -> Error {
+    match e {
+        Error::Cancelled { .. } => Error::Cancelled {
+            command: command.to_owned(),
+            job_id: Some(job_id.to_owned()),
+        },
+        other => other,
     }
 }
 

@@ -125,6 +125,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The call was stopped by the [`crate::CancelToken`] of its client handle or by a progress
+    /// callback's `Break` (see [`crate::cancel`]). A stopped wait does not stop the async job.
+    #[error("{command}: cancelled{}", job_id.as_ref().map(|j| format!("; async job {j} goes on in the cloud (queryAsyncJobResult jobid={j} shows how it ends)")).unwrap_or_default())]
+    Cancelled {
+        /// The API command, or the wait, that was stopped.
+        command: String,
+        /// The async job being waited for, when there was one.
+        job_id: Option<String>,
+    },
     /// A configuration value is missing or invalid.
     #[error("invalid configuration {key}: {reason}")]
     Config {
@@ -167,6 +176,13 @@ impl Error {
             Error::Unauthorized { .. } => Some(401),
             Error::Throttled { .. } => Some(429),
             _ => None,
+        }
+    }
+
+    pub(crate) fn cancelled(command: &str) -> Self {
+        Error::Cancelled {
+            command: command.to_owned(),
+            job_id: None,
         }
     }
 

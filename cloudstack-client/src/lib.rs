@@ -2,6 +2,7 @@
 
 pub mod blocking;
 pub mod calls;
+pub mod cancel;
 mod client;
 pub mod command;
 pub mod config;
@@ -18,7 +19,8 @@ pub mod template;
 mod tls;
 pub mod types;
 
-pub use client::{Client, ListStream, ProgressFn};
+pub use cancel::CancelToken;
+pub use client::{Client, ListStream, ProgressFn, no_progress};
 pub use config::{ClientBuilder, ConfigKey};
 pub use error::{BoxError, Error, Result};
 pub use params::Params;

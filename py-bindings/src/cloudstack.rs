@@ -1,6 +1,7 @@
 //! `ovakit.cloudstack`: the CloudStack API client, async-job waiting, pagination and the
 //! in-process simulator.
 
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -80,13 +81,19 @@ fn progress_to_py(py: Python<'_>, p: &JobProgress) -> PyResult<Py<PyAny>> {
     typed(py, "JobProgress", d.into_any().unbind())
 }
 
-/// A job-progress callback for the crate, calling a Python callable with a ``JobProgress``.
-fn job_progress(callback: &Callback) -> impl FnMut(&JobProgress) + Send + '_ {
+/// A job-progress callback for the crate, calling a Python callable with a ``JobProgress``; it
+/// stops the wait once the callable raised.
+fn job_progress(callback: &Callback) -> impl FnMut(&JobProgress) -> ControlFlow<()> + Send + '_ {
     move |p: &JobProgress| {
         let dict = Python::attach(|py| progress_to_py(py, p));
         match dict {
             Ok(d) => callback.call((d,)),
             Err(e) => callback.raise(e),
+        }
+        if callback.raised() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
     }
 }
@@ -156,17 +163,14 @@ impl Client {
     #[staticmethod]
     #[pyo3(signature = (**options))]
     fn from_env(options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        build(ClientBuilder::from_env().map_err(Error::from)?, options)
+        build(ClientBuilder::from_env(), options)
     }
 
     /// Like ``from_env`` with an explicit ini profile (section).
     #[staticmethod]
     #[pyo3(signature = (profile = None, **options))]
     fn from_config(profile: Option<&str>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        build(
-            ClientBuilder::from_env_profile(profile).map_err(Error::from)?,
-            options,
-        )
+        build(ClientBuilder::from_env_profile(profile), options)
     }
 
     /// The API endpoint URL.

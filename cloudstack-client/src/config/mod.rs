@@ -131,6 +131,68 @@ pub struct ClientBuilder {
     pub(crate) ca_files: Vec<PathBuf>,
     pub(crate) insecure_tls: bool,
     pub(crate) deferred: Vec<(ConfigKey, String)>,
+    /// Why [`ClientBuilder::from_env`] found no usable settings, reported by
+    /// [`ClientBuilder::build`].
+    pub(crate) unreadable: Option<Unreadable>,
+}
+
+/// A configuration failure kept in a builder until [`ClientBuilder::build`] reports it (the
+/// builder is `Clone`, an [`Error`] is not).
+#[derive(Clone, Debug)]
+pub(crate) enum Unreadable {
+    /// Nothing names an endpoint (no file, or a section without one): moot once the caller
+    /// sets the endpoint itself.
+    NoEndpoint {
+        key: String,
+        reason: String,
+    },
+    Config {
+        key: String,
+        reason: String,
+    },
+    Io {
+        path: String,
+        kind: std::io::ErrorKind,
+        message: String,
+    },
+}
+
+impl Unreadable {
+    fn of(e: Error) -> Self {
+        match e {
+            Error::Config { key, reason }
+                if key == "endpoint" || (key == "config" && reason.contains("not found")) =>
+            {
+                Self::NoEndpoint { key, reason }
+            }
+            Error::Io { path, source } => Self::Io {
+                path,
+                kind: source.kind(),
+                message: source.to_string(),
+            },
+            Error::Config { key, reason } => Self::Config { key, reason },
+            other => Self::Config {
+                key: "configuration".into(),
+                reason: other.to_string(),
+            },
+        }
+    }
+
+    fn into_error(self) -> Error {
+        match self {
+            Self::Config { key, reason } | Self::NoEndpoint { key, reason } => {
+                Error::Config { key, reason }
+            }
+            Self::Io {
+                path,
+                kind,
+                message,
+            } => Error::Io {
+                path,
+                source: std::io::Error::new(kind, message),
+            },
+        }
+    }
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -231,12 +293,25 @@ impl ClientBuilder {
 
     /// A builder from the environment and the `cs`-style ini files, as `cs.read_config()` (see
     /// [`read_config`]): the section is `$CLOUDSTACK_REGION`, else `cloudstack`, and may be
-    /// missing when the environment has the endpoint.
+    /// missing when the environment has the endpoint. Later `with_*` calls override what it
+    /// read.
     ///
-    /// # Errors
+    /// Like every builder method it returns the builder; [`ClientBuilder::build`] reports
     /// [`Error::Config`] when no file exists and the environment has no endpoint, a file is
-    /// malformed, or no endpoint results; [`Error::Io`] for an unreadable file.
-    pub fn from_env() -> Result<Self> {
+    /// malformed, or no endpoint results, and [`Error::Io`] for an unreadable file.
+    ///
+    /// ```
+    /// use cloudstack_client::ClientBuilder;
+    ///
+    /// // With no settings anywhere, the builder still comes back; build() says what is missing.
+    /// # unsafe { std::env::set_var("CLOUDSTACK_CONFIG", "/nonexistent/cloudstack.ini") };
+    /// let built = ClientBuilder::from_env()
+    ///     .with_endpoint("http://127.0.0.1:8080/client/api")
+    ///     .with_credentials("api-key", "secret-key")
+    ///     .build();
+    /// # drop(built);
+    /// ```
+    pub fn from_env() -> Self {
         Self::from_env_profile(None)
     }
 
@@ -245,9 +320,16 @@ impl ClientBuilder {
     /// `CLOUDSTACK_ENDPOINT` is set (unless `CLOUDSTACK_OVERRIDES` is). `None` is
     /// [`ClientBuilder::from_env`].
     ///
-    /// # Errors
-    /// As [`ClientBuilder::from_env`], and [`Error::Config`] (key `region`) for a missing section.
-    pub fn from_env_profile(profile: Option<&str>) -> Result<Self> {
+    /// [`ClientBuilder::build`] reports the errors of [`ClientBuilder::from_env`], and
+    /// [`Error::Config`] (key `region`) for a missing section.
+    pub fn from_env_profile(profile: Option<&str>) -> Self {
+        Self::read_env(profile).unwrap_or_else(|e| Self {
+            unreadable: Some(Unreadable::of(e)),
+            ..Self::new()
+        })
+    }
+
+    fn read_env(profile: Option<&str>) -> Result<Self> {
         let env = |k: &str| std::env::var(k).ok();
         let mut paths = Vec::new();
         if let Some(home) = std::env::var_os("HOME") {
@@ -304,6 +386,13 @@ impl ClientBuilder {
     /// [`Error::Config`] for a missing/invalid endpoint, key or secret, an unreadable CA, or an
     /// invalid option value.
     pub fn build(mut self) -> Result<Client> {
+        let endpoint_given =
+            self.endpoint.is_some() || self.deferred.iter().any(|(k, _)| *k == ConfigKey::Endpoint);
+        match self.unreadable.take() {
+            Some(Unreadable::NoEndpoint { .. }) if endpoint_given => {}
+            Some(e) => return Err(e.into_error()),
+            None => {}
+        }
         for (key, value) in std::mem::take(&mut self.deferred) {
             self.apply(key, &value)?;
         }
@@ -415,6 +504,46 @@ pub fn parse_ini(text: &str) -> Result<BTreeMap<String, BTreeMap<String, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `from_env` could not read is reported by `build`, unless it only lacked the endpoint
+    /// and the caller then gave one.
+    #[test]
+    fn settings_that_could_not_be_read_are_reported_at_build() {
+        let unread = |e: Error| ClientBuilder {
+            unreadable: Some(Unreadable::of(e)),
+            ..ClientBuilder::new()
+        };
+        let nothing = || cfg_err("config", "config file not found (tried ~/.cloudstack.ini)");
+        let given = unread(nothing())
+            .with_endpoint("http://127.0.0.1:8080/client/api")
+            .with_credentials("key", "secret")
+            .build();
+        assert!(given.is_ok(), "{given:?}");
+        match unread(nothing()).with_credentials("key", "secret").build() {
+            Err(Error::Config { key, reason }) => {
+                assert_eq!(key, "config");
+                assert!(reason.contains("not found"), "{reason}");
+            }
+            other => panic!("the missing file is reported: {other:?}"),
+        }
+        let malformed = unread(cfg_err("config", "~/.cloudstack.ini line 3: no section"))
+            .with_endpoint("http://127.0.0.1:8080/client/api")
+            .with_credentials("key", "secret")
+            .build();
+        assert!(
+            matches!(&malformed, Err(Error::Config { reason, .. }) if reason.contains("line 3")),
+            "a malformed file is reported even when the endpoint is given: {malformed:?}"
+        );
+        let io = unread(Error::Io {
+            path: "/etc/cloudstack.ini".into(),
+            source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied"),
+        })
+        .build();
+        assert!(
+            matches!(&io, Err(Error::Io { path, source }) if path == "/etc/cloudstack.ini" && source.kind() == std::io::ErrorKind::PermissionDenied),
+            "{io:?}"
+        );
+    }
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |k| {

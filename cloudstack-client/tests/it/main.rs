@@ -10,6 +10,9 @@ mod common;
 mod config_cs;
 
 #[cfg(feature = "simulator")]
+mod cancel;
+
+#[cfg(feature = "simulator")]
 mod python_interop;
 #[cfg(feature = "simulator")]
 mod real_clients;

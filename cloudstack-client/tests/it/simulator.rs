@@ -99,6 +99,7 @@ async fn operator_flow_register_deploy_extract() {
             &mut |p| {
                 polls += 1;
                 assert_eq!(p.command, "deployVirtualMachine");
+                std::ops::ControlFlow::Continue(())
             },
         )
         .await

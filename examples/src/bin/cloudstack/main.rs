@@ -139,7 +139,7 @@ async fn run(cli: &Cli) -> cloudstack_client::Result<()> {
     // Like the `cs` command, a region is always named (default `cloudstack`), so a missing section
     // is an error rather than silently nothing.
     let region = cli.profile.as_deref().unwrap_or("cloudstack");
-    let mut builder = ClientBuilder::from_env_profile(Some(region))?;
+    let mut builder = ClientBuilder::from_env_profile(Some(region));
     if let Some(t) = cli.job_timeout {
         builder = builder.with_config(cloudstack_client::ConfigKey::JobTimeout, t.to_string());
     }
