@@ -19,4 +19,4 @@ pub mod vmdk;
 pub mod write;
 
 pub use error::{Error, Result};
-pub use progress::{Progress, no_progress};
+pub use progress::{CancelToken, Progress, no_progress};

@@ -11,7 +11,10 @@
 //!   output is removed and no existing file is replaced. [`Ova::extract`] says what stays behind
 //!   when it is stopped.
 //!
-//! Callers that do not watch pass [`no_progress`].
+//! Callers that do not watch pass [`no_progress`]. To stop an operation from elsewhere (another
+//! thread, a Ctrl-C handler), give it a callback watched by a [`CancelToken`]
+//! ([`CancelToken::watch`]): these operations work buffer by buffer, so the callback is where
+//! they stop.
 //!
 //! ```
 //! use std::ops::ControlFlow;
@@ -47,7 +50,10 @@
 //! [`verify_package`]: crate::sign::verify_package
 //! [`Error::Cancelled`]: crate::Error::Cancelled
 
+use std::fmt;
 use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::{Error, Result};
 
@@ -72,6 +78,96 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64) -> ControlFlow<()>;
 /// ```
 pub fn no_progress(_: u64) -> ControlFlow<()> {
     ControlFlow::Continue(())
+}
+
+/// Stops operations from anywhere (another thread, a Ctrl-C handler): every callback made by
+/// [`CancelToken::watch`] answers [`ControlFlow::Break`] once the token is cancelled, so the
+/// operation ends with [`Error::Cancelled`] before its next buffer. Cheap to clone; clones share
+/// one state. The same type, with the same methods, stops a copy in `s3-stream` and a wait in
+/// `cloudstack-client` (see ARCHITECTURE.md).
+///
+/// ```
+/// use std::ops::ControlFlow;
+///
+/// use ova_core::CancelToken;
+/// use ova_core::vmdk::VmdkWriter;
+///
+/// let token = CancelToken::new();
+/// let stopper = token.clone(); // for a Ctrl-C handler or another thread
+/// let raw = vec![7u8; 8 << 20];
+/// let mut seen = 0u64;
+/// let result = VmdkWriter::new().write_progress(&raw[..], raw.len() as u64, Vec::new(), &mut token.watch(|n| {
+///     seen += n;
+///     if seen >= 2 << 20 {
+///         stopper.cancel(); // as if Ctrl-C was pressed
+///     }
+///     ControlFlow::Continue(())
+/// }));
+/// assert!(matches!(result, Err(ova_core::Error::Cancelled)));
+/// assert!(seen < raw.len() as u64);
+/// ```
+#[derive(Clone, Default)]
+pub struct CancelToken {
+    inner: Arc<Node>,
+}
+
+#[derive(Default)]
+struct Node {
+    cancelled: AtomicBool,
+    parent: Option<CancelToken>,
+}
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A token cancelled with this one (or on its own): what one operation of many watches, so
+    /// that stopping it leaves the others running.
+    pub fn child(&self) -> Self {
+        Self {
+            inner: Arc::new(Node {
+                cancelled: AtomicBool::new(false),
+                parent: Some(self.clone()),
+            }),
+        }
+    }
+
+    /// Cancels this token and its children. Idempotent.
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether this token, or one it is a child of, was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::SeqCst)
+            || self.inner.parent.as_ref().is_some_and(Self::is_cancelled)
+    }
+
+    /// `progress` watched by this token: the callback to give an operation. It calls `progress`
+    /// and answers [`ControlFlow::Break`] when either it does or the token is cancelled.
+    /// [`no_progress`] watches nothing but the token.
+    pub fn watch<'a>(
+        &'a self,
+        mut progress: impl FnMut(u64) -> ControlFlow<()> + 'a,
+    ) -> impl FnMut(u64) -> ControlFlow<()> + 'a {
+        move |n| {
+            if progress(n).is_break() || self.is_cancelled() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for CancelToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelToken")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
 }
 
 /// Reports `n` bytes; [`Error::Cancelled`] when the callback says stop.
@@ -122,5 +218,48 @@ pub(crate) fn finished<T>(flow: ControlFlow<(), T>) -> Result<T> {
     match flow {
         ControlFlow::Continue(value) => Ok(value),
         ControlFlow::Break(()) => Err(Error::Cancelled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watched_callback_breaks_once_its_token_or_a_parent_is_cancelled() {
+        let parent = CancelToken::new();
+        let token = parent.child();
+        let mut calls = 0;
+        let mut watched = token.watch(|_| {
+            calls += 1;
+            ControlFlow::Continue(())
+        });
+        assert_eq!(watched(1), ControlFlow::Continue(()));
+        parent.cancel();
+        assert_eq!(watched(1), ControlFlow::Break(()));
+        drop(watched);
+        assert_eq!(calls, 2, "the caller's callback still sees every report");
+
+        let sibling = CancelToken::new();
+        let one = sibling.child();
+        one.cancel();
+        assert!(one.is_cancelled() && !sibling.is_cancelled());
+        assert_eq!(format!("{one:?}"), "CancelToken { cancelled: true }");
+    }
+
+    #[test]
+    fn a_break_of_the_callback_stops_without_the_token() {
+        let token = CancelToken::new();
+        let mut watched = token.watch(|n| {
+            if n > 5 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert_eq!(watched(1), ControlFlow::Continue(()));
+        assert_eq!(watched(9), ControlFlow::Break(()));
+        assert!(!token.is_cancelled());
+        assert!(matches!(report(&mut watched, 9), Err(Error::Cancelled)));
     }
 }
