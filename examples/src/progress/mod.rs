@@ -21,6 +21,7 @@
 pub mod format;
 
 use std::io::IsTerminal;
+use std::ops::ControlFlow;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -224,21 +225,31 @@ impl Bar {
         Some(Arc::new(move |p: &s3_stream::Progress| {
             bar.set_position(p.bytes_uploaded);
             bar.set_status(&parts_text(p.parts_done, p.parts_total));
+            ControlFlow::Continue(())
         }))
     }
 
     /// A CloudStack job-wait callback: the spinner's status becomes the job's.
-    pub fn job_status(&self) -> impl FnMut(&cloudstack_client::job::JobProgress) + Send + use<> {
+    pub fn job_status(
+        &self,
+    ) -> impl FnMut(&cloudstack_client::job::JobProgress) -> ControlFlow<()> + Send + use<> {
         let bar = self.clone();
-        move |p| bar.set_status(&job_text(p))
+        move |p| {
+            bar.set_status(&job_text(p));
+            ControlFlow::Continue(())
+        }
     }
 
     /// A CloudStack template-wait callback: the spinner's status becomes the zones' status texts.
     pub fn template_status(
         &self,
-    ) -> impl FnMut(&cloudstack_client::template::TemplateProgress) + Send + use<> {
+    ) -> impl FnMut(&cloudstack_client::template::TemplateProgress) -> ControlFlow<()> + Send + use<>
+    {
         let bar = self.clone();
-        move |p| bar.set_status(&template_text(p))
+        move |p| {
+            bar.set_status(&template_text(p));
+            ControlFlow::Continue(())
+        }
     }
 }
 
