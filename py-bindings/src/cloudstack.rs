@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 use serde_json::Value;
 
+use crate::cancel::CancelToken;
 use crate::conv::{json_to_py, to_py, to_typed, typed};
 use crate::errors::{Error, Result};
 use crate::runtime::{Callback, Interrupt, Stop, run, run_simple};
@@ -98,7 +99,9 @@ fn job_progress(callback: &Callback) -> impl FnMut(&JobProgress) + Send + '_ {
 /// the ``cs`` ini keys: ``timeout``, ``method``, ``expiration``, ``signature_algorithm``,
 /// ``verify``, ``dangerous_no_tls_verify``, ``job_timeout``.
 ///
-/// Calls block the calling thread without holding the GIL; Ctrl-C interrupts them.
+/// Calls block the calling thread without holding the GIL; Ctrl-C interrupts them, and so does
+/// cancelling the ``CancelToken`` given as ``cancel=`` (every call takes one; it raises
+/// ``CancelledError``).
 #[pyclass(module = "ovakit.cloudstack", frozen)]
 pub(crate) struct Client {
     inner: CoreClient,
@@ -185,16 +188,20 @@ impl Client {
     /// removed), e.g. ``cs.request("listZones", available=True)``.
     ///
     /// Raises ``CloudStackError`` (``.command``, ``.errorcode``, ``.errortext``).
-    #[pyo3(signature = (command, /, **params))]
+    #[pyo3(signature = (command, /, *, cancel = None, **params))]
     fn request(
         &self,
         py: Python<'_>,
         command: &str,
+        cancel: Option<PyRef<'_, CancelToken>>,
         params: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let p = self::params(params)?;
         let client = self.inner.clone();
-        let v = run_simple(py, async move { Ok(client.request(command, &p).await?) })?;
+        let interrupt = Interrupt::new(cancel.as_deref());
+        let v = run(py, &interrupt, Stop::Drop, async move {
+            Ok(client.request(command, &p).await?)
+        })?;
         json_to_py(py, &v)
     }
 
@@ -203,17 +210,18 @@ impl Client {
     /// ``progress(JobProgress)`` is called after each poll (``job_id``, ``polls``, ``elapsed``...);
     /// raising from it stops waiting. Raises ``AsyncJobError`` when the job fails and
     /// ``JobTimeoutError`` past the client's job timeout.
-    #[pyo3(signature = (command, /, *, progress = None, **params))]
+    #[pyo3(signature = (command, /, *, progress = None, cancel = None, **params))]
     fn call_and_wait(
         &self,
         py: Python<'_>,
         command: &str,
         progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
         params: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let p = self::params(params)?;
         let client = self.inner.clone();
-        let interrupt = Interrupt::new();
+        let interrupt = Interrupt::new(cancel.as_deref());
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let v = run(py, &interrupt, Stop::Drop, async {
             let mut on_progress = job_progress(&callback);
@@ -228,16 +236,17 @@ impl Client {
     ///
     /// Returns a ``JobOutcome`` with ``job_id``, ``status``, ``result`` and ``raw``. Raises
     /// ``AsyncJobError`` / ``JobTimeoutError`` like ``call_and_wait``.
-    #[pyo3(signature = (job_id, command = "queryAsyncJobResult", *, progress = None))]
+    #[pyo3(signature = (job_id, command = "queryAsyncJobResult", *, progress = None, cancel = None))]
     fn wait_job(
         &self,
         py: Python<'_>,
         job_id: &str,
         command: &str,
         progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
     ) -> PyResult<Py<PyAny>> {
         let client = self.inner.clone();
-        let interrupt = Interrupt::new();
+        let interrupt = Interrupt::new(cancel.as_deref());
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let outcome = run(py, &interrupt, Stop::Drop, async {
             let mut on_progress = job_progress(&callback);
@@ -325,16 +334,18 @@ impl Client {
     /// default: every zone it is listed in); returns one ``Template`` per zone. Raises
     /// ``CloudStackError`` with the server's text when a download fails (a checksum that does
     /// not match, an unreachable URL) or the template is not ready by the job timeout.
-    #[pyo3(signature = (template_id, zoneids = None))]
+    #[pyo3(signature = (template_id, zoneids = None, *, cancel = None))]
     fn wait_template_ready_in(
         &self,
         py: Python<'_>,
         template_id: &str,
         zoneids: Option<Vec<String>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
     ) -> PyResult<Py<PyAny>> {
         let zones = zones(zoneids.unwrap_or_else(|| vec!["-1".to_owned()]));
         let client = self.inner.clone();
-        let rows = run_simple(py, async move {
+        let interrupt = Interrupt::new(cancel.as_deref());
+        let rows = run(py, &interrupt, Stop::Drop, async move {
             Ok(client.wait_template_ready_in(template_id, &zones).await?)
         })?;
         to_typed(py, "Template", &rows)
@@ -429,18 +440,35 @@ mod typed {
     }
 
     /// Builds one ``#[pymethods]`` block per typed call, munching its arguments into the types
-    /// pyo3 expects (``**kwargs`` must be spelled ``Option<&Bound<PyDict>>``).
+    /// pyo3 expects (``**kwargs`` must be spelled ``Option<&Bound<PyDict>>``, and comes last,
+    /// after ``cancel``), then its signature (the keyword-only ``cancel = None`` is added before
+    /// ``**kwargs``, or at the end).
     macro_rules! py_call {
-        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $a:ident : Params $(, $($rest:tt)*)?) => {
-            py_call!(@munch $docs $name $sig [$($decl)* $a: Option<&Bound<'_, PyDict>>,] [$($arg)* $a] $($($rest)*)?);
+        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $kw:tt $a:ident : Params $(, $($rest:tt)*)?) => {
+            py_call!(@munch $docs $name $sig [$($decl)*] [$($arg)* $a] [$a: Option<&Bound<'_, PyDict>>,] $($($rest)*)?);
         };
-        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $a:ident : str $(, $($rest:tt)*)?) => {
-            py_call!(@munch $docs $name $sig [$($decl)* $a: &str,] [$($arg)* $a] $($($rest)*)?);
+        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $kw:tt $a:ident : str $(, $($rest:tt)*)?) => {
+            py_call!(@munch $docs $name $sig [$($decl)* $a: &str,] [$($arg)* $a] $kw $($($rest)*)?);
         };
-        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $a:ident : bool $(, $($rest:tt)*)?) => {
-            py_call!(@munch $docs $name $sig [$($decl)* $a: bool,] [$($arg)* $a] $($($rest)*)?);
+        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $kw:tt $a:ident : bool $(, $($rest:tt)*)?) => {
+            py_call!(@munch $docs $name $sig [$($decl)* $a: bool,] [$($arg)* $a] $kw $($($rest)*)?);
         };
-        (@munch [$($doc:literal)*] $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*]) => {
+        (@munch $docs:tt $name:ident ($($sig:tt)*) [$($decl:tt)*] $args:tt [$($kw:tt)*]) => {
+            py_call!(@sig $docs $name cancel [$($decl)* cancel: Option<PyRef<'_, CancelToken>>, $($kw)*] $args [] $($sig)*);
+        };
+        (@sig $docs:tt $name:ident $c:ident $decl:tt $args:tt [$($acc:tt)*] * * $kw:ident) => {
+            py_call!(@emit $docs $name $c ($($acc)* *, cancel = None, **$kw) $decl $args);
+        };
+        (@sig $docs:tt $name:ident $c:ident $decl:tt $args:tt []) => {
+            py_call!(@emit $docs $name $c (*, cancel = None) $decl $args);
+        };
+        (@sig $docs:tt $name:ident $c:ident $decl:tt $args:tt [$($acc:tt)+]) => {
+            py_call!(@emit $docs $name $c ($($acc)+, *, cancel = None) $decl $args);
+        };
+        (@sig $docs:tt $name:ident $c:ident $decl:tt $args:tt [$($acc:tt)*] $t:tt $($rest:tt)*) => {
+            py_call!(@sig $docs $name $c $decl $args [$($acc)* $t] $($rest)*);
+        };
+        (@emit [$($doc:literal)*] $name:ident $c:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*]) => {
             #[pymethods]
             impl Client {
                 $(#[doc = $doc])*
@@ -448,7 +476,10 @@ mod typed {
                 fn $name(&self, py: Python<'_>, $($decl)*) -> PyResult<Py<PyAny>> {
                     $(let $arg = IntoCall::into_call($arg)?;)*
                     let client = self.inner.clone();
-                    let v = run_simple(py, async move { Ok(client.$name($($arg),*).await?) })?;
+                    let interrupt = Interrupt::new($c.as_deref());
+                    let v = run(py, &interrupt, Stop::Drop, async move {
+                        Ok(client.$name($($arg),*).await?)
+                    })?;
                     v.to_py_value(py)
                 }
             }
@@ -462,7 +493,7 @@ mod typed {
             py $sig:tt;
             |$c:ident| $body:expr;
         )*) => {
-            $(py_call!(@munch [$($doc)*] $name $sig [] [] $($a : $kind),*);)*
+            $(py_call!(@munch [$($doc)*] $name $sig [] [] [] $($a : $kind),*);)*
         };
     }
 
