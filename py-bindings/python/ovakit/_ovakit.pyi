@@ -272,7 +272,6 @@ def verify_manifest(
     path: StrPath,
     *,
     progress: Optional[ByteProgress] = None,
-    cancel: Optional[CancelToken] = None,
     fallback: Optional[Sequence[str]] = None,
     cancel: Optional[CancelToken] = None,
 ) -> VerifyReport:
@@ -431,7 +430,11 @@ def disk_info(path: StrPath) -> DiskInfo:
     Raises ``OvaError`` when it is damaged or uses a feature ovakit does not read."""
 
 def vmdk_to_raw(
-    vmdk_path: StrPath, raw: StrPath, *, progress: Optional[ByteProgress] = None
+    vmdk_path: StrPath,
+    raw: StrPath,
+    *,
+    progress: Optional[ByteProgress] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> VmdkReadReport:
     """Convert a stream-optimized VMDK into a raw image (temp file, renamed on success).
 
@@ -702,7 +705,6 @@ class S3Client:
         key: str,
         *,
         progress: Optional[CopyProgressCallback] = None,
-        cancel: Optional[CancelToken] = None,
         acl: Optional[str] = None,
         content_type: Optional[str] = None,
         metadata: Optional[Sequence[tuple[str, str]]] = None,
@@ -712,13 +714,15 @@ class S3Client:
         md5: bool = False,
         sha256: bool = False,
         part_checksum: Optional[Literal["auto", "md5", "crc32c", "none"]] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> CopyReport:
         """Stream an ``http(s)://`` URL, a path or a binary file object into ``s3://bucket/key``.
 
         ``part_checksum``: ``"auto"`` (default; each part's CRC32C, and its MD5 compared with the
         returned ETag until the store has echoed a CRC32C: reported as ``"crc32c"`` or ``"md5"``),
         ``"md5"``, ``"crc32c"`` or ``"none"``.
-        Raising from ``progress`` or Ctrl-C cancels and aborts the multipart upload first.
+        Raising from ``progress``, Ctrl-C or ``cancel.cancel()`` (``CancelledError``) cancels
+        and aborts the multipart upload first.
         """
     def copy_object(
         self,
@@ -728,12 +732,12 @@ class S3Client:
         key: str,
         *,
         progress: Optional[CopyProgressCallback] = None,
-        cancel: Optional[CancelToken] = None,
         acl: Optional[str] = None,
         content_type: Optional[str] = None,
         metadata: Optional[Sequence[tuple[str, str]]] = None,
         part_size: Optional[int] = None,
         concurrency: Optional[int] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> CopyReport:
         """Server-side copy (UploadPartCopy for large objects)."""
     def put_object_acl(self, bucket: str, key: str, acl: str) -> None: ...
