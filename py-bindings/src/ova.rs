@@ -684,6 +684,7 @@ fn pack(
 /// it was.
 #[pyfunction]
 #[pyo3(signature = (src, output, signing_key, *, certificate = None, digest = "sha256", passphrase = None, cancel = None))]
+#[allow(clippy::too_many_arguments)]
 fn sign(
     py: Python<'_>,
     src: PathBuf,
