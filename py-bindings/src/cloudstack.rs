@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::cancel::CancelToken;
 use crate::conv::{json_to_py, to_py, to_typed, typed};
 use crate::errors::{Error, Result};
-use crate::runtime::{Callback, Interrupt, Stop, run, run_simple};
+use crate::runtime::{Callback, Interrupt, Stop, run};
 
 /// CloudStack parameters from Python keyword arguments: values become strings (`True` →
 /// `"true"`); `None` values are left out.
@@ -259,12 +259,19 @@ impl Client {
 
     /// Iterate over every item of a ``list*`` command, fetching pages lazily.
     ///
-    /// ``for vm in cs.list_all("listVirtualMachines", state="Running"): ...``
-    #[pyo3(signature = (command, /, **params))]
-    fn list_all(&self, command: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<ListIter> {
+    /// ``for vm in cs.list_all("listVirtualMachines", state="Running"): ...``; ``cancel``
+    /// stops the page being fetched (and every later one) with ``CancelledError``.
+    #[pyo3(signature = (command, /, *, cancel = None, **params))]
+    fn list_all(
+        &self,
+        command: &str,
+        cancel: Option<Py<CancelToken>>,
+        params: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<ListIter> {
         let p = self::params(params)?;
         Ok(ListIter {
             stream: Mutex::new(Some(self.inner.list_all(command, p))),
+            cancel,
         })
     }
 
@@ -293,7 +300,7 @@ impl Client {
     /// ``wait_template_ready_in``. Raises ``CloudStackError`` without sending anything for a
     /// malformed request (a checksum that is not ``{ALGORITHM}hex``, an unknown arch, no zone).
     /// Never retried.
-    #[pyo3(signature = (name, format, hypervisor, ostypeid, url, *, zoneids, displaytext = None, checksum = None, arch = None, directdownload = None, deployasis = None, **params))]
+    #[pyo3(signature = (name, format, hypervisor, ostypeid, url, *, zoneids, displaytext = None, checksum = None, arch = None, directdownload = None, deployasis = None, cancel = None, **params))]
     #[allow(clippy::too_many_arguments)]
     fn register_template_checked(
         &self,
@@ -309,6 +316,7 @@ impl Client {
         arch: Option<String>,
         directdownload: Option<bool>,
         deployasis: Option<bool>,
+        cancel: Option<PyRef<'_, CancelToken>>,
         params: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let mut request =
@@ -324,7 +332,8 @@ impl Client {
             request = request.with_param(k, v);
         }
         let client = self.inner.clone();
-        let rows = run_simple(py, async move {
+        let interrupt = Interrupt::new(cancel.as_deref());
+        let rows = run(py, &interrupt, Stop::Drop, async move {
             Ok(client.register_template_with(&request).await?)
         })?;
         to_typed(py, "Template", &rows)
@@ -504,6 +513,7 @@ mod typed {
 #[pyclass(module = "ovakit.cloudstack")]
 pub(crate) struct ListIter {
     stream: Mutex<Option<ListStream>>,
+    cancel: Option<Py<CancelToken>>,
 }
 
 #[pymethods]
@@ -517,7 +527,8 @@ impl ListIter {
         let Some(stream) = guard.as_mut() else {
             return Ok(None);
         };
-        let next: Result<Option<Value>> = run_simple(py, async {
+        let interrupt = Interrupt::new(self.cancel.as_ref().map(Py::get));
+        let next: Result<Option<Value>> = run(py, &interrupt, Stop::Drop, async {
             match stream.next().await {
                 Some(item) => Ok(Some(item?)),
                 None => Ok(None),

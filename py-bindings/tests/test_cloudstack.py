@@ -299,4 +299,15 @@ def test_a_token_cancelled_before_the_call_sends_nothing(sim, cs, template):
         cs.request("listZones", cancel=token)
     with pytest.raises(ovakit.CancelledError):
         cs.stop_virtual_machine("no-such-vm", True, cancel=token)
+    with pytest.raises(ovakit.CancelledError):
+        cs.register_template_checked(
+            "t", "OVA", "VMware", "1", "http://127.0.0.1/t.ova", zoneids=["-1"], cancel=token
+        )
+    pages = cs.list_all("listZones", cancel=token)
+    with pytest.raises(ovakit.CancelledError):
+        next(pages)
     assert sim.request_count == sent
+    # the same calls go through with a fresh token
+    assert [z["id"] for z in cs.list_all("listZones", cancel=ovakit.CancelToken())] == [
+        z.id for z in cs.list_zones(cancel=ovakit.CancelToken())
+    ]

@@ -496,7 +496,9 @@ class Client:
         self, template_id: str, *, cancel: Optional[CancelToken] = None
     ) -> Template:
         """Poll until the template is ready; raises ``CloudStackError`` if its download fails."""
-    def list_all(self, command: str, /, **params: Any) -> ListIter:
+    def list_all(
+        self, command: str, /, *, cancel: Optional[CancelToken] = None, **params: Any
+    ) -> ListIter:
         """Iterate over every item of a ``list*`` command, fetching pages lazily."""
     def list_zones(self, *, cancel: Optional[CancelToken] = None, **params: Any) -> list[Zone]:
         """``listZones`` (all pages)."""
@@ -545,6 +547,7 @@ class Client:
         arch: Optional[Literal["x86_64", "aarch64"]] = None,
         directdownload: Optional[bool] = None,
         deployasis: Optional[bool] = None,
+        cancel: Optional[CancelToken] = None,
         **params: Any,
     ) -> list[Template]:
         """``registerTemplate`` with the 4.20-era parameters typed and checked before sending:
