@@ -6,9 +6,10 @@
 //! the future be dropped (which is how the Rust crates cancel and clean up) and the
 //! `KeyboardInterrupt` is raised in Python.
 //!
-//! The three ways to stop a call share one path: a progress callback that raises, Ctrl-C and a
-//! cancelled [`CancelToken`] each record an exception in the call's [`Interrupt`], and the call
-//! stops and cleans up the same way whichever it was.
+//! The three ways to stop a call share one path: a progress callback that raises and a cancelled
+//! [`CancelToken`] record their exception in the call's [`Interrupt`], Ctrl-C is found by the
+//! same waits (and recorded there too by blocking calls), and the call stops and cleans up the
+//! same way whichever it was.
 
 use std::future::Future;
 use std::io::{self, Read, Seek};
@@ -186,8 +187,9 @@ where
 }
 
 /// Tells a blocking crate call, from the inside, that it must stop: a callback or a cancelled
-/// [`CancelToken`] raised into the [`Interrupt`], or a signal handler raised (Ctrl-C; checked at most every [`SIGNAL_POLL`],
-/// re-attaching briefly, and recorded in the [`Interrupt`] as the exception to re-raise).
+/// [`CancelToken`] raised into the [`Interrupt`], or a signal handler raised (Ctrl-C; checked at
+/// most every [`SIGNAL_POLL`], re-attaching briefly, and recorded in the [`Interrupt`] as the
+/// exception to re-raise).
 pub(crate) struct Watch<'a> {
     interrupt: &'a Interrupt,
     last_check: Instant,

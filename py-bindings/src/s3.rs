@@ -268,12 +268,13 @@ impl Client {
     /// ``parts``, ``etag``, ``md5``/``sha256`` when asked, ``upload_id``...).
     ///
     /// ``source`` is an ``http(s)://`` URL (resumed on broken connections), a path, or a binary
-    /// file object (``read(n)``). ``progress(CopyProgress)`` is called as data moves; raising
-    /// from it, Ctrl-C or ``cancel.cancel()`` cancels the copy and aborts the multipart upload
-    /// before the exception (``CancelledError`` for ``cancel``) propagates. ``acl`` is a canned ACL such as ``"public-read"``. ``part_checksum`` is the
-    /// per-part check: ``"auto"`` (default: each part's CRC32C, and its MD5 compared with the
-    /// returned ETag until the store has echoed a CRC32C), ``"md5"``, ``"crc32c"`` or
-    /// ``"none"``; the report says which was in force (``part_checksum``, ``payload_signed``).
+    /// file object (``read(n)``). ``progress(CopyProgress)`` is called as data moves; raising from
+    /// it, Ctrl-C or ``cancel.cancel()`` cancels the copy and aborts the multipart upload before
+    /// the exception (``CancelledError`` for ``cancel``) propagates. ``acl`` is a canned ACL such
+    /// as ``"public-read"``. ``part_checksum`` is the per-part check: ``"auto"`` (default: each
+    /// part's CRC32C, and its MD5 compared with the returned ETag until the store has echoed a
+    /// CRC32C), ``"md5"``, ``"crc32c"`` or ``"none"``; the report says which was in force
+    /// (``part_checksum``, ``payload_signed``).
     ///
     /// Raises ``S3Error`` (``.status``, ``.code``, ``.upload_id``).
     #[pyo3(signature = (source, bucket, key, *, progress = None, acl = None, content_type = None, metadata = None, part_size = None, concurrency = None, expected_size = None, md5 = false, sha256 = false, part_checksum = None, cancel = None))]
