@@ -233,7 +233,10 @@ def test_cancel_token_stops_a_wait_on_a_pending_job(sim, cs, template):
     try:
         with pytest.raises(ovakit.CancelledError, match="cancelled by its CancelToken"):
             cs.call_and_wait(
-                "deployVirtualMachine", progress=progress, cancel=token, **_deploy_params(cs, template)
+                "deployVirtualMachine",
+                progress=progress,
+                cancel=token,
+                **_deploy_params(cs, template),
             )
     finally:
         polled.set()

@@ -194,8 +194,8 @@ class Ova:
         """Hash every entry and compare with the manifest, with the manifest's algorithms.
 
         ``progress(done, total)`` gets the bytes hashed so far and the archive size; an
-        exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the check at the next buffer and is re-raised.
-        The module-level ``verify_manifest`` also reads pipes.
+        exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the check at the next
+        buffer and is re-raised. The module-level ``verify_manifest`` also reads pipes.
 
         Raises ``ManifestMismatchError`` listing every problem (``.mismatches``, ``.report``) or
         ``OvaError`` when the package has no manifest.
@@ -211,8 +211,8 @@ class Ova:
     ) -> list[Finding]:
         """Validate the whole package (layout, descriptor, manifest coverage and digests).
 
-        ``progress(done)`` gets the bytes hashed so far; an exception it raises (or Ctrl-C, or ``cancel.cancel()``)
-        stops the check at the next buffer and is re-raised."""
+        ``progress(done)`` gets the bytes hashed so far; an exception it raises (or Ctrl-C, or
+        ``cancel.cancel()``) stops the check at the next buffer and is re-raised."""
     def repack(
         self,
         output: StrPath,
@@ -232,9 +232,9 @@ class Ova:
         """Write a clean copy (descriptor first, edits applied, fresh manifest). Edits that
         leave hardware the VirtualSystemType cannot carry raise ``OvfError`` unless ``force``.
 
-        ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C, or ``cancel.cancel()``)
-        stops the repack at the next buffer and is re-raised, the temporary file removed and
-        an existing ``output`` left as it was."""
+        ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C, or
+        ``cancel.cancel()``) stops the repack at the next buffer and is re-raised, the temporary
+        file removed and an existing ``output`` left as it was."""
     def extract(
         self,
         dest: StrPath,
@@ -244,10 +244,10 @@ class Ova:
     ) -> list[str]:
         """Extract every regular entry into ``dest``; refuses unsafe entries.
 
-        ``progress(done)`` gets the bytes written so far; an exception it raises (or Ctrl-C, or ``cancel.cancel()``)
-        stops the extraction at the next buffer and is re-raised. Entries are committed one by
-        one: the entry being written is removed (a file of its name is left as it was), the
-        entries extracted before it stay."""
+        ``progress(done)`` gets the bytes written so far; an exception it raises (or Ctrl-C, or
+        ``cancel.cancel()``) stops the extraction at the next buffer and is re-raised. Entries
+        are committed one by one: the entry being written is removed (a file of its name is left
+        as it was), the entries extracted before it stay."""
     @staticmethod
     def edit_in_place(
         path: StrPath,
@@ -290,9 +290,9 @@ def pack(
 ) -> WriteReport:
     """Pack a directory (one ``.ovf`` and its files) into an OVA.
 
-    ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops
-    the pack at the next buffer and is re-raised, the temporary file removed and an existing
-    ``output`` left as it was."""
+    ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C, or
+    ``cancel.cancel()``) stops the pack at the next buffer and is re-raised, the temporary file
+    removed and an existing ``output`` left as it was."""
 
 def sign(
     src: StrPath,
@@ -358,9 +358,9 @@ def build_ova(
     Raises ``SignatureError`` for an unusable key, ``OvaError`` for an unusable disk or a
     ``virtual_system_type`` that cannot carry ``disk_controller`` (unless ``force``).
 
-    ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an
-    exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the build at the next buffer and is re-raised, the
-    temporary file removed and an existing ``output`` left as it was."""
+    ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an exception
+    it raises (or Ctrl-C, or ``cancel.cancel()``) stops the build at the next buffer and is
+    re-raised, the temporary file removed and an existing ``output`` left as it was."""
 
 def validate_descriptor(data: bytes) -> list[Finding]:
     """Descriptor-only validation of raw bytes (unparseable XML yields one finding)."""
@@ -385,9 +385,9 @@ def raw_to_vmdk(
 ) -> VmdkWriteReport:
     """Convert a raw image into a stream-optimized VMDK (temp file, renamed on success).
 
-    ``progress(done, total)`` gets the raw bytes read so far and the image's size; an
-    exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer and is re-raised,
-    the temporary file removed and an existing ``vmdk_path`` left as it was."""
+    ``progress(done, total)`` gets the raw bytes read so far and the image's size; an exception
+    it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer and is
+    re-raised, the temporary file removed and an existing ``vmdk_path`` left as it was."""
 
 def disk_convert(
     src: StrPath,
@@ -405,9 +405,10 @@ def disk_convert(
     ``dst``'s extension); temp file, renamed on success. ``compress`` deflates QCOW2 clusters.
 
     ``progress(done, total)`` gets the raw disk bytes converted and the virtual size; an
-    exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer and is re-raised,
-    the temporary file removed and an existing ``dst`` left as it was. Raises ``OvaError`` for
-    a damaged or unsupported image, ``ValueError`` for an unknown format."""
+    exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next
+    buffer and is re-raised, the temporary file removed and an existing ``dst`` left as it was.
+    Raises ``OvaError`` for a damaged or unsupported image, ``ValueError`` for an unknown
+    format."""
 
 def disk_convert_ova(
     ova: StrPath,
@@ -438,9 +439,9 @@ def vmdk_to_raw(
 ) -> VmdkReadReport:
     """Convert a stream-optimized VMDK into a raw image (temp file, renamed on success).
 
-    ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an
-    exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer and is re-raised,
-    the temporary file removed and an existing ``raw`` left as it was."""
+    ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an exception
+    it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer and is
+    re-raised, the temporary file removed and an existing ``raw`` left as it was."""
 
 # ---- ovakit.cloudstack --------------------------------------------------------------------
 
