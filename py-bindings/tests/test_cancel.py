@@ -372,3 +372,33 @@ def test_a_token_cancelled_before_the_call_stops_it_at_once(big_ova, random_disk
 
     # a token is per call: the same package goes through with a fresh one (or none)
     assert ova.validate(cancel=CancelToken()) == ova.validate()
+
+
+def test_cancel_from_a_signal_handler(tmp_path):
+    """A handler (here for SIGUSR1) that cancels the token stops the call running on the main
+    thread: the call runs Python signal handlers while it waits, as it does for Ctrl-C."""
+    import signal
+
+    disk = tmp_path / "disk.raw"
+    with open(disk, "wb") as f:
+        f.truncate(4 << 30)  # sparse: seconds of work, no disk space
+    out, existing = out_dir(tmp_path, "vm.ova")
+    token = CancelToken()
+
+    def signal_when_started():
+        deadline = time.monotonic() + 10
+        while len(os.listdir(out)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    old = signal.signal(signal.SIGUSR1, lambda signum, frame: token.cancel())
+    sender = threading.Thread(target=signal_when_started)
+    sender.start()
+    try:
+        with pytest.raises(CancelledError):
+            build_ova(disk, existing, "vm", cancel=token)
+    finally:
+        sender.join()
+        signal.signal(signal.SIGUSR1, old)
+    assert token.cancelled
+    untouched(out, existing)
