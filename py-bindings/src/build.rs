@@ -10,6 +10,7 @@ use ova_core::sign::SigningKey;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::cancel::CancelToken;
 use crate::conv::to_typed;
 use crate::errors::Error;
 use crate::runtime::{Callback, Interrupt, run_blocking};
@@ -27,11 +28,11 @@ use crate::runtime::{Callback, Interrupt, run_blocking};
 /// ``disk_controller`` (``nvme`` at ``vmx-07``), is refused; ``force=True`` builds the latter
 /// anyway.
 ///
-/// ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an exception
-/// it raises (or Ctrl-C) stops the build at the next buffer and is re-raised, the temporary
-/// file removed and an existing ``output`` left as it was.
+/// ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an exception it
+/// raises (or Ctrl-C, or ``cancel.cancel()``) stops the build at the next buffer and is re-raised,
+/// the temporary file removed and an existing ``output`` left as it was.
 #[pyfunction]
-#[pyo3(signature = (disk, output, name, *, os_type = None, cpus = None, memory_mb = None, network = None, virtual_system_type = None, disk_controller = None, product = None, version = None, vendor = None, properties = None, manifest = Some("sha256"), signing_key = None, certificate = None, passphrase = None, compression_level = None, mtime = None, force = false, progress = None))]
+#[pyo3(signature = (disk, output, name, *, os_type = None, cpus = None, memory_mb = None, network = None, virtual_system_type = None, disk_controller = None, product = None, version = None, vendor = None, properties = None, manifest = Some("sha256"), signing_key = None, certificate = None, passphrase = None, compression_level = None, mtime = None, force = false, progress = None, cancel = None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build_ova(
     py: Python<'_>,
@@ -56,6 +57,7 @@ pub(crate) fn build_ova(
     mtime: Option<u64>,
     force: bool,
     progress: Option<Py<PyAny>>,
+    cancel: Option<PyRef<'_, CancelToken>>,
 ) -> PyResult<Py<PyAny>> {
     let mut b = BuildOptions::builder(name);
     if let Some(v) = os_type {
@@ -106,7 +108,7 @@ pub(crate) fn build_ova(
         .build()
         .map_err(Error::from)?;
     let total = std::fs::metadata(&disk).ok().map(|m| m.len());
-    let interrupt = Interrupt::new();
+    let interrupt = Interrupt::new(cancel.as_deref());
     let callback = Callback::new(progress, Arc::clone(&interrupt));
     let report = run_blocking(py, &interrupt, || {
         Ok(build::build_ova(

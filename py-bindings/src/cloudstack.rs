@@ -15,9 +15,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 use serde_json::Value;
 
+use crate::cancel::CancelToken;
 use crate::conv::{json_to_py, to_py, to_typed, typed};
 use crate::errors::{Error, Result};
-use crate::runtime::{Callback, Interrupt, Stop, run, run_simple};
+use crate::runtime::{Callback, Interrupt, Stop, run};
 
 /// CloudStack parameters from Python keyword arguments: values become strings (`True` →
 /// `"true"`); `None` values are left out.
@@ -105,7 +106,9 @@ fn job_progress(callback: &Callback) -> impl FnMut(&JobProgress) -> ControlFlow<
 /// the ``cs`` ini keys: ``timeout``, ``method``, ``expiration``, ``signature_algorithm``,
 /// ``verify``, ``dangerous_no_tls_verify``, ``job_timeout``.
 ///
-/// Calls block the calling thread without holding the GIL; Ctrl-C interrupts them.
+/// Calls block the calling thread without holding the GIL; Ctrl-C interrupts them, and so does
+/// cancelling the ``CancelToken`` given as ``cancel=`` (every call takes one; it raises
+/// ``CancelledError``).
 #[pyclass(module = "ovakit.cloudstack", frozen)]
 pub(crate) struct Client {
     inner: CoreClient,
@@ -189,16 +192,20 @@ impl Client {
     /// removed), e.g. ``cs.request("listZones", available=True)``.
     ///
     /// Raises ``CloudStackError`` (``.command``, ``.errorcode``, ``.errortext``).
-    #[pyo3(signature = (command, /, **params))]
+    #[pyo3(signature = (command, /, *, cancel = None, **params))]
     fn request(
         &self,
         py: Python<'_>,
         command: &str,
+        cancel: Option<PyRef<'_, CancelToken>>,
         params: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let p = self::params(params)?;
         let client = self.inner.clone();
-        let v = run_simple(py, async move { Ok(client.request(command, &p).await?) })?;
+        let interrupt = Interrupt::new(cancel.as_deref());
+        let v = run(py, &interrupt, Stop::Drop, async move {
+            Ok(client.request(command, &p).await?)
+        })?;
         json_to_py(py, &v)
     }
 
@@ -207,17 +214,18 @@ impl Client {
     /// ``progress(JobProgress)`` is called after each poll (``job_id``, ``polls``, ``elapsed``...);
     /// raising from it stops waiting. Raises ``AsyncJobError`` when the job fails and
     /// ``JobTimeoutError`` past the client's job timeout.
-    #[pyo3(signature = (command, /, *, progress = None, **params))]
+    #[pyo3(signature = (command, /, *, progress = None, cancel = None, **params))]
     fn call_and_wait(
         &self,
         py: Python<'_>,
         command: &str,
         progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
         params: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let p = self::params(params)?;
         let client = self.inner.clone();
-        let interrupt = Interrupt::new();
+        let interrupt = Interrupt::new(cancel.as_deref());
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let v = run(py, &interrupt, Stop::Drop, async {
             let mut on_progress = job_progress(&callback);
@@ -232,16 +240,17 @@ impl Client {
     ///
     /// Returns a ``JobOutcome`` with ``job_id``, ``status``, ``result`` and ``raw``. Raises
     /// ``AsyncJobError`` / ``JobTimeoutError`` like ``call_and_wait``.
-    #[pyo3(signature = (job_id, command = "queryAsyncJobResult", *, progress = None))]
+    #[pyo3(signature = (job_id, command = "queryAsyncJobResult", *, progress = None, cancel = None))]
     fn wait_job(
         &self,
         py: Python<'_>,
         job_id: &str,
         command: &str,
         progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
     ) -> PyResult<Py<PyAny>> {
         let client = self.inner.clone();
-        let interrupt = Interrupt::new();
+        let interrupt = Interrupt::new(cancel.as_deref());
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let outcome = run(py, &interrupt, Stop::Drop, async {
             let mut on_progress = job_progress(&callback);
@@ -254,12 +263,19 @@ impl Client {
 
     /// Iterate over every item of a ``list*`` command, fetching pages lazily.
     ///
-    /// ``for vm in cs.list_all("listVirtualMachines", state="Running"): ...``
-    #[pyo3(signature = (command, /, **params))]
-    fn list_all(&self, command: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<ListIter> {
+    /// ``for vm in cs.list_all("listVirtualMachines", state="Running"): ...``; ``cancel``
+    /// stops the page being fetched (and every later one) with ``CancelledError``.
+    #[pyo3(signature = (command, /, *, cancel = None, **params))]
+    fn list_all(
+        &self,
+        command: &str,
+        cancel: Option<Py<CancelToken>>,
+        params: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<ListIter> {
         let p = self::params(params)?;
         Ok(ListIter {
             stream: Mutex::new(Some(self.inner.list_all(command, p))),
+            cancel,
         })
     }
 
@@ -288,7 +304,7 @@ impl Client {
     /// ``wait_template_ready_in``. Raises ``CloudStackError`` without sending anything for a
     /// malformed request (a checksum that is not ``{ALGORITHM}hex``, an unknown arch, no zone).
     /// Never retried.
-    #[pyo3(signature = (name, format, hypervisor, ostypeid, url, *, zoneids, displaytext = None, checksum = None, arch = None, directdownload = None, deployasis = None, **params))]
+    #[pyo3(signature = (name, format, hypervisor, ostypeid, url, *, zoneids, displaytext = None, checksum = None, arch = None, directdownload = None, deployasis = None, cancel = None, **params))]
     #[allow(clippy::too_many_arguments)]
     fn register_template_checked(
         &self,
@@ -304,6 +320,7 @@ impl Client {
         arch: Option<String>,
         directdownload: Option<bool>,
         deployasis: Option<bool>,
+        cancel: Option<PyRef<'_, CancelToken>>,
         params: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let mut request =
@@ -319,7 +336,8 @@ impl Client {
             request = request.with_param(k, v);
         }
         let client = self.inner.clone();
-        let rows = run_simple(py, async move {
+        let interrupt = Interrupt::new(cancel.as_deref());
+        let rows = run(py, &interrupt, Stop::Drop, async move {
             Ok(client.register_template_with(&request).await?)
         })?;
         to_typed(py, "Template", &rows)
@@ -329,16 +347,18 @@ impl Client {
     /// default: every zone it is listed in); returns one ``Template`` per zone. Raises
     /// ``CloudStackError`` with the server's text when a download fails (a checksum that does
     /// not match, an unreachable URL) or the template is not ready by the job timeout.
-    #[pyo3(signature = (template_id, zoneids = None))]
+    #[pyo3(signature = (template_id, zoneids = None, *, cancel = None))]
     fn wait_template_ready_in(
         &self,
         py: Python<'_>,
         template_id: &str,
         zoneids: Option<Vec<String>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
     ) -> PyResult<Py<PyAny>> {
         let zones = zones(zoneids.unwrap_or_else(|| vec!["-1".to_owned()]));
         let client = self.inner.clone();
-        let rows = run_simple(py, async move {
+        let interrupt = Interrupt::new(cancel.as_deref());
+        let rows = run(py, &interrupt, Stop::Drop, async move {
             Ok(client.wait_template_ready_in(template_id, &zones).await?)
         })?;
         to_typed(py, "Template", &rows)
@@ -433,18 +453,35 @@ mod typed {
     }
 
     /// Builds one ``#[pymethods]`` block per typed call, munching its arguments into the types
-    /// pyo3 expects (``**kwargs`` must be spelled ``Option<&Bound<PyDict>>``).
+    /// pyo3 expects (``**kwargs`` must be spelled ``Option<&Bound<PyDict>>``, and comes last,
+    /// after ``cancel``), then its signature (the keyword-only ``cancel = None`` is added before
+    /// ``**kwargs``, or at the end).
     macro_rules! py_call {
-        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $a:ident : Params $(, $($rest:tt)*)?) => {
-            py_call!(@munch $docs $name $sig [$($decl)* $a: Option<&Bound<'_, PyDict>>,] [$($arg)* $a] $($($rest)*)?);
+        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $kw:tt $a:ident : Params $(, $($rest:tt)*)?) => {
+            py_call!(@munch $docs $name $sig [$($decl)*] [$($arg)* $a] [$a: Option<&Bound<'_, PyDict>>,] $($($rest)*)?);
         };
-        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $a:ident : str $(, $($rest:tt)*)?) => {
-            py_call!(@munch $docs $name $sig [$($decl)* $a: &str,] [$($arg)* $a] $($($rest)*)?);
+        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $kw:tt $a:ident : str $(, $($rest:tt)*)?) => {
+            py_call!(@munch $docs $name $sig [$($decl)* $a: &str,] [$($arg)* $a] $kw $($($rest)*)?);
         };
-        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $a:ident : bool $(, $($rest:tt)*)?) => {
-            py_call!(@munch $docs $name $sig [$($decl)* $a: bool,] [$($arg)* $a] $($($rest)*)?);
+        (@munch $docs:tt $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*] $kw:tt $a:ident : bool $(, $($rest:tt)*)?) => {
+            py_call!(@munch $docs $name $sig [$($decl)* $a: bool,] [$($arg)* $a] $kw $($($rest)*)?);
         };
-        (@munch [$($doc:literal)*] $name:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*]) => {
+        (@munch $docs:tt $name:ident ($($sig:tt)*) [$($decl:tt)*] $args:tt [$($kw:tt)*]) => {
+            py_call!(@sig $docs $name cancel [$($decl)* cancel: Option<PyRef<'_, CancelToken>>, $($kw)*] $args [] $($sig)*);
+        };
+        (@sig $docs:tt $name:ident $c:ident $decl:tt $args:tt [$($acc:tt)*] * * $kw:ident) => {
+            py_call!(@emit $docs $name $c ($($acc)* *, cancel = None, **$kw) $decl $args);
+        };
+        (@sig $docs:tt $name:ident $c:ident $decl:tt $args:tt []) => {
+            py_call!(@emit $docs $name $c (*, cancel = None) $decl $args);
+        };
+        (@sig $docs:tt $name:ident $c:ident $decl:tt $args:tt [$($acc:tt)+]) => {
+            py_call!(@emit $docs $name $c ($($acc)+, *, cancel = None) $decl $args);
+        };
+        (@sig $docs:tt $name:ident $c:ident $decl:tt $args:tt [$($acc:tt)*] $t:tt $($rest:tt)*) => {
+            py_call!(@sig $docs $name $c $decl $args [$($acc)* $t] $($rest)*);
+        };
+        (@emit [$($doc:literal)*] $name:ident $c:ident $sig:tt [$($decl:tt)*] [$($arg:ident)*]) => {
             #[pymethods]
             impl Client {
                 $(#[doc = $doc])*
@@ -452,7 +489,10 @@ mod typed {
                 fn $name(&self, py: Python<'_>, $($decl)*) -> PyResult<Py<PyAny>> {
                     $(let $arg = IntoCall::into_call($arg)?;)*
                     let client = self.inner.clone();
-                    let v = run_simple(py, async move { Ok(client.$name($($arg),*).await?) })?;
+                    let interrupt = Interrupt::new($c.as_deref());
+                    let v = run(py, &interrupt, Stop::Drop, async move {
+                        Ok(client.$name($($arg),*).await?)
+                    })?;
                     v.to_py_value(py)
                 }
             }
@@ -466,7 +506,7 @@ mod typed {
             py $sig:tt;
             |$c:ident| $body:expr;
         )*) => {
-            $(py_call!(@munch [$($doc)*] $name $sig [] [] $($a : $kind),*);)*
+            $(py_call!(@munch [$($doc)*] $name $sig [] [] [] $($a : $kind),*);)*
         };
     }
 
@@ -477,6 +517,7 @@ mod typed {
 #[pyclass(module = "ovakit.cloudstack")]
 pub(crate) struct ListIter {
     stream: Mutex<Option<ListStream>>,
+    cancel: Option<Py<CancelToken>>,
 }
 
 #[pymethods]
@@ -490,7 +531,8 @@ impl ListIter {
         let Some(stream) = guard.as_mut() else {
             return Ok(None);
         };
-        let next: Result<Option<Value>> = run_simple(py, async {
+        let interrupt = Interrupt::new(self.cancel.as_ref().map(Py::get));
+        let next: Result<Option<Value>> = run(py, &interrupt, Stop::Drop, async {
             match stream.next().await {
                 Some(item) => Ok(Some(item?)),
                 None => Ok(None),

@@ -8,6 +8,7 @@ use ova_core::disk::{self, ConvertOptions, Format};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::cancel::CancelToken;
 use crate::conv::{to_typed, to_typed_one_of};
 use crate::errors;
 use crate::runtime::{Callback, Interrupt, run_blocking};
@@ -45,10 +46,10 @@ fn options(
 /// ``to``, ``source_size``, ``virtual_size`` and ``bytes_written``.
 ///
 /// ``progress(done, total)`` gets the raw disk bytes converted and the disk's virtual size; an
-/// exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
-/// the temporary file removed and an existing ``dst`` left as it was.
+/// exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer
+/// and is re-raised, the temporary file removed and an existing ``dst`` left as it was.
 #[pyfunction]
-#[pyo3(signature = (src, dst, *, to = None, compress = false, level = None, threads = None, progress = None))]
+#[pyo3(signature = (src, dst, *, to = None, compress = false, level = None, threads = None, progress = None, cancel = None))]
 #[allow(clippy::too_many_arguments)]
 fn disk_convert(
     py: Python<'_>,
@@ -59,10 +60,11 @@ fn disk_convert(
     level: Option<i32>,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    cancel: Option<PyRef<'_, CancelToken>>,
 ) -> PyResult<Py<PyAny>> {
     let options = options(&dst, to, compress, level, threads)?;
     let total = disk::probe_file(&src).ok().and_then(|(_, size)| size);
-    let interrupt = Interrupt::new();
+    let interrupt = Interrupt::new(cancel.as_deref());
     let callback = Callback::new(progress, Arc::clone(&interrupt));
     let summary = run_blocking(py, &interrupt, || -> errors::Result<_> {
         Ok(disk::convert_file(
@@ -81,7 +83,7 @@ fn disk_convert(
 /// ``summary``. Arguments as
 /// :func:`convert`.
 #[pyfunction]
-#[pyo3(signature = (ova, dst, *, to = None, disk = None, compress = false, level = None, threads = None, progress = None))]
+#[pyo3(signature = (ova, dst, *, to = None, disk = None, compress = false, level = None, threads = None, progress = None, cancel = None))]
 #[allow(clippy::too_many_arguments)]
 fn disk_convert_ova(
     py: Python<'_>,
@@ -93,9 +95,10 @@ fn disk_convert_ova(
     level: Option<i32>,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    cancel: Option<PyRef<'_, CancelToken>>,
 ) -> PyResult<Py<PyAny>> {
     let options = options(&dst, to, compress, level, threads)?;
-    let interrupt = Interrupt::new();
+    let interrupt = Interrupt::new(cancel.as_deref());
     let callback = Callback::new(progress, Arc::clone(&interrupt));
     let (choice, summary) = run_blocking(py, &interrupt, || -> errors::Result<_> {
         Ok(disk::convert_ova_disk(

@@ -7,6 +7,7 @@
 use pyo3::prelude::*;
 
 mod build;
+mod cancel;
 mod cloudstack;
 mod conv;
 mod disk;
@@ -21,6 +22,7 @@ mod vmdk;
 #[pymodule]
 fn _ovakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    cancel::register(m)?;
     ova::register(m)?;
     vmdk::register(m)?;
     disk::register(m)?;

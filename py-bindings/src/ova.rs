@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use serde_json::{Value, json};
 
+use crate::cancel::CancelToken;
 use crate::conv::{name_of, to_typed};
 use crate::errors::{self, Result};
 use crate::ovf;
@@ -120,8 +121,9 @@ fn check_path(
     path: PathBuf,
     fallback: Vec<Algorithm>,
     progress: Option<Py<PyAny>>,
+    cancel: Option<&CancelToken>,
 ) -> Result<Option<(manifest::Manifest, manifest::VerifyReport)>> {
-    let interrupt = Interrupt::new();
+    let interrupt = Interrupt::new(cancel);
     let callback = Callback::new(progress, Arc::clone(&interrupt));
     run_blocking(py, &interrupt, || {
         let file = std::fs::File::open(&path).map_err(|source| ova_core::Error::Io {
@@ -182,9 +184,10 @@ fn verify_path(
     path: PathBuf,
     fallback: Vec<Algorithm>,
     progress: Option<Py<PyAny>>,
+    cancel: Option<&CancelToken>,
 ) -> PyResult<Py<PyAny>> {
     let shown = path.display().to_string();
-    let out = check_path(py, path, fallback, progress)?;
+    let out = check_path(py, path, fallback, progress, cancel)?;
     raise_unless_ok(py, &shown, out.map(|(_, r)| r))
 }
 
@@ -222,8 +225,9 @@ impl Ova {
         &self,
         py: Python<'_>,
         progress: Option<Py<PyAny>>,
+        cancel: Option<&CancelToken>,
     ) -> PyResult<Option<manifest::VerifyReport>> {
-        let interrupt = Interrupt::new();
+        let interrupt = Interrupt::new(cancel);
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let total = self.archive().index().len;
         Ok(run_blocking(py, &interrupt, || {
@@ -407,27 +411,33 @@ impl Ova {
     /// raise on failure.
     ///
     /// ``progress(done, total)`` is called with the bytes hashed so far and the archive size; an
-    /// exception it raises (or Ctrl-C) stops the check at the next buffer and is re-raised.
-    /// The module-level ``verify_manifest(path)`` also works on pipes.
+    /// exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the check at the next buffer
+    /// and is re-raised. The module-level ``verify_manifest(path)`` also works on pipes.
     ///
     /// Returns the ``VerifyReport`` when everything matches. Raises ``ManifestMismatchError``
     /// listing every problem (``.mismatches``, ``.report``), or ``OvaError`` when there is no
     /// manifest.
-    #[pyo3(signature = (*, progress = None))]
-    fn verify_manifest(&self, py: Python<'_>, progress: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
-        let report = self.check(py, progress)?;
+    #[pyo3(signature = (*, progress = None, cancel = None))]
+    fn verify_manifest(
+        &self,
+        py: Python<'_>,
+        progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
+    ) -> PyResult<Py<PyAny>> {
+        let report = self.check(py, progress, cancel.as_deref())?;
         raise_unless_ok(py, &self.archive().path().display().to_string(), report)
     }
 
     /// Like ``verify_manifest`` but returns the report (or None without a manifest) instead of
     /// raising on mismatches.
-    #[pyo3(signature = (*, progress = None))]
+    #[pyo3(signature = (*, progress = None, cancel = None))]
     fn check_manifest(
         &self,
         py: Python<'_>,
         progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
     ) -> PyResult<Option<Py<PyAny>>> {
-        self.check(py, progress)?
+        self.check(py, progress, cancel.as_deref())?
             .map(|r| verify_report(py, &r))
             .transpose()
     }
@@ -435,11 +445,16 @@ impl Ova {
     /// Validate the whole package (archive layout, descriptor rules, manifest coverage and
     /// digests); returns the findings, empty for a clean package.
     ///
-    /// ``progress(done)`` gets the bytes hashed so far; an exception it raises (or Ctrl-C) stops
-    /// the check at the next buffer and is re-raised.
-    #[pyo3(signature = (*, progress = None))]
-    fn validate(&self, py: Python<'_>, progress: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
-        let interrupt = Interrupt::new();
+    /// ``progress(done)`` gets the bytes hashed so far; an exception it raises (or Ctrl-C, or
+    /// ``cancel.cancel()``) stops the check at the next buffer and is re-raised.
+    #[pyo3(signature = (*, progress = None, cancel = None))]
+    fn validate(
+        &self,
+        py: Python<'_>,
+        progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
+    ) -> PyResult<Py<PyAny>> {
+        let interrupt = Interrupt::new(cancel.as_deref());
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let findings = run_blocking(py, &interrupt, || {
             Ok(self.inner.validate(&mut callback.counter())?)
@@ -505,10 +520,10 @@ impl Ova {
     /// References order. Signatures and junk entries are dropped (listed in the report).
     /// Written under a temporary name, renamed on success. Edits as for ``Descriptor.edit``.
     ///
-    /// ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C) stops
-    /// the repack at the next buffer and is re-raised, the temporary file removed and an
-    /// existing ``output`` left as it was.
-    #[pyo3(signature = (output, *, manifest = Some("sha256"), name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None, force = false, progress = None))]
+    /// ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C, or
+    /// ``cancel.cancel()``) stops the repack at the next buffer and is re-raised, the temporary
+    /// file removed and an existing ``output`` left as it was.
+    #[pyo3(signature = (output, *, manifest = Some("sha256"), name = None, cpus = None, memory_mb = None, virtual_system_type = None, properties = None, system = None, configuration = None, force = false, progress = None, cancel = None))]
     #[allow(clippy::too_many_arguments)]
     fn repack(
         &self,
@@ -524,6 +539,7 @@ impl Ova {
         configuration: Option<String>,
         force: bool,
         progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
     ) -> PyResult<Py<PyAny>> {
         let edits = ovf::edits(
             name,
@@ -538,7 +554,7 @@ impl Ova {
         let options = package::RepackOptions::new()
             .with_manifest(manifest_choice(manifest)?)
             .with_edits(edits);
-        let interrupt = Interrupt::new();
+        let interrupt = Interrupt::new(cancel.as_deref());
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         let report = run_blocking(py, &interrupt, || {
             Ok(self
@@ -551,18 +567,19 @@ impl Ova {
     /// Extract every regular entry into directory ``dest``; returns the paths written. Refuses
     /// (writing nothing) when an entry is unsafe (absolute, ``..``, link, device).
     ///
-    /// ``progress(done)`` gets the bytes written so far; an exception it raises (or Ctrl-C)
-    /// stops the extraction at the next buffer and is re-raised. Entries are committed one by
-    /// one: the entry being written is then removed (a file of its name is left as it was),
-    /// the entries extracted before it stay.
-    #[pyo3(signature = (dest, *, progress = None))]
+    /// ``progress(done)`` gets the bytes written so far; an exception it raises (or Ctrl-C, or
+    /// ``cancel.cancel()``) stops the extraction at the next buffer and is re-raised. Entries are
+    /// committed one by one: the entry being written is then removed (a file of its name is left as
+    /// it was), the entries extracted before it stay.
+    #[pyo3(signature = (dest, *, progress = None, cancel = None))]
     fn extract(
         &self,
         py: Python<'_>,
         dest: PathBuf,
         progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
     ) -> PyResult<Vec<PathBuf>> {
-        let interrupt = Interrupt::new();
+        let interrupt = Interrupt::new(cancel.as_deref());
         let callback = Callback::new(progress, Arc::clone(&interrupt));
         Ok(run_blocking(py, &interrupt, || {
             Ok(self.inner.extract(&dest, &mut callback.counter())?)
@@ -623,20 +640,21 @@ fn manifest_choice(manifest: Option<&str>) -> PyResult<ManifestChoice> {
 /// ``output``: descriptor first, fresh manifest, files in References order. Written under a
 /// temporary name, renamed on success. Returns a ``WriteReport``.
 ///
-/// ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C) stops the
-/// pack at the next buffer and is re-raised, the temporary file removed and an existing
-/// ``output`` left as it was.
+/// ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C, or
+/// ``cancel.cancel()``) stops the pack at the next buffer and is re-raised, the temporary file
+/// removed and an existing ``output`` left as it was.
 #[pyfunction]
-#[pyo3(signature = (src, output, *, manifest = Some("sha256"), progress = None))]
+#[pyo3(signature = (src, output, *, manifest = Some("sha256"), progress = None, cancel = None))]
 fn pack(
     py: Python<'_>,
     src: PathBuf,
     output: PathBuf,
     manifest: Option<&str>,
     progress: Option<Py<PyAny>>,
+    cancel: Option<PyRef<'_, CancelToken>>,
 ) -> PyResult<Py<PyAny>> {
     let choice = manifest_choice(manifest)?;
-    let interrupt = Interrupt::new();
+    let interrupt = Interrupt::new(cancel.as_deref());
     let callback = Callback::new(progress, Arc::clone(&interrupt));
     let report = run_blocking(py, &interrupt, || {
         Ok(package::Ova::pack(
@@ -661,10 +679,12 @@ fn pack(
 ///
 /// Raises ``SignatureError`` when the key cannot be read (no key, wrong or missing passphrase),
 /// the certificate is missing or does not belong to the key; ``NotFoundError`` for a missing
-/// file; ``ValueError`` for an unknown digest. Ctrl-C stops it at the next buffer (raising
-/// ``KeyboardInterrupt``) with ``output`` left as it was.
+/// file; ``ValueError`` for an unknown digest. Ctrl-C (``KeyboardInterrupt``) or
+/// ``cancel.cancel()`` (``CancelledError``) stops it at the next buffer with ``output`` left as
+/// it was.
 #[pyfunction]
-#[pyo3(signature = (src, output, signing_key, *, certificate = None, digest = "sha256", passphrase = None))]
+#[pyo3(signature = (src, output, signing_key, *, certificate = None, digest = "sha256", passphrase = None, cancel = None))]
+#[allow(clippy::too_many_arguments)]
 fn sign(
     py: Python<'_>,
     src: PathBuf,
@@ -673,6 +693,7 @@ fn sign(
     certificate: Option<PathBuf>,
     digest: &str,
     passphrase: Option<Bound<'_, PyAny>>,
+    cancel: Option<PyRef<'_, CancelToken>>,
 ) -> PyResult<Py<PyAny>> {
     let algorithm: Algorithm = digest.parse().map_err(PyValueError::new_err)?;
     let passphrase = match passphrase {
@@ -682,7 +703,7 @@ fn sign(
             Err(_) => p.extract::<Vec<u8>>()?,
         }),
     };
-    let interrupt = Interrupt::new();
+    let interrupt = Interrupt::new(cancel.as_deref());
     let report = run_blocking(py, &interrupt, || -> Result<_> {
         let key =
             SigningKey::from_files(&signing_key, certificate.as_deref(), passphrase.as_deref())?;
@@ -701,14 +722,21 @@ fn sign(
 /// Verify the OVA at ``path`` against its manifest in one streaming pass; see
 /// ``Ova.verify_manifest``.
 #[pyfunction]
-#[pyo3(signature = (path, *, progress = None, fallback = None))]
+#[pyo3(signature = (path, *, progress = None, fallback = None, cancel = None))]
 fn verify_manifest(
     py: Python<'_>,
     path: PathBuf,
     progress: Option<Py<PyAny>>,
     fallback: Option<Vec<String>>,
+    cancel: Option<PyRef<'_, CancelToken>>,
 ) -> PyResult<Py<PyAny>> {
-    verify_path(py, path, parse_algorithms(fallback)?, progress)
+    verify_path(
+        py,
+        path,
+        parse_algorithms(fallback)?,
+        progress,
+        cancel.as_deref(),
+    )
 }
 
 /// Parse manifest text (``bytes``) leniently; lines it cannot read are in ``bad_lines``.

@@ -5,6 +5,11 @@
 //! [`SIGNAL_POLL`], re-attaches briefly and calls `Python::check_signals`: a pending Ctrl-C makes
 //! the future be dropped (which is how the Rust crates cancel and clean up) and the
 //! `KeyboardInterrupt` is raised in Python.
+//!
+//! The three ways to stop a call share one path: a progress callback that raises and a cancelled
+//! [`CancelToken`] record their exception in the call's [`Interrupt`], Ctrl-C is found by the
+//! same waits (and recorded there too by blocking calls), and the call stops and cleans up the
+//! same way whichever it was.
 
 use std::future::Future;
 use std::io::{self, Read, Seek};
@@ -17,6 +22,7 @@ use pyo3::prelude::*;
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::Notify;
 
+use crate::cancel::CancelToken;
 use crate::errors::{Error, Result};
 
 /// How often a waiting call looks for pending signals (Ctrl-C).
@@ -38,7 +44,8 @@ pub(crate) fn runtime() -> PyResult<&'static Runtime> {
     Ok(RUNTIME.get_or_init(|| rt))
 }
 
-/// A Python exception raised inside a running call (by a progress callback), waiting to end it.
+/// A Python exception raised inside a running call (by a progress callback, or recorded by a
+/// cancelled [`CancelToken`]), waiting to end it.
 ///
 /// The first exception wins; [`run`] stops the call as soon as one is recorded and re-raises it.
 #[derive(Default)]
@@ -48,9 +55,14 @@ pub(crate) struct Interrupt {
 }
 
 impl Interrupt {
-    /// A fresh, shareable interrupt slot.
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+    /// A fresh, shareable interrupt slot for one call, stopped by `cancel` too when given (at
+    /// once if it is already cancelled: the call then raises before doing any work).
+    pub(crate) fn new(cancel: Option<&CancelToken>) -> Arc<Self> {
+        let interrupt = Arc::new(Self::default());
+        if let Some(token) = cancel {
+            token.watch(&interrupt);
+        }
+        interrupt
     }
 
     /// Record `err` (unless one is already recorded) and wake the waiting call.
@@ -91,7 +103,8 @@ pub(crate) enum Stop<'a> {
 }
 
 /// Run `fut` on the shared runtime without the GIL, stopping it on a pending signal (Ctrl-C) or
-/// when a callback records an exception in `interrupt`.
+/// when a callback or a [`CancelToken`] records an exception in `interrupt`. An exception
+/// recorded before the call (a token cancelled already) is raised without polling `fut`.
 ///
 /// The future runs on the calling thread (tasks it spawns run on the worker threads). The
 /// exception that stopped the call is the one returned, even when the crate reports its own
@@ -106,6 +119,9 @@ where
             "ovakit calls cannot be nested inside a running ovakit call (e.g. from a progress callback)",
         )
         .into());
+    }
+    if let Some(err) = interrupt.take() {
+        return Err(Error::Python(err));
     }
     let rt = runtime()?;
     py.detach(|| {
@@ -153,12 +169,16 @@ async fn interrupted() -> PyErr {
 /// returns `ControlFlow::Break` once Ctrl-C is pending or a callback raised (see [`Watch`] and
 /// [`Callback::counter`]), or its reader is wrapped in [`Watched`], which fails the next read
 /// then. The recorded exception is then returned instead of the crate's "cancelled" or read
-/// error.
+/// error. An exception recorded before the call (a token cancelled already) is raised without
+/// calling `f`.
 pub(crate) fn run_blocking<T, F>(py: Python<'_>, interrupt: &Interrupt, f: F) -> Result<T>
 where
     F: FnOnce() -> Result<T> + Send,
     T: Send,
 {
+    if let Some(err) = interrupt.take() {
+        return Err(Error::Python(err));
+    }
     let out = py.detach(f);
     match interrupt.take() {
         Some(err) => Err(Error::Python(err)),
@@ -166,9 +186,10 @@ where
     }
 }
 
-/// Tells a blocking crate call, from the inside, that it must stop: a callback raised into the
-/// [`Interrupt`], or a signal handler raised (Ctrl-C; checked at most every [`SIGNAL_POLL`],
-/// re-attaching briefly, and recorded in the [`Interrupt`] as the exception to re-raise).
+/// Tells a blocking crate call, from the inside, that it must stop: a callback or a cancelled
+/// [`CancelToken`] raised into the [`Interrupt`], or a signal handler raised (Ctrl-C; checked at
+/// most every [`SIGNAL_POLL`], re-attaching briefly, and recorded in the [`Interrupt`] as the
+/// exception to re-raise).
 pub(crate) struct Watch<'a> {
     interrupt: &'a Interrupt,
     last_check: Instant,

@@ -16,6 +16,7 @@ use s3_stream::{
 };
 use tokio::io::{AsyncRead, ReadBuf};
 
+use crate::cancel::CancelToken as PyCancelToken;
 use crate::conv::typed;
 use crate::errors::Error;
 use crate::runtime::{Callback, Interrupt, Stop, run, run_simple};
@@ -155,8 +156,9 @@ fn options(
     })
 }
 
-/// Drive a copy future with cancellation wired: a raising progress callback or Ctrl-C
-/// cancels the token and the copy is awaited while it aborts its multipart upload.
+/// Drive a copy future with cancellation wired: a raising progress callback, Ctrl-C or the
+/// caller's cancelled `CancelToken` cancels the crate's token and the copy is awaited while it
+/// aborts its multipart upload.
 fn run_copy<F>(
     py: Python<'_>,
     mut opts: CopyOptions,
@@ -268,15 +270,16 @@ impl Client {
     /// ``parts``, ``etag``, ``md5``/``sha256`` when asked, ``upload_id``...).
     ///
     /// ``source`` is an ``http(s)://`` URL (resumed on broken connections), a path, or a binary
-    /// file object (``read(n)``). ``progress(CopyProgress)`` is called as data moves; raising
-    /// from it, or Ctrl-C, cancels the copy and aborts the multipart upload before the exception
-    /// propagates. ``acl`` is a canned ACL such as ``"public-read"``. ``part_checksum`` is the
-    /// per-part check: ``"auto"`` (default: each part's CRC32C, and its MD5 compared with the
-    /// returned ETag until the store has echoed a CRC32C), ``"md5"``, ``"crc32c"`` or
-    /// ``"none"``; the report says which was in force (``part_checksum``, ``payload_signed``).
+    /// file object (``read(n)``). ``progress(CopyProgress)`` is called as data moves; raising from
+    /// it, Ctrl-C or ``cancel.cancel()`` cancels the copy and aborts the multipart upload before
+    /// the exception (``CancelledError`` for ``cancel``) propagates. ``acl`` is a canned ACL such
+    /// as ``"public-read"``. ``part_checksum`` is the per-part check: ``"auto"`` (default: each
+    /// part's CRC32C, and its MD5 compared with the returned ETag until the store has echoed a
+    /// CRC32C), ``"md5"``, ``"crc32c"`` or ``"none"``; the report says which was in force
+    /// (``part_checksum``, ``payload_signed``).
     ///
     /// Raises ``S3Error`` (``.status``, ``.code``, ``.upload_id``).
-    #[pyo3(signature = (source, bucket, key, *, progress = None, acl = None, content_type = None, metadata = None, part_size = None, concurrency = None, expected_size = None, md5 = false, sha256 = false, part_checksum = None))]
+    #[pyo3(signature = (source, bucket, key, *, progress = None, acl = None, content_type = None, metadata = None, part_size = None, concurrency = None, expected_size = None, md5 = false, sha256 = false, part_checksum = None, cancel = None))]
     #[allow(clippy::too_many_arguments)]
     fn copy(
         &self,
@@ -294,8 +297,9 @@ impl Client {
         md5: bool,
         sha256: bool,
         part_checksum: Option<&str>,
+        cancel: Option<PyRef<'_, PyCancelToken>>,
     ) -> PyResult<Py<PyAny>> {
-        let interrupt = Interrupt::new();
+        let interrupt = Interrupt::new(cancel.as_deref());
         let src = self::source(py, source, &interrupt)?;
         let opts = options(
             acl,
@@ -316,7 +320,7 @@ impl Client {
 
     /// Server-side copy of ``s3://src_bucket/src_key`` to ``s3://bucket/key`` (multipart
     /// UploadPartCopy for large objects); options as for ``copy``.
-    #[pyo3(signature = (src_bucket, src_key, bucket, key, *, progress = None, acl = None, content_type = None, metadata = None, part_size = None, concurrency = None))]
+    #[pyo3(signature = (src_bucket, src_key, bucket, key, *, progress = None, acl = None, content_type = None, metadata = None, part_size = None, concurrency = None, cancel = None))]
     #[allow(clippy::too_many_arguments)]
     fn copy_object(
         &self,
@@ -331,6 +335,7 @@ impl Client {
         metadata: Option<Vec<(String, String)>>,
         part_size: Option<u64>,
         concurrency: Option<usize>,
+        cancel: Option<PyRef<'_, PyCancelToken>>,
     ) -> PyResult<Py<PyAny>> {
         let opts = options(
             acl,
@@ -348,7 +353,7 @@ impl Client {
             py,
             opts,
             progress,
-            Interrupt::new(),
+            Interrupt::new(cancel.as_deref()),
             move |opts| async move {
                 client
                     .copy_object(&src_bucket, &src_key, &bucket, &key, &opts)

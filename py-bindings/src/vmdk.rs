@@ -7,6 +7,7 @@ use ova_core::vmdk::{self, AdapterType, DigestAlgorithm, VmdkWriter};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::cancel::CancelToken;
 use crate::conv::to_typed;
 use crate::errors;
 use crate::runtime::{Callback, Interrupt, run_blocking};
@@ -58,11 +59,11 @@ fn vmdk_info(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
 /// ``capacity``, ``grains``, ``populated_bytes`` and ``digest`` (hex, when ``digest`` names an
 /// algorithm).
 ///
-/// ``progress(done, total)`` gets the raw bytes read so far and the raw image's size; an
-/// exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
-/// the temporary file removed and an existing ``vmdk_path`` left as it was.
+/// ``progress(done, total)`` gets the raw bytes read so far and the raw image's size; an exception
+/// it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer and is
+/// re-raised, the temporary file removed and an existing ``vmdk_path`` left as it was.
 #[pyfunction]
-#[pyo3(signature = (raw, vmdk_path, *, adapter_type = "lsilogic", level = None, threads = None, digest = None, hw_version = None, progress = None))]
+#[pyo3(signature = (raw, vmdk_path, *, adapter_type = "lsilogic", level = None, threads = None, digest = None, hw_version = None, progress = None, cancel = None))]
 #[allow(clippy::too_many_arguments)]
 fn raw_to_vmdk(
     py: Python<'_>,
@@ -74,6 +75,7 @@ fn raw_to_vmdk(
     digest: Option<&str>,
     hw_version: Option<u32>,
     progress: Option<Py<PyAny>>,
+    cancel: Option<PyRef<'_, CancelToken>>,
 ) -> PyResult<Py<PyAny>> {
     let mut writer = VmdkWriter::new().with_adapter(adapter(adapter_type)?);
     if let Some(level) = level {
@@ -92,7 +94,7 @@ fn raw_to_vmdk(
         writer = writer.with_hw_version(v);
     }
     let total = std::fs::metadata(&raw).ok().map(|m| m.len());
-    let interrupt = Interrupt::new();
+    let interrupt = Interrupt::new(cancel.as_deref());
     let callback = Callback::new(progress, Arc::clone(&interrupt));
     let summary = run_blocking(py, &interrupt, || -> errors::Result<_> {
         Ok(vmdk::raw_to_vmdk(
@@ -108,19 +110,20 @@ fn raw_to_vmdk(
 /// Convert a stream-optimized VMDK into a raw disk image (written under a temporary name,
 /// renamed on success). Returns a ``VmdkReadReport`` of what was read.
 ///
-/// ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an exception
-/// it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised, the
-/// temporary file removed and an existing ``raw`` left as it was.
+/// ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an exception it
+/// raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer and is
+/// re-raised, the temporary file removed and an existing ``raw`` left as it was.
 #[pyfunction]
-#[pyo3(signature = (vmdk_path, raw, *, progress = None))]
+#[pyo3(signature = (vmdk_path, raw, *, progress = None, cancel = None))]
 fn vmdk_to_raw(
     py: Python<'_>,
     vmdk_path: PathBuf,
     raw: PathBuf,
     progress: Option<Py<PyAny>>,
+    cancel: Option<PyRef<'_, CancelToken>>,
 ) -> PyResult<Py<PyAny>> {
     let total = std::fs::metadata(&vmdk_path).ok().map(|m| m.len());
-    let interrupt = Interrupt::new();
+    let interrupt = Interrupt::new(cancel.as_deref());
     let callback = Callback::new(progress, Arc::clone(&interrupt));
     let summary = run_blocking(py, &interrupt, || -> errors::Result<_> {
         Ok(vmdk::vmdk_to_raw(

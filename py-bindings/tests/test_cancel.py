@@ -1,7 +1,8 @@
-"""Stopping long calls: an exception raised by a progress callback, or Ctrl-C, stops repack,
-extract, pack, validate, build_ova and the VMDK conversions at the next buffer. The exception
-raised is the one that propagates; the output folder is left holding only what was there
-before, byte for byte (no output, no temporary file)."""
+"""Stopping long calls: an exception raised by a progress callback, Ctrl-C, or a CancelToken
+cancelled from another thread stops repack, extract, pack, validate, build_ova and the VMDK
+conversions at the next buffer. The exception raised is the one that propagates
+(``CancelledError`` for a token); the output folder is left holding only what was there before,
+byte for byte (no output, no temporary file)."""
 
 import os
 import threading
@@ -9,7 +10,9 @@ import time
 
 import pytest
 
-from ovakit.ova import Ova, build_ova, pack, raw_to_vmdk, vmdk_to_raw
+import ovakit
+from ovakit import CancelledError, CancelToken
+from ovakit.ova import Ova, build_ova, pack, raw_to_vmdk, verify_manifest, vmdk_to_raw
 
 PRECIOUS = b"an existing file the user cares about\n"
 
@@ -204,4 +207,198 @@ def test_keyboard_interrupt_stops_build_ova_without_a_callback(tmp_path, sigint_
     finally:
         timer.join()
     assert time.monotonic() - started < 10
+    untouched(out, existing)
+
+
+class CancelFromAnotherThread:
+    """A progress callback that, once ``after`` bytes are done, has another thread cancel
+    ``token`` and waits (at most 10 s) until it has: the call is then mid-way, whatever the
+    speed of the machine. Counts its calls after the cancel."""
+
+    def __init__(self, token, after):
+        self.token = token
+        self.after = after
+        self.reached = threading.Event()
+        self.calls_after_cancel = 0
+        self.thread = threading.Thread(target=self._cancel)
+        self.thread.start()
+
+    def _cancel(self):
+        if self.reached.wait(10):
+            self.token.cancel()
+
+    def __call__(self, done, *rest):
+        if self.token.cancelled:
+            self.calls_after_cancel += 1
+        elif done >= self.after:
+            self.reached.set()
+            deadline = time.monotonic() + 10
+            while not self.token.cancelled and time.monotonic() < deadline:
+                time.sleep(0.001)
+
+    def join(self):
+        self.reached.set()
+        self.thread.join()
+
+
+def test_cancel_token_basics():
+    token = CancelToken()
+    assert not token.cancelled
+    assert repr(token) == "CancelToken(cancelled=False)"
+    token.cancel()
+    token.cancel()  # idempotent
+    assert token.cancelled
+    assert repr(token) == "CancelToken(cancelled=True)"
+    with pytest.raises(AttributeError):
+        token.cancelled = False  # type: ignore[misc]
+    assert issubclass(CancelledError, ovakit.OvakitError)
+
+
+def test_repack_cancelled_from_another_thread(big_ova, tmp_path):
+    out, existing = out_dir(tmp_path, "new.ova")
+    token = CancelToken()
+    progress = CancelFromAnotherThread(token, after=8 << 20)
+    try:
+        with pytest.raises(CancelledError, match="cancelled by its CancelToken"):
+            Ova.open(big_ova).repack(existing, progress=progress, cancel=token)
+    finally:
+        progress.join()
+    assert token.cancelled
+    assert progress.calls_after_cancel == 0
+    untouched(out, existing)
+
+
+def test_validate_and_verify_cancelled_from_another_thread(big_ova):
+    ova = Ova.open(big_ova)
+    for call in (ova.validate, ova.verify_manifest, ova.check_manifest):
+        token = CancelToken()
+        progress = CancelFromAnotherThread(token, after=8 << 20)
+        try:
+            with pytest.raises(CancelledError):
+                call(progress=progress, cancel=token)
+        finally:
+            progress.join()
+        assert progress.calls_after_cancel == 0
+
+    token = CancelToken()
+    progress = CancelFromAnotherThread(token, after=8 << 20)
+    try:
+        with pytest.raises(CancelledError):
+            verify_manifest(big_ova, progress=progress, cancel=token)
+    finally:
+        progress.join()
+
+
+def test_cancel_without_a_progress_callback(tmp_path):
+    """No Python code runs during the build: the call notices the cancelled token by itself,
+    stops long before the disk is read and leaves nothing."""
+    disk = tmp_path / "disk.raw"
+    with open(disk, "wb") as f:
+        f.truncate(4 << 30)  # sparse: seconds of work, no disk space
+    out, existing = out_dir(tmp_path, "vm.ova")
+    token = CancelToken()
+
+    def cancel():
+        # wait until the build has started writing its temporary file
+        deadline = time.monotonic() + 10
+        while len(os.listdir(out)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        token.cancel()
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    try:
+        with pytest.raises(CancelledError):
+            build_ova(disk, existing, "vm", cancel=token)
+    finally:
+        canceller.join()
+    untouched(out, existing)
+
+
+def test_one_token_stops_every_call_given_it(big_ova, tmp_path):
+    """Two repacks in two threads share a token: one cancel() stops both."""
+    out, existing = out_dir(tmp_path, "a.ova")
+    token = CancelToken()
+    started = threading.Barrier(3)
+    errors = []
+
+    def progress(done):
+        if done >= 4 << 20:
+            started.wait(10)
+            deadline = time.monotonic() + 10
+            while not token.cancelled and time.monotonic() < deadline:
+                time.sleep(0.001)
+
+    def repack(name):
+        try:
+            Ova.open(big_ova).repack(out / name, progress=progress, cancel=token)
+        except BaseException as err:  # noqa: BLE001 - the test looks at what was raised
+            errors.append(err)
+
+    workers = [threading.Thread(target=repack, args=(n,)) for n in ("a.ova", "b.ova")]
+    for w in workers:
+        w.start()
+    started.wait(10)
+    token.cancel()
+    for w in workers:
+        w.join()
+    assert [type(e) for e in errors] == [CancelledError, CancelledError]
+    untouched(out, existing)
+
+
+def test_a_token_cancelled_before_the_call_stops_it_at_once(big_ova, random_disk, tmp_path):
+    """Nothing is read or written: no progress call, no output, no temporary file."""
+    token = CancelToken()
+    token.cancel()
+    calls = []
+    out, existing = out_dir(tmp_path, "vm.ova")
+    ova = Ova.open(big_ova)
+    with pytest.raises(CancelledError):
+        ova.validate(progress=calls.append, cancel=token)
+    with pytest.raises(CancelledError):
+        ova.verify_manifest(progress=lambda *a: calls.append(a), cancel=token)
+    with pytest.raises(CancelledError):
+        ova.repack(existing, progress=calls.append, cancel=token)
+    with pytest.raises(CancelledError):
+        ova.extract(out, progress=calls.append, cancel=token)
+    with pytest.raises(CancelledError):
+        build_ova(random_disk, existing, "vm", progress=lambda *a: calls.append(a), cancel=token)
+    with pytest.raises(CancelledError):
+        raw_to_vmdk(random_disk, out / "disk.vmdk", cancel=token)
+    with pytest.raises(CancelledError):
+        ovakit.disk.convert(random_disk, out / "disk.qcow2", cancel=token)
+    assert calls == []
+    untouched(out, existing)
+
+    # a token is per call: the same package goes through with a fresh one (or none)
+    assert ova.validate(cancel=CancelToken()) == ova.validate()
+
+
+def test_cancel_from_a_signal_handler(tmp_path):
+    """A handler (here for SIGUSR1) that cancels the token stops the call running on the main
+    thread: the call runs Python signal handlers while it waits, as it does for Ctrl-C."""
+    import signal
+
+    disk = tmp_path / "disk.raw"
+    with open(disk, "wb") as f:
+        f.truncate(4 << 30)  # sparse: seconds of work, no disk space
+    out, existing = out_dir(tmp_path, "vm.ova")
+    token = CancelToken()
+
+    def signal_when_started():
+        deadline = time.monotonic() + 10
+        while len(os.listdir(out)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    old = signal.signal(signal.SIGUSR1, lambda signum, frame: token.cancel())
+    sender = threading.Thread(target=signal_when_started)
+    sender.start()
+    try:
+        with pytest.raises(CancelledError):
+            build_ova(disk, existing, "vm", cancel=token)
+    finally:
+        sender.join()
+        signal.signal(signal.SIGUSR1, old)
+    assert token.cancelled
     untouched(out, existing)

@@ -1,6 +1,7 @@
 """ovakit.cloudstack against the in-process simulator (which checks every signature)."""
 
 import threading
+import time
 
 import pytest
 
@@ -208,3 +209,108 @@ def test_template_download_failure(cs, file_server):
     (file_server.root / "junk.ova").write_bytes(b"not an ova" * 100)
     with pytest.raises(ovakit.CloudStackError, match="not an OVA"):
         register_ova(cs, file_server.url("junk.ova"))
+
+
+def test_cancel_token_stops_a_wait_on_a_pending_job(sim, cs, template):
+    """Another thread cancels while call_and_wait polls a job that stays pending: the wait
+    raises CancelledError at once, the job still pending on the server."""
+    sim.set_pending_polls(1000)
+    token = ovakit.CancelToken()
+    polled = threading.Event()
+    jobs = []
+
+    def progress(p):
+        jobs.append(p.job_id)
+        if p.polls >= 2:
+            polled.set()
+
+    def cancel():
+        if polled.wait(30):
+            token.cancel()
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    try:
+        with pytest.raises(ovakit.CancelledError, match="cancelled by its CancelToken"):
+            cs.call_and_wait(
+                "deployVirtualMachine",
+                progress=progress,
+                cancel=token,
+                **_deploy_params(cs, template),
+            )
+    finally:
+        polled.set()
+        canceller.join()
+    assert cs.query_async_job_result(jobs[0]).jobstatus == 0
+
+
+def test_one_token_stops_every_wait_given_it(sim, cs, template):
+    """wait_job and the typed deploy_virtual_machine, without progress callbacks, in two
+    threads: one cancel() stops both; the jobs stay pending."""
+    sim.set_pending_polls(1000)
+    params = _deploy_params(cs, template)
+    job = cs.request("deployVirtualMachine", **params)["jobid"]
+    before = {j.jobid for j in cs.list_async_jobs()}
+    token = ovakit.CancelToken()
+    errors = []
+
+    def run(call):
+        try:
+            call()
+        except BaseException as err:  # noqa: BLE001 - the test looks at what was raised
+            errors.append(err)
+
+    waiters = [
+        threading.Thread(target=run, args=(lambda: cs.wait_job(job, cancel=token),)),
+        threading.Thread(
+            target=run,
+            args=(lambda: cs.deploy_virtual_machine(name="slow", cancel=token, **params),),
+        ),
+    ]
+    for w in waiters:
+        w.start()
+    # both are polling once the server has seen the second job's polls
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        jobs = cs.list_async_jobs()
+        if len(jobs) > len(before):
+            break
+        time.sleep(0.05)
+    token.cancel()
+    for w in waiters:
+        w.join(60)
+    assert [type(e) for e in errors] == [ovakit.CancelledError, ovakit.CancelledError]
+    assert all(j.jobstatus == 0 for j in cs.list_async_jobs())
+
+
+def test_a_token_cancelled_before_the_call_sends_nothing(sim, cs, template):
+    params = _deploy_params(cs, template)
+    token = ovakit.CancelToken()
+    token.cancel()
+    sent = sim.request_count
+    with pytest.raises(ovakit.CancelledError):
+        cs.call_and_wait("deployVirtualMachine", cancel=token, **params)
+    with pytest.raises(ovakit.CancelledError):
+        cs.deploy_virtual_machine(cancel=token, **params)
+    with pytest.raises(ovakit.CancelledError):
+        cs.wait_job("no-such-job", cancel=token)
+    with pytest.raises(ovakit.CancelledError):
+        cs.wait_template_ready(template, cancel=token)
+    with pytest.raises(ovakit.CancelledError):
+        cs.wait_template_ready_in(template, cancel=token)
+    with pytest.raises(ovakit.CancelledError):
+        cs.request("listZones", cancel=token)
+    with pytest.raises(ovakit.CancelledError):
+        cs.stop_virtual_machine("no-such-vm", True, cancel=token)
+    with pytest.raises(ovakit.CancelledError):
+        cs.register_template_checked(
+            "t", "OVA", "VMware", "1", "http://127.0.0.1/t.ova", zoneids=["-1"], cancel=token
+        )
+    pages = cs.list_all("listZones", cancel=token)
+    with pytest.raises(ovakit.CancelledError):
+        next(pages)
+    assert sim.request_count == sent
+    # the same calls go through with a fresh token
+    assert [z["id"] for z in cs.list_all("listZones", cancel=ovakit.CancelToken())] == [
+        z.id for z in cs.list_zones(cancel=ovakit.CancelToken())
+    ]

@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import threading
+import time
 import urllib.request
 
 import pytest
@@ -231,3 +232,77 @@ def test_keyboard_interrupt_aborts_the_upload(s3, bucket, sigint_raises):
     assert s3.list_multipart_uploads(bucket) == []
     with pytest.raises(ovakit.S3Error):
         s3.head_object(bucket, "big.bin")
+
+
+class StallingFile:
+    """A binary file object of ``size`` random bytes that, past ``stall_at`` bytes, waits (at
+    most 10 s) until ``token`` is cancelled before giving more: the copy is then mid-way when
+    another thread cancels, whatever the speed of the machine."""
+
+    def __init__(self, size, stall_at, token):
+        self.data = io.BytesIO(os.urandom(size))
+        self.stall_at = stall_at
+        self.token = token
+        self.stalled = threading.Event()
+        self.name = "stalling"
+
+    def read(self, n=-1):
+        if self.data.tell() >= self.stall_at and not self.token.cancelled:
+            self.stalled.set()
+            deadline = time.monotonic() + 10
+            while not self.token.cancelled and time.monotonic() < deadline:
+                time.sleep(0.001)
+        return self.data.read(n)
+
+
+def test_cancel_token_aborts_the_upload(s3, bucket, boto):
+    """Another thread cancels while a part is uploaded and the next is being read: the copy
+    raises CancelledError after the multipart upload is aborted (boto3 lists none)."""
+    from ovakit import CancelledError, CancelToken
+
+    token = CancelToken()
+    source = StallingFile(40 << 20, 11 << 20, token)
+    parts = []
+
+    def cancel():
+        if source.stalled.wait(10):
+            token.cancel()
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    try:
+        with pytest.raises(CancelledError, match="cancelled by its CancelToken"):
+            s3.copy(
+                source,
+                bucket,
+                "big.bin",
+                part_size=5 << 20,
+                concurrency=1,
+                progress=lambda p: parts.append(p.parts_done),
+                cancel=token,
+            )
+    finally:
+        source.stalled.set()
+        canceller.join()
+    assert source.data.tell() < 40 << 20
+    assert max(parts) >= 1  # the multipart upload had started
+    assert boto.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    with pytest.raises(ovakit.S3Error):
+        s3.head_object(bucket, "big.bin")
+
+
+def test_cancel_token_stops_a_server_side_copy_before_it_starts(s3, bucket, boto):
+    from ovakit import CancelledError, CancelToken
+
+    s3.copy(io.BytesIO(b"x" * 1000), bucket, "src.bin")
+    token = CancelToken()
+    token.cancel()
+    calls = []
+    with pytest.raises(CancelledError):
+        s3.copy_object(bucket, "src.bin", bucket, "dst.bin", progress=calls.append, cancel=token)
+    with pytest.raises(CancelledError):
+        s3.copy(io.BytesIO(os.urandom(1 << 20)), bucket, "new.bin", cancel=token)
+    assert calls == []
+    assert boto.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    keys = [o["Key"] for o in boto.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == ["src.bin"]

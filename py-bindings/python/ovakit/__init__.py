@@ -9,13 +9,30 @@ Submodules:
 * :mod:`ovakit.results` -- the typed, frozen result classes every call returns.
 * :mod:`ovakit.exceptions` -- the exception hierarchy, rooted at :class:`OvakitError`.
 
-Long calls release the GIL and can be interrupted with Ctrl-C.
+Long calls release the GIL. Every long call (package checks and writes, disk conversions, S3
+copies, CloudStack waits) can be stopped three ways, and cleans up the same way whichever it was
+(no temporary file, no half-written output, the multipart upload aborted, the existing output
+left as it was):
+
+* ``progress=``: a callable that receives the operation's progress as it goes; an exception it
+  raises stops the call, and that exception propagates.
+* ``cancel=``: a :class:`CancelToken`; ``token.cancel()`` from any thread (another Python
+  thread, a GUI callback, a signal handler) stops every running call given that token, which
+  raises :class:`CancelledError`. A call given a token already cancelled raises at once.
+* Ctrl-C: the call stops and ``KeyboardInterrupt`` is raised.
+
+>>> import threading
+>>> from ovakit import CancelToken, CancelledError
+>>> token = CancelToken()
+>>> threading.Timer(60, token.cancel).start()            # doctest: +SKIP
+>>> ova.repack("clean.ova", cancel=token)                 # doctest: +SKIP
 """
 
 from ovakit import cloudstack, disk, ova, results, s3
-from ovakit._ovakit import __version__
+from ovakit._ovakit import CancelToken, __version__
 from ovakit.exceptions import (
     AsyncJobError,
+    CancelledError,
     CloudStackError,
     ConfigError,
     JobTimeoutError,
@@ -35,6 +52,8 @@ __all__ = [
     "cloudstack",
     "s3",
     "results",
+    "CancelToken",
+    "CancelledError",
     "OvakitError",
     "NotFoundError",
     "ConfigError",

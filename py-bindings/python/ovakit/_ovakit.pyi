@@ -51,6 +51,22 @@ __version__: str
 StrPath = Union[str, "os.PathLike[str]"]
 ByteProgress = Callable[[int, Optional[int]], Any]
 
+# ---- cancellation --------------------------------------------------------------------------
+
+@final
+class CancelToken:
+    """Stops running calls from any thread: pass ``cancel=token`` to long calls, then
+    ``token.cancel()`` (from another thread, a GUI callback, a signal handler) makes each of
+    them clean up as on Ctrl-C and raise ``CancelledError``. A call given a token already
+    cancelled raises at once. A token stays cancelled."""
+
+    def __init__(self) -> None: ...
+    def cancel(self) -> None:
+        """Cancel every running call given this token, and every later one (idempotent)."""
+    @property
+    def cancelled(self) -> bool:
+        """Whether ``cancel()`` has been called."""
+
 # ---- ovakit.ova ---------------------------------------------------------------------------
 
 @final
@@ -172,12 +188,14 @@ class Ova:
 
         Raises ``KeyError`` for an unknown name, ``OvaError`` when too large or cut short.
         """
-    def verify_manifest(self, *, progress: Optional[ByteProgress] = None) -> VerifyReport:
+    def verify_manifest(
+        self, *, progress: Optional[ByteProgress] = None, cancel: Optional[CancelToken] = None
+    ) -> VerifyReport:
         """Hash every entry and compare with the manifest, with the manifest's algorithms.
 
         ``progress(done, total)`` gets the bytes hashed so far and the archive size; an
-        exception it raises (or Ctrl-C) stops the check at the next buffer and is re-raised.
-        The module-level ``verify_manifest`` also reads pipes.
+        exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the check at the next
+        buffer and is re-raised. The module-level ``verify_manifest`` also reads pipes.
 
         Raises ``ManifestMismatchError`` listing every problem (``.mismatches``, ``.report``) or
         ``OvaError`` when the package has no manifest.
@@ -185,11 +203,16 @@ class Ova:
     def verify_signature(self, *, trust: Optional[StrPath] = None) -> SignatureReport:
         """Verify the ``.cert`` signature over the manifest (and the chain, with ``trust``).
         Raises ``SignatureError`` when unsigned, malformed or not matching."""
-    def validate(self, *, progress: Optional[Callable[[int], Any]] = None) -> list[Finding]:
+    def validate(
+        self,
+        *,
+        progress: Optional[Callable[[int], Any]] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> list[Finding]:
         """Validate the whole package (layout, descriptor, manifest coverage and digests).
 
-        ``progress(done)`` gets the bytes hashed so far; an exception it raises (or Ctrl-C)
-        stops the check at the next buffer and is re-raised."""
+        ``progress(done)`` gets the bytes hashed so far; an exception it raises (or Ctrl-C, or
+        ``cancel.cancel()``) stops the check at the next buffer and is re-raised."""
     def repack(
         self,
         output: StrPath,
@@ -204,22 +227,27 @@ class Ova:
         configuration: Optional[str] = None,
         force: bool = False,
         progress: Optional[Callable[[int], Any]] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> WriteReport:
         """Write a clean copy (descriptor first, edits applied, fresh manifest). Edits that
         leave hardware the VirtualSystemType cannot carry raise ``OvfError`` unless ``force``.
 
-        ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C)
-        stops the repack at the next buffer and is re-raised, the temporary file removed and
-        an existing ``output`` left as it was."""
+        ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C, or
+        ``cancel.cancel()``) stops the repack at the next buffer and is re-raised, the temporary
+        file removed and an existing ``output`` left as it was."""
     def extract(
-        self, dest: StrPath, *, progress: Optional[Callable[[int], Any]] = None
+        self,
+        dest: StrPath,
+        *,
+        progress: Optional[Callable[[int], Any]] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> list[str]:
         """Extract every regular entry into ``dest``; refuses unsafe entries.
 
-        ``progress(done)`` gets the bytes written so far; an exception it raises (or Ctrl-C)
-        stops the extraction at the next buffer and is re-raised. Entries are committed one by
-        one: the entry being written is removed (a file of its name is left as it was), the
-        entries extracted before it stay."""
+        ``progress(done)`` gets the bytes written so far; an exception it raises (or Ctrl-C, or
+        ``cancel.cancel()``) stops the extraction at the next buffer and is re-raised. Entries
+        are committed one by one: the entry being written is removed (a file of its name is left
+        as it was), the entries extracted before it stay."""
     @staticmethod
     def edit_in_place(
         path: StrPath,
@@ -235,7 +263,9 @@ class Ova:
     ) -> EditReport:
         """Edit the descriptor inside the archive without rewriting the disks. Edits that
         leave hardware the VirtualSystemType cannot carry raise ``OvfError`` unless ``force``."""
-    def check_manifest(self, *, progress: Optional[ByteProgress] = None) -> Optional[VerifyReport]:
+    def check_manifest(
+        self, *, progress: Optional[ByteProgress] = None, cancel: Optional[CancelToken] = None
+    ) -> Optional[VerifyReport]:
         """Like ``verify_manifest`` but return the report (None without a manifest)."""
 
 def verify_manifest(
@@ -243,6 +273,7 @@ def verify_manifest(
     *,
     progress: Optional[ByteProgress] = None,
     fallback: Optional[Sequence[str]] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> VerifyReport:
     """Verify the OVA at ``path`` against its manifest; see ``Ova.verify_manifest``.
 
@@ -255,12 +286,13 @@ def pack(
     *,
     manifest: Optional[str] = "sha256",
     progress: Optional[Callable[[int], Any]] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> WriteReport:
     """Pack a directory (one ``.ovf`` and its files) into an OVA.
 
-    ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C) stops
-    the pack at the next buffer and is re-raised, the temporary file removed and an existing
-    ``output`` left as it was."""
+    ``progress(done)`` gets the bytes copied so far; an exception it raises (or Ctrl-C, or
+    ``cancel.cancel()``) stops the pack at the next buffer and is re-raised, the temporary file
+    removed and an existing ``output`` left as it was."""
 
 def sign(
     src: StrPath,
@@ -270,6 +302,7 @@ def sign(
     certificate: Optional[StrPath] = None,
     digest: str = "sha256",
     passphrase: Optional[Union[str, bytes]] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> SignReport:
     """Sign the OVA ``src`` and write the signed package to ``output`` (``output == src``
     signs in place).
@@ -318,15 +351,16 @@ def build_ova(
     mtime: Optional[int] = None,
     force: bool = False,
     progress: Optional[ByteProgress] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> BuildReport:
     """Build a complete OVA (descriptor, manifest, optional signature, disk) from a raw disk
     or a stream-optimized VMDK; written under a temporary name and renamed on success.
     Raises ``SignatureError`` for an unusable key, ``OvaError`` for an unusable disk or a
     ``virtual_system_type`` that cannot carry ``disk_controller`` (unless ``force``).
 
-    ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an
-    exception it raises (or Ctrl-C) stops the build at the next buffer and is re-raised, the
-    temporary file removed and an existing ``output`` left as it was."""
+    ``progress(done, total)`` gets the bytes of ``disk`` read so far and its size; an exception
+    it raises (or Ctrl-C, or ``cancel.cancel()``) stops the build at the next buffer and is
+    re-raised, the temporary file removed and an existing ``output`` left as it was."""
 
 def validate_descriptor(data: bytes) -> list[Finding]:
     """Descriptor-only validation of raw bytes (unparseable XML yields one finding)."""
@@ -347,12 +381,13 @@ def raw_to_vmdk(
     digest: Optional[str] = None,
     hw_version: Optional[int] = None,
     progress: Optional[ByteProgress] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> VmdkWriteReport:
     """Convert a raw image into a stream-optimized VMDK (temp file, renamed on success).
 
-    ``progress(done, total)`` gets the raw bytes read so far and the image's size; an
-    exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
-    the temporary file removed and an existing ``vmdk_path`` left as it was."""
+    ``progress(done, total)`` gets the raw bytes read so far and the image's size; an exception
+    it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer and is
+    re-raised, the temporary file removed and an existing ``vmdk_path`` left as it was."""
 
 def disk_convert(
     src: StrPath,
@@ -363,15 +398,17 @@ def disk_convert(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     progress: Optional[ByteProgress] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> ConvertReport:
     """Convert ``src`` (raw, stream-optimized VMDK, QCOW2 or VHD, detected from its content)
     into ``dst`` as ``to`` (``"raw"``, ``"vmdk"``, ``"qcow2"``, ``"vhd"``; default: from
     ``dst``'s extension); temp file, renamed on success. ``compress`` deflates QCOW2 clusters.
 
     ``progress(done, total)`` gets the raw disk bytes converted and the virtual size; an
-    exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
-    the temporary file removed and an existing ``dst`` left as it was. Raises ``OvaError`` for
-    a damaged or unsupported image, ``ValueError`` for an unknown format."""
+    exception it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next
+    buffer and is re-raised, the temporary file removed and an existing ``dst`` left as it was.
+    Raises ``OvaError`` for a damaged or unsupported image, ``ValueError`` for an unknown
+    format."""
 
 def disk_convert_ova(
     ova: StrPath,
@@ -383,6 +420,7 @@ def disk_convert_ova(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     progress: Optional[ByteProgress] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> OvaConvertReport:
     """Convert a disk of an OVA (``disk``: its ovf:diskId; default: the first disk of the first
     VirtualSystem) into ``dst``, streaming it from the package. Returns which disk
@@ -393,13 +431,17 @@ def disk_info(path: StrPath) -> DiskInfo:
     Raises ``OvaError`` when it is damaged or uses a feature ovakit does not read."""
 
 def vmdk_to_raw(
-    vmdk_path: StrPath, raw: StrPath, *, progress: Optional[ByteProgress] = None
+    vmdk_path: StrPath,
+    raw: StrPath,
+    *,
+    progress: Optional[ByteProgress] = None,
+    cancel: Optional[CancelToken] = None,
 ) -> VmdkReadReport:
     """Convert a stream-optimized VMDK into a raw image (temp file, renamed on success).
 
-    ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an
-    exception it raises (or Ctrl-C) stops the conversion at the next buffer and is re-raised,
-    the temporary file removed and an existing ``raw`` left as it was."""
+    ``progress(done, total)`` gets the bytes of the VMDK read so far and its size; an exception
+    it raises (or Ctrl-C, or ``cancel.cancel()``) stops the conversion at the next buffer and is
+    re-raised, the temporary file removed and an existing ``raw`` left as it was."""
 
 # ---- ovakit.cloudstack --------------------------------------------------------------------
 
@@ -425,10 +467,18 @@ class Client:
     def endpoint(self) -> str: ...
     @property
     def api_key(self) -> str: ...
-    def request(self, command: str, /, **params: Any) -> dict[str, Any]:
+    def request(
+        self, command: str, /, *, cancel: Optional[CancelToken] = None, **params: Any
+    ) -> dict[str, Any]:
         """Send one API command; returns the response object (wrapper removed)."""
     def call_and_wait(
-        self, command: str, /, *, progress: Optional[JobProgressCallback] = None, **params: Any
+        self,
+        command: str,
+        /,
+        *,
+        progress: Optional[JobProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
     ) -> Any:
         """Send an async command and wait for its job; returns the job result.
 
@@ -440,21 +490,46 @@ class Client:
         command: str = "queryAsyncJobResult",
         *,
         progress: Optional[JobProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> JobOutcome:
         """Wait for a job; returns its ``job_id``, ``status``, ``result`` and ``raw`` answer."""
-    def wait_template_ready(self, template_id: str) -> Template:
+    def wait_template_ready(
+        self, template_id: str, *, cancel: Optional[CancelToken] = None
+    ) -> Template:
         """Poll until the template is ready; raises ``CloudStackError`` if its download fails."""
-    def list_all(self, command: str, /, **params: Any) -> ListIter:
+    def list_all(
+        self, command: str, /, *, cancel: Optional[CancelToken] = None, **params: Any
+    ) -> ListIter:
         """Iterate over every item of a ``list*`` command, fetching pages lazily."""
-    def list_zones(self, **params: Any) -> list[Zone]:
+    def list_zones(self, *, cancel: Optional[CancelToken] = None, **params: Any) -> list[Zone]:
         """``listZones`` (all pages)."""
-    def list_os_types(self, **params: Any) -> list[OsType]:
+    def list_os_types(
+        self,
+        *,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
+    ) -> list[OsType]:
         """``listOsTypes`` (all pages)."""
-    def list_service_offerings(self, **params: Any) -> list[ServiceOffering]:
+    def list_service_offerings(
+        self,
+        *,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
+    ) -> list[ServiceOffering]:
         """``listServiceOfferings`` (all pages)."""
-    def list_templates(self, **params: Any) -> list[Template]:
+    def list_templates(
+        self,
+        *,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
+    ) -> list[Template]:
         """``listTemplates`` (all pages); ``templatefilter`` defaults to ``self``."""
-    def register_template(self, **params: Any) -> Template:
+    def register_template(
+        self,
+        *,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
+    ) -> Template:
         """``registerTemplate`` (``name``, ``displaytext``, ``format``, ``hypervisor``,
         ``ostypeid``, ``url``, ``zoneid`` or ``zoneids``; optionally ``checksum``, ``arch``,
         ``directdownload``, ``deployasis``...). Returns at once: wait with
@@ -473,6 +548,7 @@ class Client:
         arch: Optional[Literal["x86_64", "aarch64"]] = None,
         directdownload: Optional[bool] = None,
         deployasis: Optional[bool] = None,
+        cancel: Optional[CancelToken] = None,
         **params: Any,
     ) -> list[Template]:
         """``registerTemplate`` with the 4.20-era parameters typed and checked before sending:
@@ -481,30 +557,83 @@ class Client:
         Returns one ``Template`` per zone, not ready yet: wait with ``wait_template_ready_in``.
         Raises ``CloudStackError`` without sending for a malformed request. Never retried."""
     def wait_template_ready_in(
-        self, template_id: str, zoneids: Optional[Sequence[str]] = None
+        self,
+        template_id: str,
+        zoneids: Optional[Sequence[str]] = None,
+        *,
+        cancel: Optional[CancelToken] = None,
     ) -> list[Template]:
         """Wait until the template is ready in each of ``zoneids`` (default ``["-1"]``: every
         zone it is listed in); one ``Template`` per zone. Raises ``CloudStackError`` with the
         server's text when a download fails (e.g. the checksum differs)."""
-    def delete_template(self, id: str, **params: Any) -> None:
+    def delete_template(
+        self,
+        id: str,
+        *,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
+    ) -> None:
         """``deleteTemplate`` and wait for its job."""
-    def extract_template(self, id: str, **params: Any) -> ExtractedTemplate:
+    def extract_template(
+        self,
+        id: str,
+        *,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
+    ) -> ExtractedTemplate:
         """Extract and wait; ``url`` as sent and the usable ``download_url``."""
-    def deploy_virtual_machine(self, **params: Any) -> VirtualMachine:
+    def deploy_virtual_machine(
+        self,
+        *,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
+    ) -> VirtualMachine:
         """``deployVirtualMachine`` (``zoneid``, ``templateid``, ``serviceofferingid``) and wait."""
-    def list_virtual_machines(self, **params: Any) -> list[VirtualMachine]:
+    def list_virtual_machines(
+        self,
+        *,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
+    ) -> list[VirtualMachine]:
         """``listVirtualMachines`` (all pages)."""
-    def start_virtual_machine(self, id: str) -> VirtualMachine:
+    def start_virtual_machine(
+        self,
+        id: str,
+        *,
+        cancel: Optional[CancelToken] = None,
+    ) -> VirtualMachine:
         """``startVirtualMachine`` and wait."""
-    def stop_virtual_machine(self, id: str, forced: bool = False) -> VirtualMachine:
+    def stop_virtual_machine(
+        self,
+        id: str,
+        forced: bool = False,
+        *,
+        cancel: Optional[CancelToken] = None,
+    ) -> VirtualMachine:
         """``stopVirtualMachine`` and wait."""
-    def destroy_virtual_machine(self, id: str, expunge: bool = False) -> VirtualMachine:
+    def destroy_virtual_machine(
+        self,
+        id: str,
+        expunge: bool = False,
+        *,
+        cancel: Optional[CancelToken] = None,
+    ) -> VirtualMachine:
         """``destroyVirtualMachine`` and wait."""
-    def query_async_job_result(self, job_id: str) -> AsyncJob:
+    def query_async_job_result(
+        self,
+        job_id: str,
+        *,
+        cancel: Optional[CancelToken] = None,
+    ) -> AsyncJob:
         """One ``queryAsyncJobResult``, without waiting."""
-    def list_async_jobs(self, **params: Any) -> list[AsyncJob]:
+    def list_async_jobs(
+        self,
+        *,
+        cancel: Optional[CancelToken] = None,
+        **params: Any,
+    ) -> list[AsyncJob]:
         """``listAsyncJobs`` (all pages)."""
-    def list_apis(self, **params: Any) -> list[ApiInfo]:
+    def list_apis(self, *, cancel: Optional[CancelToken] = None, **params: Any) -> list[ApiInfo]:
         """``listApis`` (one call)."""
 
 class ListIter:
@@ -589,13 +718,15 @@ class S3Client:
         md5: bool = False,
         sha256: bool = False,
         part_checksum: Optional[Literal["auto", "md5", "crc32c", "none"]] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> CopyReport:
         """Stream an ``http(s)://`` URL, a path or a binary file object into ``s3://bucket/key``.
 
         ``part_checksum``: ``"auto"`` (default; each part's CRC32C, and its MD5 compared with the
         returned ETag until the store has echoed a CRC32C: reported as ``"crc32c"`` or ``"md5"``),
         ``"md5"``, ``"crc32c"`` or ``"none"``.
-        Raising from ``progress`` or Ctrl-C cancels and aborts the multipart upload first.
+        Raising from ``progress``, Ctrl-C or ``cancel.cancel()`` (``CancelledError``) cancels
+        and aborts the multipart upload first.
         """
     def copy_object(
         self,
@@ -610,6 +741,7 @@ class S3Client:
         metadata: Optional[Sequence[tuple[str, str]]] = None,
         part_size: Optional[int] = None,
         concurrency: Optional[int] = None,
+        cancel: Optional[CancelToken] = None,
     ) -> CopyReport:
         """Server-side copy (UploadPartCopy for large objects)."""
     def put_object_acl(self, bucket: str, key: str, acl: str) -> None: ...

@@ -28,6 +28,7 @@ __all__ = [
     "AsyncJobError",
     "JobTimeoutError",
     "S3Error",
+    "CancelledError",
 ]
 
 
@@ -189,3 +190,11 @@ class S3Error(OvakitError):
         self.status = status
         self.code = code
         self.upload_id = upload_id
+
+
+class CancelledError(OvakitError):
+    """A call stopped because its ``cancel=`` token (:class:`ovakit.CancelToken`) was cancelled.
+
+    The call cleaned up first, as on Ctrl-C: no temporary file or half-written output is left,
+    a multipart upload is aborted.
+    """

@@ -1,6 +1,7 @@
 """Code with a typo on each marked line: mypy must report every one (see test_typing.py).
 Never run; only type-checked."""
 
+from ovakit import CancelToken
 from ovakit.cloudstack import Client
 from ovakit.ova import Ova, build_ova
 from ovakit.s3 import Client as S3
@@ -20,3 +21,10 @@ def typos(ova: Ova, cs: Client, s3: S3) -> None:
     print(copied.sha265)  # typo: attr-defined
     print(s3.head_object("b", "c").metadata.size)  # typo: attr-defined
     print(capacity)
+    token = CancelToken()
+    ova.repack("out.ova", cancel=token)
+    cs.wait_job("job", cancel=token)
+    s3.copy("a", "b", "c", cancel=token)
+    ova.validate(cancel=True)  # typo: arg-type
+    print(token.canceled)  # typo: attr-defined
+    token.cancelled = False  # typo: misc
