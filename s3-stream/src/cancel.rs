@@ -6,7 +6,7 @@
 //! handler, even while the copy waits on the network), or when its future is dropped. The first
 //! two end the copy with [`Error::Cancelled`] after the same cleanup as any failure (the
 //! multipart upload is aborted and its resume record removed); dropping the future cannot await
-//! that cleanup, so the upload is then aborted in the background (see [`crate::upload`]).
+//! that cleanup, so the upload is then aborted by a background task of the runtime.
 //!
 //! [`ControlFlow::Break`]: std::ops::ControlFlow::Break
 //! [`CopyOptions::cancel`]: crate::CopyOptions::cancel
