@@ -4,74 +4,34 @@
 //! are still checked; the destination keeps verifying on its own terms.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::common::*;
 use bytes::Bytes;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use s3_stream::{CopyOptions, Credentials, Error, HttpSource, Source};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls;
+use test_support::tls::Identity;
 
 /// Serves `content` over HTTPS with a fresh self-signed certificate for `localhost`.
 /// Returns the URL and the certificate (PEM).
 async fn https_source(content: Bytes) -> (String, String) {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = ck.cert.pem();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    let url = https_server(vec![ck.cert.der().clone()], key, content).await;
-    (url, cert_pem)
+    let id = Identity::self_signed("localhost");
+    (https_server(&id, content).await, id.pem)
 }
 
-/// Serves `content` over HTTPS for `localhost` with this certificate chain and key; the URL.
-async fn https_server(
-    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
-    key: rustls::pki_types::PrivateKeyDer<'static>,
-    content: Bytes,
-) -> String {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(cfg));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let acc = acceptor.clone();
-            let content = content.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acc.accept(sock).await else {
-                    return;
-                };
-                let svc = service_fn(move |_req| {
-                    let c = content.clone();
-                    async move {
-                        Ok::<_, std::io::Error>(
-                            hyper::Response::builder()
-                                .header("content-length", c.len())
-                                .header("etag", "\"v1\"")
-                                .body(full(c))
-                                .unwrap(),
-                        )
-                    }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
+/// Serves `content` (with an ETag) to every request over HTTPS for `localhost` with this
+/// identity; the URL.
+async fn https_server(id: &Identity, content: Bytes) -> String {
+    let addr = test_support::http::serve_tls(id.acceptor(), move |_req| {
+        let c = content.clone();
+        async move {
+            Ok(hyper::Response::builder()
+                .header("content-length", c.len())
+                .header("etag", "\"v1\"")
+                .body(full(c))
+                .unwrap())
         }
-    });
-    format!("https://localhost:{port}/disk.ova")
+    })
+    .await;
+    format!("https://localhost:{}/disk.ova", addr.port())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,12 +266,11 @@ fn ca_and_server(dir: &Path) -> (String, Made) {
 }
 
 async fn serve_made(m: &Made, content: Bytes) -> String {
-    use rustls::pki_types::pem::PemObject as _;
-    let chain = rustls::pki_types::CertificateDer::pem_slice_iter(m.cert.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(m.key.as_bytes()).unwrap();
-    https_server(chain, key, content).await
+    https_server(
+        &Identity::from_pem(m.cert.as_bytes(), m.key.as_bytes()),
+        content,
+    )
+    .await
 }
 
 async fn copy_from(url: &str, trusted_pem: &str, mock: &MockS3, key: &str) -> Result<(), Error> {
