@@ -11,6 +11,8 @@
 //! - [`ports`]: free loopback ports and waiting for a server to listen.
 //! - [`data`]: deterministic, incompressible test bytes.
 //! - [`package`]: a small OVA written as plain USTAR, independently of `ova-core`.
+//! - [`tools`] and [`openssl`]: external tools as judges (skipped without them, required under
+//!   CI), and certificates made by the `openssl` command line.
 //!
 //! The crate is not published and depends on no crate of the workspace, so that each library
 //! crate can take it as a dev-dependency while the library crates never depend on each other.
@@ -19,12 +21,14 @@
 pub mod data;
 pub mod http;
 pub mod moto;
+pub mod openssl;
 pub mod package;
 pub mod ports;
 pub mod proxy;
 #[cfg(feature = "s3s")]
 pub mod s3s;
 pub mod tls;
+pub mod tools;
 
 /// Whether the tests run under CI (`CI` is set): there a missing server or tool fails a test
 /// instead of skipping it.
