@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::common::*;
 use bytes::Bytes;
 use s3_stream::{CopyOptions, Credentials, Error, HttpSource, Source};
+use test_support::openssl::{self, Made, self_signed};
 use test_support::tls::Identity;
 
 /// Serves `content` over HTTPS with a fresh self-signed certificate for `localhost`.
@@ -113,156 +114,16 @@ async fn destination_still_verifies_when_the_source_is_insecure() {
 // ---------------------------------------------------------------------------------------------
 // Certificates made by the openssl command line, as a server operator makes them
 
-/// A certificate and its key, as PEM.
-struct Made {
-    cert: String,
-    key: String,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command line (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn read_made(dir: &Path, cert: &str, key: &str) -> Made {
-    Made {
-        cert: std::fs::read_to_string(dir.join(cert)).unwrap(),
-        key: std::fs::read_to_string(dir.join(key)).unwrap(),
-    }
-}
-
-/// `openssl req -x509`: a self-signed certificate with `CA:TRUE` (openssl's default), as
-/// CloudStack's storage VMs and most appliances serve.
-fn self_signed(dir: &Path, tag: &str, dns: &str) -> Made {
-    let (c, k) = (format!("{tag}.crt"), format!("{tag}.key"));
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &k,
-            "-out",
-            &c,
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={dns}"),
-            "-addext",
-            &format!("subjectAltName=DNS:{dns}"),
-        ],
-    );
-    read_made(dir, &c, &k)
-}
-
-/// A self-signed `CA:TRUE` certificate for localhost that expired in 2020 (`openssl ca
-/// -selfsign` sets the dates).
+/// A self-signed `CA:TRUE` certificate for localhost that expired in 2020.
 fn expired_self_signed(dir: &Path) -> Made {
-    std::fs::write(dir.join("index.txt"), "").unwrap();
-    std::fs::write(dir.join("serial"), "01\n").unwrap();
-    std::fs::write(
-        dir.join("ca.cnf"),
-        "[ca]\ndefault_ca = c\n[c]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
-         default_md = sha256\npolicy = p\ncopy_extensions = copy\nunique_subject = no\n\
-         [p]\ncommonName = supplied\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "old.key",
-            "-out",
-            "old.csr",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "ca",
-            "-batch",
-            "-config",
-            "ca.cnf",
-            "-selfsign",
-            "-keyfile",
-            "old.key",
-            "-in",
-            "old.csr",
-            "-out",
-            "old.crt",
-            "-notext",
-            "-startdate",
-            "20200101000000Z",
-            "-enddate",
-            "20200201000000Z",
-        ],
-    );
-    read_made(dir, "old.crt", "old.key")
+    openssl::expired_self_signed(dir, "old", true)
 }
 
 /// A CA and a server certificate for localhost it signed: (CA PEM, server).
 fn ca_and_server(dir: &Path) -> (String, Made) {
-    let ca = self_signed(dir, "ca", "Test CA");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "srv.key",
-            "-out",
-            "srv.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    std::fs::write(dir.join("srv.ext"), "subjectAltName=DNS:localhost\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "srv.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "srv.crt",
-            "-days",
-            "2",
-            "-extfile",
-            "srv.ext",
-        ],
-    );
-    (ca.cert, read_made(dir, "srv.crt", "srv.key"))
+    let ca = openssl::ca(dir, "ca", "Test CA");
+    let server = openssl::signed_by(&ca, dir, "srv", "localhost", "DNS:localhost");
+    (ca.cert, server)
 }
 
 async fn serve_made(m: &Made, content: Bytes) -> String {

@@ -349,20 +349,7 @@ fn sigv2_examples() {
 }
 
 fn python() -> Option<String> {
-    let py = std::env::var("OVAKIT_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(&py)
-        .args(["-c", "import botocore"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(py);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("botocore not importable with {py}");
-    }
-    eprintln!("skipping: botocore not available");
-    None
+    test_support::tools::python_with(&["botocore"])
 }
 
 const BOTO_SCRIPT: &str = r#"
