@@ -53,52 +53,29 @@ impl Made {
 /// `openssl req -x509` for `host` (subject `CN=host`, `subjectAltName=DNS:host`), valid for two
 /// days: the self-signed `CA:TRUE` certificate private clouds and appliances serve.
 pub fn self_signed(dir: &Path, stem: &str, host: &str) -> Made {
-    let (cert, key) = (format!("{stem}.pem"), format!("{stem}.key"));
-    run(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={host}"),
-            "-addext",
-            &format!("subjectAltName=DNS:{host}"),
-        ],
-    );
-    Made::read(dir, stem)
+    req_x509(dir, stem, host, Some(&format!("subjectAltName=DNS:{host}")))
 }
 
 /// A private CA: `openssl req -x509` with subject `CN=common_name` and no subject alternative
 /// name, valid for two days.
 pub fn ca(dir: &Path, stem: &str, common_name: &str) -> Made {
-    let (cert, key) = (format!("{stem}.pem"), format!("{stem}.key"));
-    run(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={common_name}"),
-        ],
+    req_x509(dir, stem, common_name, None)
+}
+
+fn req_x509(dir: &Path, stem: &str, common_name: &str, ext: Option<&str>) -> Made {
+    let (cert, key, subj) = (
+        format!("{stem}.pem"),
+        format!("{stem}.key"),
+        format!("/CN={common_name}"),
     );
+    let mut args = vec![
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &cert, "-days",
+        "2", "-subj", &subj,
+    ];
+    if let Some(ext) = ext {
+        args.extend(["-addext", ext]);
+    }
+    run(dir, &args);
     Made::read(dir, stem)
 }
 
@@ -263,7 +240,7 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains("Issuer: CN=Test CA") && t.contains("TLS Web Server Authentication"),
+            t.contains("Issuer: CN = Test CA") && t.contains("TLS Web Server Authentication"),
             "{t}"
         );
         run(dir, &["verify", "-CAfile", "ca.pem", "leaf.pem"]);

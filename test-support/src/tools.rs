@@ -73,6 +73,37 @@ pub fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `cmd` with `input` written to its standard input and returns its standard output
+/// (lossily decoded).
+///
+/// # Panics
+///
+/// As [`run`].
+pub fn run_stdin(cmd: &mut Command, input: &[u8]) -> String {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (scripts/test.sh installs it)"));
+    let mut stdin = child.stdin.take().unwrap();
+    // from a thread: a large input must not wait for the child to drain its output
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    let written = writer.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    written.unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Runs `program args` in `dir` and returns its output.
 ///
 /// # Panics
@@ -118,6 +149,13 @@ mod tests {
             run(Command::new("sh").args(["-c", "echo out; echo err >&2"])),
             "out\n"
         );
+    }
+
+    #[test]
+    fn run_stdin_feeds_the_input() {
+        let input = vec![b'x'; 1 << 20];
+        let out = run_stdin(Command::new("sh").args(["-c", "wc -c"]), &input);
+        assert_eq!(out.trim(), "1048576");
     }
 
     #[test]
