@@ -368,22 +368,11 @@ print(json.dumps(dict(req.headers.items())))
 "#;
 
 fn boto_sign(py: &str, cfg: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    use std::io::Write;
-    let mut child = std::process::Command::new(py)
-        .args(["-c", BOTO_SCRIPT])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(cfg.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+    let out = test_support::tools::run_stdin(
+        std::process::Command::new(py).args(["-c", BOTO_SCRIPT]),
+        cfg.to_string().as_bytes(),
+    );
+    serde_json::from_str::<serde_json::Value>(&out)
         .unwrap()
         .as_object()
         .unwrap()
