@@ -83,28 +83,12 @@ fn req_x509(dir: &Path, stem: &str, common_name: &str, ext: Option<&str>) -> Mad
 /// `subjectAltName=<san>` (`DNS:localhost`, `IP:127.0.0.1`), `CA:FALSE`, `serverAuth`, valid
 /// for two days.
 pub fn signed_by(ca: &Made, dir: &Path, stem: &str, common_name: &str, san: &str) -> Made {
-    let (cert, key, csr, ext) = (
+    let (cert, csr, ext) = (
         format!("{stem}.pem"),
-        format!("{stem}.key"),
         format!("{stem}.csr"),
         format!("{stem}.ext"),
     );
-    run(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &format!("/CN={common_name}"),
-        ],
-    );
+    req_new(dir, stem, common_name, &[]);
     std::fs::write(
         dir.join(&ext),
         format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
@@ -133,6 +117,24 @@ pub fn signed_by(ca: &Made, dir: &Path, stem: &str, common_name: &str, san: &str
     Made::read(dir, stem)
 }
 
+/// `openssl req -new`: a fresh key `<stem>.key` and a request `<stem>.csr` for `CN=common_name`
+/// asking for the extensions `addext` (`-addext` values).
+fn req_new(dir: &Path, stem: &str, common_name: &str, addext: &[&str]) {
+    let (key, csr, subj) = (
+        format!("{stem}.key"),
+        format!("{stem}.csr"),
+        format!("/CN={common_name}"),
+    );
+    let mut args = vec![
+        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
+        &subj,
+    ];
+    for e in addext {
+        args.extend(["-addext", e]);
+    }
+    run(dir, &args);
+}
+
 /// A self-signed certificate for `localhost` valid only in January 2020 (`openssl ca -selfsign`
 /// sets the dates), with `basicConstraints=critical,CA:TRUE` when `ca_flag` (as `req -x509`
 /// makes them) or no basic constraints at all. The CA database lives in `<dir>/<stem>-db`.
@@ -156,25 +158,11 @@ pub fn expired_self_signed(dir: &Path, stem: &str, ca_flag: bool) -> Made {
         format!("{stem}.key"),
         format!("{stem}.csr"),
     );
-    let mut req = vec![
-        "req",
-        "-new",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &key,
-        "-out",
-        &csr,
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost",
-    ];
+    let mut addext = vec!["subjectAltName=DNS:localhost"];
     if ca_flag {
-        req.extend(["-addext", "basicConstraints=critical,CA:TRUE"]);
+        addext.push("basicConstraints=critical,CA:TRUE");
     }
-    run(dir, &req);
+    req_new(dir, stem, "localhost", &addext);
     run(
         dir,
         &[

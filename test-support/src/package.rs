@@ -1,5 +1,19 @@
 //! Small OVA packages written as plain USTAR by this crate, independently of `ova-core`'s
-//! writer: an input a reader, an uploader or a CloudStack register call can be given.
+//! writer: an input a reader, an uploader or a CloudStack register call can be given; and what a
+//! folder holds after a run (no output and no temporary file left behind).
+
+use std::path::Path;
+
+/// The names in `dir`, sorted: what a test compares to prove a stopped or failed run left no
+/// output and no temporary file.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
 
 /// One USTAR header block for a regular file `name` (at most 100 bytes) of `size` bytes (mode
 /// 0644, uid and gid 0, a fixed mtime), with its checksum.
@@ -56,6 +70,15 @@ pub fn small_ova() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listing_is_sorted_and_names_hidden_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["b", ".tmp-a", "a"] {
+            std::fs::write(dir.path().join(n), b"").unwrap();
+        }
+        assert_eq!(listing(dir.path()), [".tmp-a", "a", "b"]);
+    }
 
     #[test]
     fn headers_carry_a_valid_checksum_and_octal_size() {
