@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+pub(crate) use test_support::package::listing;
 use test_support::tls::{Identity, TlsFront};
 use test_support::tools;
 
@@ -31,16 +32,6 @@ pub(crate) fn pipeline_cmd() -> Command {
         cmd.env_remove(var);
     }
     cmd
-}
-
-/// The names in `dir`, sorted.
-pub(crate) fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// A 4 GiB sparse raw disk `dir/disk.raw` (all zeros, no blocks on disk): converting it takes
