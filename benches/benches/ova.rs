@@ -11,16 +11,9 @@ use ova_core::write::{ManifestChoice, OvaWriter, copy_hashed};
 
 const MIB: usize = 1 << 20;
 
+/// Incompressible generated input.
 fn data(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    test_support::data::xorshift32(len, 0)
 }
 
 const OVF: &str = r#"<?xml version="1.0" encoding="UTF-8"?>

@@ -82,36 +82,14 @@ print(json.dumps(out))
 "#;
 
 fn run_python(py: &str, args: &[&str], stdin: &str) -> Value {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("cs_interop.py");
     std::fs::write(&script, SCRIPT).unwrap();
-    let mut child = std::process::Command::new(py)
-        .arg(&script)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = test_support::tools::run_stdin(
+        std::process::Command::new(py).arg(&script).args(args),
+        stdin.as_bytes(),
     );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "bad python output {e}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad python output {e}: {out}"))
 }
 
 #[test]

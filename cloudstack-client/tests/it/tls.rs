@@ -7,87 +7,40 @@
 //! and validity period.
 
 use std::error::Error as _;
-use std::sync::Arc;
 use std::time::Duration;
 
 use cloudstack_client::retry::{BackoffConfig, RetryConfig};
 use cloudstack_client::simulator::{Simulator, SimulatorConfig};
 use cloudstack_client::{ClientBuilder, ConfigKey, Error, Params};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls;
+use test_support::openssl;
+use test_support::tls::{Identity, TlsFront};
 
 /// The simulator behind a TLS proxy on `localhost:<port>` with a self-signed certificate.
 struct HttpsSimulator {
     sim: Simulator,
     endpoint: String,
     ca_pem: String,
-    _rt: tokio::runtime::Runtime,
+    _front: TlsFront,
 }
 
 impl HttpsSimulator {
     fn start() -> Self {
-        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-        Self::serving(vec![ck.cert.der().clone()], key, ck.cert.pem(), "localhost")
+        Self::serving(Identity::self_signed("localhost"), "localhost")
     }
 
     /// Serves the PEM certificate chain and key (files written by `openssl`) on `host`.
     fn start_pem(chain_pem: &[u8], key_pem: &[u8], host: &str) -> Self {
-        use rustls::pki_types::pem::PemObject;
-        let chain: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(chain_pem)
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem).unwrap();
-        let pem = String::from_utf8(chain_pem.to_vec()).unwrap();
-        Self::serving(chain, key, pem, host)
+        Self::serving(Identity::from_pem(chain_pem, key_pem), host)
     }
 
-    fn serving(
-        chain: Vec<rustls::pki_types::CertificateDer<'static>>,
-        key: rustls::pki_types::PrivateKeyDer<'static>,
-        ca_pem: String,
-        host: &str,
-    ) -> Self {
+    fn serving(id: Identity, host: &str) -> Self {
         let sim = Simulator::start(SimulatorConfig::default()).unwrap();
-        let backend = sim.addr();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let cfg = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-        let acceptor = TlsAcceptor::from(Arc::new(cfg));
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        rt.spawn(async move {
-            loop {
-                let Ok((sock, _)) = listener.accept().await else {
-                    continue;
-                };
-                let acc = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acc.accept(sock).await else {
-                        return;
-                    };
-                    let Ok(mut up) = TcpStream::connect(backend).await else {
-                        return;
-                    };
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
-                });
-            }
-        });
+        let front = TlsFront::start(sim.addr(), &id);
         Self {
-            endpoint: format!("https://{host}:{port}/client/api"),
+            endpoint: format!("https://{host}:{}/client/api", front.port()),
             sim,
-            ca_pem,
-            _rt: rt,
+            ca_pem: id.pem,
+            _front: front,
         }
     }
 
@@ -233,56 +186,11 @@ fn ini_verify_key_takes_a_ca_file_or_false() {
     assert!(matches!(e, Error::Http { .. }), "{e:?}");
 }
 
-/// Runs `openssl` with `args` in `dir`; `None` (skip) when there is no `openssl`, panics under CI.
-fn openssl(dir: &std::path::Path, args: &[&str]) -> Option<()> {
-    let out = match std::process::Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) => {
-            assert!(std::env::var_os("CI").is_none(), "openssl: {e}");
-            eprintln!("skipping: no openssl ({e})");
-            return None;
-        }
-    };
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(())
-}
-
 /// `openssl req -x509` for `localhost`: a self-signed certificate with `CA:TRUE`, as private
-/// clouds serve. Returns (cert.pem, key.pem) paths' contents.
-fn openssl_self_signed(dir: &std::path::Path, stem: &str) -> Option<(Vec<u8>, Vec<u8>)> {
-    let (cert, key) = (format!("{stem}.pem"), format!("{stem}.key"));
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-        ],
-    )?;
-    Some((
-        std::fs::read(dir.join(cert)).unwrap(),
-        std::fs::read(dir.join(key)).unwrap(),
-    ))
+/// clouds serve, in `<stem>.pem`. Returns (cert.pem, key.pem) files' contents.
+fn openssl_self_signed(dir: &std::path::Path, stem: &str) -> (Vec<u8>, Vec<u8>) {
+    let made = openssl::self_signed(dir, stem, "localhost");
+    (made.cert.into_bytes(), made.key.into_bytes())
 }
 
 fn assert_refused_with_hint(h: &HttpsSimulator, e: &Error) {
@@ -301,13 +209,12 @@ fn assert_refused_with_hint(h: &HttpsSimulator, e: &Error) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openssl_self_signed_certificate_is_trusted_exactly() {
+    if !openssl::available() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
-    let Some((cert, key)) = openssl_self_signed(dir.path(), "server") else {
-        return;
-    };
-    let Some((other, _)) = openssl_self_signed(dir.path(), "other") else {
-        return;
-    };
+    let (cert, key) = openssl_self_signed(dir.path(), "server");
+    let (other, _) = openssl_self_signed(dir.path(), "other");
     let text = String::from_utf8_lossy(&cert).into_owned();
     assert!(text.starts_with("-----BEGIN CERTIFICATE-----"));
     let (c2, k2) = (cert.clone(), key.clone());
@@ -366,61 +273,13 @@ async fn openssl_self_signed_certificate_is_trusted_exactly() {
 
 #[test]
 fn expired_self_signed_certificate_is_refused_even_when_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::create_dir(d.join("db")).unwrap();
-    std::fs::write(d.join("db/index.txt"), "").unwrap();
-    std::fs::write(d.join("db/serial"), "01\n").unwrap();
-    std::fs::write(
-        d.join("ca.cnf"),
-        "[ca]\ndefault_ca = d\n[d]\ndatabase = db/index.txt\nserial = db/serial\nnew_certs_dir = db\n\
-default_md = sha256\npolicy = p\ncopy_extensions = copy\n[p]\ncommonName = supplied\n",
-    )
-    .unwrap();
-    let Some(()) = openssl(
-        d,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "expired.key",
-            "-out",
-            "expired.csr",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-        ],
-    ) else {
+    if !openssl::available() {
         return;
-    };
-    openssl(
-        d,
-        &[
-            "ca",
-            "-batch",
-            "-config",
-            "ca.cnf",
-            "-selfsign",
-            "-keyfile",
-            "expired.key",
-            "-in",
-            "expired.csr",
-            "-out",
-            "expired.pem",
-            "-notext",
-            "-startdate",
-            "20200101000000Z",
-            "-enddate",
-            "20200201000000Z",
-        ],
-    )
-    .unwrap();
-    let cert = std::fs::read(d.join("expired.pem")).unwrap();
-    let key = std::fs::read(d.join("expired.key")).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // no basic constraints: the plain self-signed kind, only its dates are wrong
+    let made = openssl::expired_self_signed(dir.path(), "expired", false);
+    let (cert, key) = (made.cert.into_bytes(), made.key.into_bytes());
     let h = HttpsSimulator::start_pem(&cert, &key, "localhost");
     let c = cloudstack_client::blocking::Client::from_builder(
         h.builder().with_root_certificate_pem(cert),
@@ -437,78 +296,18 @@ default_md = sha256\npolicy = p\ncopy_extensions = copy\n[p]\ncommonName = suppl
 
 #[test]
 fn private_ca_bundle_still_verifies_the_chain() {
+    if !openssl::available() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let Some(()) = openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Private Test CA",
-        ],
-    ) else {
-        return;
-    };
-    openssl(
-        d,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("ext.cnf"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "leaf.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    )
-    .unwrap();
-    let Some((unrelated, _)) = openssl_self_signed(d, "unrelated") else {
-        return;
-    };
-    let leaf = std::fs::read(d.join("leaf.pem")).unwrap();
-    let key = std::fs::read(d.join("leaf.key")).unwrap();
+    let ca = openssl::ca(d, "ca", "Private Test CA");
+    let leaf = openssl::signed_by(&ca, d, "leaf", "localhost", "DNS:localhost");
+    let (unrelated, _) = openssl_self_signed(d, "unrelated");
+    let key = leaf.key.into_bytes();
+    let leaf = leaf.cert.into_bytes();
     let mut bundle = unrelated;
-    bundle.extend_from_slice(&std::fs::read(d.join("ca.pem")).unwrap());
+    bundle.extend_from_slice(ca.cert.as_bytes());
     let bundle_path = d.join("bundle.pem");
     std::fs::write(&bundle_path, &bundle).unwrap();
     let h = HttpsSimulator::start_pem(&leaf, &key, "localhost");

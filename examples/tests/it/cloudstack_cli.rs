@@ -168,10 +168,10 @@ fn simulator_help_shows_the_simulator_options() {
 }
 
 /// The simulator behind a TLS proxy on `localhost:<port>` with a fresh self-signed certificate:
-/// returns the https endpoint, the certificate (PEM) and the runtime that serves it.
-fn https_proxy(sim: &Simulator) -> (String, String, tokio::runtime::Runtime) {
-    let (port, pem, rt) = crate::common::tls_front(sim.addr());
-    (format!("https://localhost:{port}/client/api"), pem, rt)
+/// returns the https endpoint, the certificate (PEM) and the front that serves it.
+fn https_proxy(sim: &Simulator) -> (String, String, test_support::tls::TlsFront) {
+    let (port, pem, front) = crate::common::tls_front(sim.addr());
+    (format!("https://localhost:{port}/client/api"), pem, front)
 }
 
 #[test]

@@ -40,7 +40,7 @@ fn descriptor(disk: u64) -> String {
 }
 
 fn python_join(ova: &Path, prefix: &str) -> Option<Vec<u8>> {
-    let python = std::env::var("OVAKIT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = test_support::tools::python();
     let script = "import sys, tarfile\n\
         t = tarfile.open(sys.argv[1])\n\
         names = sorted(n for n in t.getnames() if n.startswith(sys.argv[2] + '.'))\n\

@@ -421,21 +421,10 @@ fn prepare_repacks_an_existing_ova_with_edits_and_no_manifest() {
     assert!(state["publish"].is_null());
 }
 
-/// The moto server the test script starts (ACLs, unlike s3s-fs); skip without it, fail under CI.
-fn moto_endpoint() -> Option<String> {
-    match std::env::var("OVAKIT_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ if std::env::var_os("CI").is_some() => panic!("OVAKIT_MOTO_ENDPOINT is not set under CI"),
-        _ => {
-            eprintln!("skipped: OVAKIT_MOTO_ENDPOINT is not set (scripts/test.sh starts moto)");
-            None
-        }
-    }
-}
-
 #[test]
 fn publish_with_a_canned_acl_to_moto_then_verify_the_public_url() {
-    let Some(endpoint) = moto_endpoint() else {
+    // the moto server the test script starts (ACLs, unlike s3s-fs)
+    let Some(endpoint) = test_support::moto::endpoint() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -3,8 +3,8 @@
 //! manifest is verified in flight across the break, and the object is the export's bytes; an
 //! export that changed in between is refused and leaves nothing behind.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener};
+use std::io::Write;
+use std::net::Shutdown;
 use std::sync::{Arc, Mutex};
 
 use crate::pipeline_run::{Servers, incomplete_uploads};
@@ -20,82 +20,54 @@ fn serve_breaking_export(
     break_at: usize,
     changes: bool,
 ) -> (String, Arc<Mutex<Vec<Asked>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/export/disk.ova?token=secret",
-        listener.local_addr().unwrap()
-    );
     let seen: Arc<Mutex<Vec<Asked>>> = Arc::default();
     let log = seen.clone();
     let ova = Arc::new(ova);
-    std::thread::spawn(move || {
-        for sock in listener.incoming() {
-            let Ok(mut sock) = sock else { continue };
-            let (log, ova) = (log.clone(), ova.clone());
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let mut raw = Vec::new();
-                while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => raw.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&raw).into_owned();
-                let header = |name: &str| {
-                    head.lines().find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.trim()
-                            .eq_ignore_ascii_case(name)
-                            .then(|| v.trim().to_owned())
-                    })
-                };
-                let (range, if_range) = (header("range"), header("if-range"));
-                let n = {
-                    let mut l = log.lock().unwrap();
-                    l.push((range.clone(), if_range.clone()));
-                    l.len()
-                };
-                let (body, etag) = if changes && n > 1 {
-                    let mut v = ova.to_vec();
-                    let last = v.len() - 1;
-                    v[last] ^= 1;
-                    (v, "\"export-v2\"")
-                } else {
-                    (ova.to_vec(), "\"export-v1\"")
-                };
-                let start = range
-                    .as_deref()
-                    .and_then(|r| r.strip_prefix("bytes="))
-                    .and_then(|r| r.strip_suffix('-'))
-                    .and_then(|r| r.parse::<usize>().ok())
-                    .filter(|_| if_range.as_deref().is_none_or(|v| v == etag));
-                let len = body.len();
-                let (status, from) = match start {
-                    Some(a) if a < len => (
-                        format!(
-                            "206 Partial Content\r\nContent-Range: bytes {a}-{}/{len}",
-                            len - 1
-                        ),
-                        a,
-                    ),
-                    _ => ("200 OK".to_owned(), 0),
-                };
-                let resp = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nETag: {etag}\r\nConnection: close\r\n\r\n",
-                    len - from
-                );
-                if sock.write_all(resp.as_bytes()).is_err() {
-                    return;
-                }
-                let end = if n == 1 { break_at } else { len };
-                let _ = sock.write_all(&body[from..end]);
-                let _ = sock.flush();
-                let _ = sock.shutdown(Shutdown::Both);
-            });
+    let addr = test_support::http::serve_raw(move |head, mut sock| {
+        let (range, if_range) = (head.header("range"), head.header("if-range"));
+        let n = {
+            let mut l = log.lock().unwrap();
+            l.push((range.clone(), if_range.clone()));
+            l.len()
+        };
+        let (body, etag) = if changes && n > 1 {
+            let mut v = ova.to_vec();
+            let last = v.len() - 1;
+            v[last] ^= 1;
+            (v, "\"export-v2\"")
+        } else {
+            (ova.to_vec(), "\"export-v1\"")
+        };
+        let start = range
+            .as_deref()
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|r| r.parse::<usize>().ok())
+            .filter(|_| if_range.as_deref().is_none_or(|v| v == etag));
+        let len = body.len();
+        let (status, from) = match start {
+            Some(a) if a < len => (
+                format!(
+                    "206 Partial Content\r\nContent-Range: bytes {a}-{}/{len}",
+                    len - 1
+                ),
+                a,
+            ),
+            _ => ("200 OK".to_owned(), 0),
+        };
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nETag: {etag}\r\nConnection: close\r\n\r\n",
+            len - from
+        );
+        if sock.write_all(resp.as_bytes()).is_err() {
+            return;
         }
+        let end = if n == 1 { break_at } else { len };
+        let _ = sock.write_all(&body[from..end]);
+        let _ = sock.flush();
+        let _ = sock.shutdown(Shutdown::Both);
     });
-    (url, seen)
+    (format!("http://{addr}/export/disk.ova?token=secret"), seen)
 }
 
 #[test]

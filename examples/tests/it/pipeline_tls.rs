@@ -10,109 +10,20 @@
 //! with `--s3-ca-file`/`--cs-ca-file` (or the config keys), or not checked with
 //! `--s3-insecure`/`--cs-insecure`.
 
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use test_support::openssl;
+use test_support::ports::{free_port, wait_listening};
+
 use crate::common::{Killed, demo_servers, pipeline_cmd, tls_front};
 
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the openssl command is required under CI"
-        );
-        eprintln!("skipped: the openssl command is not installed");
-    }
-    ok
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and a server certificate for 127.0.0.1 signed by it.
+/// A CA and a server certificate for 127.0.0.1 signed by it (`ca.pem`, `server.pem`,
+/// `server.key`).
 fn make_certs(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=pipeline test CA",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    );
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let ca = openssl::ca(dir, "ca", "pipeline test CA");
+    openssl::signed_by(&ca, dir, "server", "127.0.0.1", "IP:127.0.0.1");
 }
 
 /// `openssl s_server -WWW` serving files of `dir` over HTTPS.
@@ -136,13 +47,11 @@ fn https_server(dir: &Path) -> (Killed, u16) {
         .spawn()
         .unwrap();
     let server = Killed(child);
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (server, port);
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("openssl s_server did not start");
+    assert!(
+        wait_listening(port, Duration::from_secs(5)),
+        "openssl s_server did not start"
+    );
+    (server, port)
 }
 
 fn transfer(config: &Path, url: &str, key: &str, extra: &[&str]) -> (i32, serde_json::Value) {
@@ -169,7 +78,7 @@ fn transfer(config: &Path, url: &str, key: &str, extra: &[&str]) -> (i32, serde_
 
 #[test]
 fn export_url_with_a_private_ca_needs_source_ca_or_source_insecure() {
-    if !have_openssl() {
+    if !openssl::available() {
         return;
     }
     let tls = tempfile::tempdir().unwrap();

@@ -83,15 +83,7 @@ fn shell_quote(s: &str) -> String {
 
 /// `n` bytes that do not compress to nothing.
 fn noise(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    test_support::data::xorshift64(n, 0x9e37_79b9_7f4a_7c15)
 }
 
 fn ova(dir: &Path, args: &[&str]) -> Command {

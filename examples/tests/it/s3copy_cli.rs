@@ -5,16 +5,18 @@
 //! 1 an integrity check failed, 2 usage, I/O or server error, 130 stopped by Ctrl-C), what was
 //! printed, and what the store holds afterwards (the bytes, and no incomplete upload).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::TokioIo;
 use s3_stream::{Client, CopyOptions, Credentials};
+
+use test_support::data::xorshift64 as data;
+use test_support::moto::unique;
+use test_support::proxy::{flipping_proxy, loopback_addr};
 
 use crate::common::sigint;
 
@@ -22,47 +24,6 @@ use crate::common::sigint;
 const AK: &str = "S3COPYTESTKEY";
 const SK: &str = "s3copy/test+Secret";
 const MIB: usize = 1 << 20;
-
-/// Deterministic, incompressible test data.
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-/// A bucket name no other test (or earlier run against the same moto) uses.
-fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_micros()
-            % 1_000_000_000,
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-/// The moto server the test script starts (ACLs and ListMultipartUploads, unlike s3s-fs); skip
-/// without it, fail under CI.
-fn moto_endpoint() -> Option<String> {
-    match std::env::var("OVAKIT_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ if std::env::var_os("CI").is_some() => panic!("OVAKIT_MOTO_ENDPOINT is not set under CI"),
-        _ => {
-            eprintln!("skipped: OVAKIT_MOTO_ENDPOINT is not set (scripts/test.sh starts moto)");
-            None
-        }
-    }
-}
 
 /// The `s3copy` binary with nothing from the developer's environment that it would read: every
 /// `AWS_*` variable removed and `HOME` in `home` (no ~/.aws files).
@@ -153,33 +114,14 @@ impl Store {
             .build()
             .unwrap();
         let root = tempfile::tempdir().unwrap();
-        let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
-        let mut b = s3s::service::S3ServiceBuilder::new(wrap(fs));
-        b.set_auth(s3s::auth::SimpleAuth::from_single(AK, SK));
-        let service = b.build();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        rt.spawn(async move {
-            loop {
-                let Ok((sock, _)) = listener.accept().await else {
-                    continue;
-                };
-                let svc = service.clone();
-                tokio::spawn(async move {
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(sock), svc)
-                        .await;
-                });
-            }
-        });
+        let fs = test_support::s3s::file_system(root.path());
+        let addr = rt.block_on(test_support::s3s::serve(wrap(fs), AK, SK));
         Self::new(format!("http://{addr}"), AK, SK, Kind::Fs(root), rt)
     }
 
     /// The moto server from `OVAKIT_MOTO_ENDPOINT` (any credentials).
     fn moto() -> Option<Self> {
-        let endpoint = moto_endpoint()?;
+        let endpoint = test_support::moto::endpoint()?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -335,44 +277,20 @@ fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 /// Serves `body` at `/x` (and 404 at any other path) over HTTP/1.1 on a loopback port, one
 /// thread per connection, until the test process ends. Returns `http://127.0.0.1:PORT`.
 fn serve_file(body: Vec<u8>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     let body = Arc::new(body);
-    std::thread::spawn(move || {
-        for sock in listener.incoming() {
-            let Ok(mut sock) = sock else { continue };
-            let body = body.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(sock.try_clone().unwrap());
-                let mut request = String::new();
-                if reader.read_line(&mut request).is_err() {
-                    return;
-                }
-                loop {
-                    let mut line = String::new();
-                    match reader.read_line(&mut line) {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) if line == "\r\n" => break,
-                        Ok(_) => {}
-                    }
-                }
-                let mut words = request.split_whitespace();
-                let method = words.next().unwrap_or("");
-                let path = words.next().unwrap_or("");
-                let (status, payload): (&str, &[u8]) = if path == "/x" {
-                    ("200 OK", &body)
-                } else {
-                    ("404 Not Found", b"no such file\n")
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-                    payload.len()
-                );
-                let _ = sock.write_all(head.as_bytes());
-                if method != "HEAD" {
-                    let _ = sock.write_all(payload);
-                }
-            });
+    let addr = test_support::http::serve_raw(move |head, mut sock| {
+        let (status, payload): (&str, &[u8]) = if head.path() == "/x" {
+            ("200 OK", &body)
+        } else {
+            ("404 Not Found", b"no such file\n")
+        };
+        let answer = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+            payload.len()
+        );
+        let _ = sock.write_all(answer.as_bytes());
+        if head.method() != "HEAD" {
+            let _ = sock.write_all(payload);
         }
     });
     format!("http://{addr}")
@@ -1181,55 +1099,6 @@ fn ctrl_c_stops_a_server_side_copy_and_aborts_its_upload() {
 // ---------------------------------------------------------------------------------------------
 // a byte flipped on the way to the store, default settings
 
-/// A TCP proxy on loopback that forwards both ways and flips one bit of the byte at offset
-/// `flip_at` of the first client connection that sends that many bytes (once in all). Returns
-/// its address and whether the flip happened.
-fn flipping_proxy(upstream: &str, flip_at: u64) -> (String, Arc<std::sync::atomic::AtomicBool>) {
-    use std::net::TcpStream;
-    use std::sync::atomic::AtomicBool;
-    let upstream = upstream.trim_start_matches("http://").to_owned();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let flipped = Arc::new(AtomicBool::new(false));
-    let f = flipped.clone();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let (Ok(client), Ok(server)) = (client, TcpStream::connect(&upstream)) else {
-                continue;
-            };
-            let f = f.clone();
-            let (mut cr, mut sw) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-            std::thread::spawn(move || {
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut offset = 0u64;
-                while let Ok(n) = cr.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    let end = offset + n as u64;
-                    if (offset..end).contains(&flip_at)
-                        && f.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
-                            .is_ok()
-                    {
-                        buf[(flip_at - offset) as usize] ^= 0x01;
-                    }
-                    offset = end;
-                    if sw.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-                let _ = sw.shutdown(std::net::Shutdown::Write);
-            });
-            let (mut sr, mut cw) = (server, client);
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut sr, &mut cw);
-                let _ = cw.shutdown(std::net::Shutdown::Write);
-            });
-        }
-    });
-    (format!("http://{addr}"), flipped)
-}
-
 /// s3copy with default settings through a proxy that damages one byte of a part: the copy fails
 /// with an integrity error or the store refuses the part and it is sent again; a corrupt object
 /// is never stored with exit 0.
@@ -1238,7 +1107,8 @@ fn a_flipped_byte_is_never_stored(s: &Store) {
     let bytes = data(11 * MIB, 9);
     let file = write_file(tmp.path(), "disk.bin", &bytes);
     let bucket = s.bucket("s3copy-flip");
-    let (proxy, flipped) = flipping_proxy(&s.endpoint, MIB as u64);
+    let proxy = flipping_proxy(loopback_addr(&s.endpoint), MIB as u64);
+    let (flipped, proxy) = (proxy.flipped, format!("http://{}", proxy.addr));
     let r = Run::from(
         s3copy_cmd(s.home.path())
             .env("AWS_ACCESS_KEY_ID", s.access_key)

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use s3_stream::{Client, Credentials};
 
 const MIB: u64 = 1 << 20;
@@ -50,30 +49,14 @@ fn sink() -> Sink {
         .enable_all()
         .build()
         .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
     let received = Arc::new(AtomicU64::new(0));
     let sizes: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let counter = received.clone();
-    rt.spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let (counter, sizes) = (counter.clone(), sizes.clone());
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (counter, sizes) = (counter.clone(), sizes.clone());
-                    async move { Ok::<_, Infallible>(sink_answer(req, &counter, &sizes).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(sock), svc)
-                    .await;
-            });
-        }
+    let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+        let (counter, sizes) = (counter.clone(), sizes.clone());
+        async move { Ok::<_, Infallible>(sink_answer(req, &counter, &sizes).await) }
     });
+    let addr = rt.block_on(test_support::http::serve_service(None, svc));
     Sink {
         endpoint: format!("http://{addr}"),
         received,
@@ -153,36 +136,21 @@ fn peak_rss(mut child: Child) -> (u64, std::process::ExitStatus) {
 
 /// Serves `len` zero bytes at any path (Content-Length set), one thread per connection.
 fn serve_zeros(len: u64) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for sock in listener.incoming() {
-            let Ok(mut sock) = sock else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match std::io::Read::read(&mut sock, &mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nETag: \"zeros\"\r\nConnection: close\r\n\r\n"
-                );
-                if sock.write_all(head.as_bytes()).is_err() {
-                    return;
-                }
-                let chunk = vec![0u8; MIB as usize];
-                let mut left = len;
-                while left > 0 {
-                    let n = left.min(MIB);
-                    if sock.write_all(&chunk[..n as usize]).is_err() {
-                        return;
-                    }
-                    left -= n;
-                }
-            });
+    let addr = test_support::http::serve_raw(move |_, mut sock| {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nETag: \"zeros\"\r\nConnection: close\r\n\r\n"
+        );
+        if sock.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let chunk = vec![0u8; MIB as usize];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(MIB);
+            if sock.write_all(&chunk[..n as usize]).is_err() {
+                return;
+            }
+            left -= n;
         }
     });
     format!("http://{addr}/disk.raw")
@@ -312,15 +280,7 @@ fn multipart_etag(path: &Path, part: u64) -> String {
 
 #[test]
 fn kill_9_then_resume_sends_less_than_half_again_on_moto() {
-    let Some(endpoint) = std::env::var("OVAKIT_MOTO_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty())
-    else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "OVAKIT_MOTO_ENDPOINT must be set under CI"
-        );
-        eprintln!("skipped: OVAKIT_MOTO_ENDPOINT is not set (scripts/test.sh starts moto)");
+    let Some(endpoint) = test_support::moto::endpoint() else {
         return;
     };
     let rt = tokio::runtime::Builder::new_current_thread()

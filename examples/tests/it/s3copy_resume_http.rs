@@ -3,8 +3,7 @@
 //! the version the first run recorded; a source that changed in between, or that sent no
 //! validator, starts over and yields the new bytes.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,99 +43,73 @@ struct VersionedSource {
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
-fn header(head: &str, name: &str) -> Option<String> {
-    head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| v.trim().to_owned())
-    })
-}
-
 fn serve_versions(first: Version) -> VersionedSource {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/disk.raw", listener.local_addr().unwrap());
     let version = Arc::new(Mutex::new(first));
     let sent = Arc::new(AtomicU64::new(0));
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let (v, s, log) = (version.clone(), sent.clone(), seen.clone());
-    std::thread::spawn(move || {
-        for sock in listener.incoming() {
-            let Ok(mut sock) = sock else { continue };
-            let (v, s, log) = (v.clone(), s.clone(), log.clone());
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let mut raw = Vec::new();
-                while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => raw.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&raw).into_owned();
-                let now = v.lock().unwrap().clone();
-                let range = header(&head, "range");
-                let if_range = header(&head, "if-range");
-                let start = range
-                    .as_deref()
-                    .and_then(|r| r.strip_prefix("bytes="))
-                    .and_then(|r| r.strip_suffix('-'))
-                    .and_then(|r| r.parse::<usize>().ok());
-                let if_range_ok = match (&if_range, now.etag) {
-                    (None, _) => true,
-                    (Some(asked), Some(e)) => asked == e,
-                    (Some(_), None) => false,
-                };
-                let len = now.content.len();
-                let mut resp = String::new();
-                let from = match start {
-                    Some(a) if if_range_ok && a < len => {
-                        resp.push_str(&format!(
-                            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {a}-{}/{len}\r\nContent-Length: {}\r\n",
-                            len - 1,
-                            len - a
-                        ));
-                        a
-                    }
-                    _ => {
-                        resp.push_str(&format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n"));
-                        0
-                    }
-                };
-                if let Some(e) = now.etag {
-                    resp.push_str(&format!(
-                        "ETag: {e}\r\nLast-Modified: Wed, 01 Jan 2020 00:00:00 GMT\r\n"
-                    ));
-                }
-                resp.push_str("Connection: close\r\n\r\n");
-                log.lock().unwrap().push(Seen {
-                    range,
-                    if_range,
-                    status: if resp.starts_with("HTTP/1.1 206") {
-                        206
-                    } else {
-                        200
-                    },
-                });
-                if sock.write_all(resp.as_bytes()).is_err() {
-                    return;
-                }
-                let end = now.stall_at.map_or(len, |k| k.clamp(from, len));
-                for chunk in now.content[from..end].chunks(256 << 10) {
-                    if sock.write_all(chunk).is_err() {
-                        return;
-                    }
-                    s.fetch_add(chunk.len() as u64, Ordering::SeqCst);
-                }
-                if now.stall_at.is_some() {
-                    // hold the connection open, sending nothing, until the client goes away
-                    std::thread::sleep(Duration::from_secs(300));
-                }
-            });
+    let addr = test_support::http::serve_raw(move |head, mut sock| {
+        let now = v.lock().unwrap().clone();
+        let range = head.header("range");
+        let if_range = head.header("if-range");
+        let start = range
+            .as_deref()
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|r| r.parse::<usize>().ok());
+        let if_range_ok = match (&if_range, now.etag) {
+            (None, _) => true,
+            (Some(asked), Some(e)) => asked == e,
+            (Some(_), None) => false,
+        };
+        let len = now.content.len();
+        let mut resp = String::new();
+        let from = match start {
+            Some(a) if if_range_ok && a < len => {
+                resp.push_str(&format!(
+                    "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {a}-{}/{len}\r\nContent-Length: {}\r\n",
+                    len - 1,
+                    len - a
+                ));
+                a
+            }
+            _ => {
+                resp.push_str(&format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n"));
+                0
+            }
+        };
+        if let Some(e) = now.etag {
+            resp.push_str(&format!(
+                "ETag: {e}\r\nLast-Modified: Wed, 01 Jan 2020 00:00:00 GMT\r\n"
+            ));
+        }
+        resp.push_str("Connection: close\r\n\r\n");
+        log.lock().unwrap().push(Seen {
+            range,
+            if_range,
+            status: if resp.starts_with("HTTP/1.1 206") {
+                206
+            } else {
+                200
+            },
+        });
+        if sock.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+        let end = now.stall_at.map_or(len, |k| k.clamp(from, len));
+        for chunk in now.content[from..end].chunks(256 << 10) {
+            if sock.write_all(chunk).is_err() {
+                return;
+            }
+            s.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+        }
+        if now.stall_at.is_some() {
+            // hold the connection open, sending nothing, until the client goes away
+            std::thread::sleep(Duration::from_secs(300));
         }
     });
     VersionedSource {
-        url,
+        url: format!("http://{addr}/disk.raw"),
         version,
         sent,
         seen,
@@ -293,15 +266,7 @@ fn killed_then_resumed(
 
 #[test]
 fn http_source_resumes_across_runs_by_if_range_and_starts_over_when_changed() {
-    let Some(endpoint) = std::env::var("OVAKIT_MOTO_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty())
-    else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "OVAKIT_MOTO_ENDPOINT must be set under CI"
-        );
-        eprintln!("skipped: OVAKIT_MOTO_ENDPOINT is not set (scripts/test.sh starts moto)");
+    let Some(endpoint) = test_support::moto::endpoint() else {
         return;
     };
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -5,41 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use test_support::tools::{python, require as tool, run};
+
 use ova_core::build::{BuildOptions, DiskController, build_ova, build_ova_to_writer};
 use ova_core::manifest::{self, Algorithm};
 use ova_core::no_progress;
 use ova_core::sign::{self, SigningKey};
 use ova_core::vmdk::{self, VmdkWriter};
-
-fn tool(cmd: &str, arg: &str) -> bool {
-    let ok = Command::new(cmd)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{cmd} is required when CI is set"
-        );
-        eprintln!("skipping the {cmd} checks: {cmd} not found");
-    }
-    ok
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("OVAKIT_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from)
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn cot() -> PathBuf {
     std::env::var_os("OVAKIT_PYTHON")

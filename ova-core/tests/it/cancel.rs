@@ -15,6 +15,7 @@ use ova_core::sign::{self, SigningKey};
 use ova_core::vmdk::{self, VmdkWriter};
 use ova_core::write::{LargeSize, ManifestChoice};
 use ova_core::{Error, no_progress};
+use test_support::package::listing;
 
 const MIB: usize = 1 << 20;
 /// The bytes an existing output file holds; they must survive a cancelled write.
@@ -39,16 +40,6 @@ fn stop_after(after: u64, seen: &mut Seen) -> impl FnMut(u64) -> ControlFlow<()>
             ControlFlow::Continue(())
         }
     }
-}
-
-/// The names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// A folder `out` holding one existing file, `name`, with [`PRECIOUS`] bytes.

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use test_support::tools::{self, run};
+
 use ova_core::build::{BuildOptions, build_ova};
 use ova_core::disk::qcow2::Qcow2Reader;
 use ova_core::disk::vhd::VhdReader;
@@ -16,30 +18,7 @@ use ova_core::disk::{self, ConvertOptions, DiskInfo, Format};
 use ova_core::no_progress;
 
 fn qemu_img() -> Option<PathBuf> {
-    let found = Command::new("qemu-img")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return Some(PathBuf::from("qemu-img"));
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "qemu-img is required when CI is set"
-    );
-    eprintln!("skipping: qemu-img not found");
-    None
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    tools::require("qemu-img", "--version").then(|| PathBuf::from("qemu-img"))
 }
 
 /// A raw disk of `len` bytes spanning two L2 tables of 64 KiB clusters (512 MiB each) when

@@ -4,37 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
+use test_support::openssl::{available as have_openssl, run as openssl};
+
 use ova_core::manifest::Algorithm;
 use ova_core::sign::{self, SigningKey, TrustStore};
-
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is required when CI is set"
-        );
-        eprintln!("skipping: openssl not found");
-    }
-    ok
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn make_key(dir: &Path, name: &str) {
     openssl(

@@ -5,23 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use test_support::tools::{self, run};
+
 use ova_core::no_progress;
 use ova_core::vmdk::{self, LayoutClass, VmdkProblem, VmdkWriter};
 
 fn qemu_img() -> Option<PathBuf> {
-    let found = Command::new("qemu-img")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return Some(PathBuf::from("qemu-img"));
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "qemu-img is required when CI is set"
-    );
-    eprintln!("skipping: qemu-img not found");
-    None
+    tools::require("qemu-img", "--version").then(|| PathBuf::from("qemu-img"))
 }
 
 /// A 40 MiB raw disk (two grain tables), data at the start, across the table boundary and in a
@@ -40,17 +30,6 @@ fn sample_raw(dir: &Path) -> (PathBuf, Vec<u8>) {
     let path = dir.join("disk.raw");
     std::fs::write(&path, &raw).unwrap();
     (path, raw)
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

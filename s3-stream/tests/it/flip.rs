@@ -3,73 +3,12 @@
 //! scripts/test.sh started them): the copy fails, or the damaged body is refused and sent again;
 //! it never ends well with a corrupt object.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::common::*;
 use s3_stream::plan::MIB;
 use s3_stream::{CopyOptions, Credentials, Source};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// A TCP proxy on loopback that forwards both ways and flips one bit of the byte at offset
-/// `flip_at` of the first client connection that sends that many bytes (once in all).
-async fn flipping_proxy(upstream: SocketAddr, flip_at: u64) -> (SocketAddr, Arc<AtomicBool>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let flipped = Arc::new(AtomicBool::new(false));
-    let f = flipped.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                continue;
-            };
-            let Ok(server) = TcpStream::connect(upstream).await else {
-                continue;
-            };
-            let f = f.clone();
-            tokio::spawn(async move {
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let up = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    let mut offset = 0u64;
-                    loop {
-                        let n = match cr.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        let end = offset + n as u64;
-                        if (offset..end).contains(&flip_at)
-                            && f.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
-                                .is_ok()
-                        {
-                            buf[(flip_at - offset) as usize] ^= 0x01;
-                        }
-                        offset = end;
-                        if sw.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                    let _ = sw.shutdown().await;
-                };
-                let down = async move {
-                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
-                    let _ = cw.shutdown().await;
-                };
-                tokio::join!(up, down);
-            });
-        }
-    });
-    (addr, flipped)
-}
-
-fn socket_addr(endpoint: &str) -> SocketAddr {
-    let hostport = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let hostport = hostport.replace("localhost", "127.0.0.1");
-    hostport.parse().unwrap()
-}
+use test_support::proxy::{flipping_proxy, loopback_addr};
 
 /// Copies `len` bytes through a proxy that flips one byte at `flip_at`, with default options
 /// (but `part_size`), and checks the outcome.
@@ -77,7 +16,9 @@ async fn copy_through_flip(name: &str, s: &MatrixServer, len: usize, flip_at: u6
     let direct = s.client();
     let bucket = unique("flip").to_lowercase();
     direct.create_bucket(&bucket).await.unwrap();
-    let (proxy, flipped) = flipping_proxy(socket_addr(&s.endpoint), flip_at).await;
+    let proxy = flipping_proxy(loopback_addr(&s.endpoint), flip_at);
+    let flipped = proxy.flipped;
+    let proxy = proxy.addr;
     let via = s3_stream::Client::builder()
         .with_endpoint(format!("http://{proxy}"))
         .with_region("us-east-1")

@@ -4,74 +4,35 @@
 //! are still checked; the destination keeps verifying on its own terms.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::common::*;
 use bytes::Bytes;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use s3_stream::{CopyOptions, Credentials, Error, HttpSource, Source};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls;
+use test_support::openssl::{self, Made, self_signed};
+use test_support::tls::Identity;
 
 /// Serves `content` over HTTPS with a fresh self-signed certificate for `localhost`.
 /// Returns the URL and the certificate (PEM).
 async fn https_source(content: Bytes) -> (String, String) {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = ck.cert.pem();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    let url = https_server(vec![ck.cert.der().clone()], key, content).await;
-    (url, cert_pem)
+    let id = Identity::self_signed("localhost");
+    (https_server(&id, content).await, id.pem)
 }
 
-/// Serves `content` over HTTPS for `localhost` with this certificate chain and key; the URL.
-async fn https_server(
-    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
-    key: rustls::pki_types::PrivateKeyDer<'static>,
-    content: Bytes,
-) -> String {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(cfg));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let acc = acceptor.clone();
-            let content = content.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acc.accept(sock).await else {
-                    return;
-                };
-                let svc = service_fn(move |_req| {
-                    let c = content.clone();
-                    async move {
-                        Ok::<_, std::io::Error>(
-                            hyper::Response::builder()
-                                .header("content-length", c.len())
-                                .header("etag", "\"v1\"")
-                                .body(full(c))
-                                .unwrap(),
-                        )
-                    }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
+/// Serves `content` (with an ETag) to every request over HTTPS for `localhost` with this
+/// identity; the URL.
+async fn https_server(id: &Identity, content: Bytes) -> String {
+    let addr = test_support::http::serve_tls(id.acceptor(), move |_req| {
+        let c = content.clone();
+        async move {
+            Ok(hyper::Response::builder()
+                .header("content-length", c.len())
+                .header("etag", "\"v1\"")
+                .body(full(c))
+                .unwrap())
         }
-    });
-    format!("https://localhost:{port}/disk.ova")
+    })
+    .await;
+    format!("https://localhost:{}/disk.ova", addr.port())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,165 +114,24 @@ async fn destination_still_verifies_when_the_source_is_insecure() {
 // ---------------------------------------------------------------------------------------------
 // Certificates made by the openssl command line, as a server operator makes them
 
-/// A certificate and its key, as PEM.
-struct Made {
-    cert: String,
-    key: String,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command line (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn read_made(dir: &Path, cert: &str, key: &str) -> Made {
-    Made {
-        cert: std::fs::read_to_string(dir.join(cert)).unwrap(),
-        key: std::fs::read_to_string(dir.join(key)).unwrap(),
-    }
-}
-
-/// `openssl req -x509`: a self-signed certificate with `CA:TRUE` (openssl's default), as
-/// CloudStack's storage VMs and most appliances serve.
-fn self_signed(dir: &Path, tag: &str, dns: &str) -> Made {
-    let (c, k) = (format!("{tag}.crt"), format!("{tag}.key"));
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &k,
-            "-out",
-            &c,
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={dns}"),
-            "-addext",
-            &format!("subjectAltName=DNS:{dns}"),
-        ],
-    );
-    read_made(dir, &c, &k)
-}
-
-/// A self-signed `CA:TRUE` certificate for localhost that expired in 2020 (`openssl ca
-/// -selfsign` sets the dates).
+/// A self-signed `CA:TRUE` certificate for localhost that expired in 2020.
 fn expired_self_signed(dir: &Path) -> Made {
-    std::fs::write(dir.join("index.txt"), "").unwrap();
-    std::fs::write(dir.join("serial"), "01\n").unwrap();
-    std::fs::write(
-        dir.join("ca.cnf"),
-        "[ca]\ndefault_ca = c\n[c]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
-         default_md = sha256\npolicy = p\ncopy_extensions = copy\nunique_subject = no\n\
-         [p]\ncommonName = supplied\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "old.key",
-            "-out",
-            "old.csr",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "ca",
-            "-batch",
-            "-config",
-            "ca.cnf",
-            "-selfsign",
-            "-keyfile",
-            "old.key",
-            "-in",
-            "old.csr",
-            "-out",
-            "old.crt",
-            "-notext",
-            "-startdate",
-            "20200101000000Z",
-            "-enddate",
-            "20200201000000Z",
-        ],
-    );
-    read_made(dir, "old.crt", "old.key")
+    openssl::expired_self_signed(dir, "old", true)
 }
 
 /// A CA and a server certificate for localhost it signed: (CA PEM, server).
 fn ca_and_server(dir: &Path) -> (String, Made) {
-    let ca = self_signed(dir, "ca", "Test CA");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "srv.key",
-            "-out",
-            "srv.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    std::fs::write(dir.join("srv.ext"), "subjectAltName=DNS:localhost\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "srv.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "srv.crt",
-            "-days",
-            "2",
-            "-extfile",
-            "srv.ext",
-        ],
-    );
-    (ca.cert, read_made(dir, "srv.crt", "srv.key"))
+    let ca = openssl::ca(dir, "ca", "Test CA");
+    let server = openssl::signed_by(&ca, dir, "srv", "localhost", "DNS:localhost");
+    (ca.cert, server)
 }
 
 async fn serve_made(m: &Made, content: Bytes) -> String {
-    use rustls::pki_types::pem::PemObject as _;
-    let chain = rustls::pki_types::CertificateDer::pem_slice_iter(m.cert.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(m.key.as_bytes()).unwrap();
-    https_server(chain, key, content).await
+    https_server(
+        &Identity::from_pem(m.cert.as_bytes(), m.key.as_bytes()),
+        content,
+    )
+    .await
 }
 
 async fn copy_from(url: &str, trusted_pem: &str, mock: &MockS3, key: &str) -> Result<(), Error> {

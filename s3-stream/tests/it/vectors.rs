@@ -349,20 +349,7 @@ fn sigv2_examples() {
 }
 
 fn python() -> Option<String> {
-    let py = std::env::var("OVAKIT_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(&py)
-        .args(["-c", "import botocore"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(py);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("botocore not importable with {py}");
-    }
-    eprintln!("skipping: botocore not available");
-    None
+    test_support::tools::python_with(&["botocore"])
 }
 
 const BOTO_SCRIPT: &str = r#"
@@ -381,22 +368,11 @@ print(json.dumps(dict(req.headers.items())))
 "#;
 
 fn boto_sign(py: &str, cfg: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    use std::io::Write;
-    let mut child = std::process::Command::new(py)
-        .args(["-c", BOTO_SCRIPT])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(cfg.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+    let out = test_support::tools::run_stdin(
+        std::process::Command::new(py).args(["-c", BOTO_SCRIPT]),
+        cfg.to_string().as_bytes(),
+    );
+    serde_json::from_str::<serde_json::Value>(&out)
         .unwrap()
         .as_object()
         .unwrap()

@@ -4,6 +4,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+pub(crate) use test_support::package::listing;
+use test_support::tls::{Identity, TlsFront};
+use test_support::tools;
+
 /// The `pipeline` binary built for these tests.
 const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
 
@@ -30,16 +34,6 @@ pub(crate) fn pipeline_cmd() -> Command {
     cmd
 }
 
-/// The names in `dir`, sorted.
-pub(crate) fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// A 4 GiB sparse raw disk `dir/disk.raw` (all zeros, no blocks on disk): converting it takes
 /// seconds, so there is time to interrupt it.
 pub(crate) fn sparse_disk(dir: &Path) -> PathBuf {
@@ -63,51 +57,11 @@ pub(crate) fn sigint(child: &Child) {
 /// A TLS front for the plain TCP server at `backend`, on `localhost:<port>` with a fresh
 /// self-signed certificate made the way `openssl req -x509` makes it (`CA:TRUE`, the server's own
 /// certificate; WebPKI alone refuses it as `CaUsedAsEndEntity`): returns the port, the
-/// certificate (PEM) and the runtime that serves it (the front stops when it is dropped).
-pub(crate) fn tls_front(backend: std::net::SocketAddr) -> (u16, String, tokio::runtime::Runtime) {
-    use std::sync::Arc;
-    use tokio_rustls::rustls;
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let signing_key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.self_signed(&signing_key).unwrap();
-    let ck = rcgen::CertifiedKey { cert, signing_key };
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![ck.cert.der().clone()], key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    rt.spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let acc = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acc.accept(sock).await else {
-                    return;
-                };
-                let Ok(mut up) = tokio::net::TcpStream::connect(backend).await else {
-                    return;
-                };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
-            });
-        }
-    });
-    (port, ck.cert.pem(), rt)
+/// certificate (PEM) and the front (it stops when dropped).
+pub(crate) fn tls_front(backend: std::net::SocketAddr) -> (u16, String, TlsFront) {
+    let id = Identity::self_signed_ca("localhost");
+    let front = TlsFront::start(backend, &id);
+    (front.port(), id.pem, front)
 }
 
 /// A child process killed (and reaped) when dropped.
@@ -149,20 +103,8 @@ pub(crate) fn demo_servers(
 /// failure with its output otherwise. `None` (the check skipped, with a message) when qemu-img
 /// is not installed, which fails under `CI`.
 pub(crate) fn qemu_img(args: &[&std::ffi::OsStr]) -> Option<String> {
-    if Command::new("qemu-img").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "qemu-img is required when CI is set"
-        );
-        eprintln!("skipped: qemu-img is not installed");
+    if !tools::require("qemu-img", "--version") {
         return None;
     }
-    let out = Command::new("qemu-img").args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "qemu-img {args:?}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(stdout)
+    Some(tools::run(Command::new("qemu-img").args(args)))
 }

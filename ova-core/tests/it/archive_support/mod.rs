@@ -6,6 +6,8 @@ use std::process::Command;
 
 use ova_core::manifest::Algorithm;
 use ova_core::write::OvaWriter;
+pub use test_support::ci;
+pub use test_support::tools::{python, run};
 
 /// A small OVF 1.x descriptor referencing `disk1.vmdk` of `disk_size` bytes and `extra.iso`.
 pub fn descriptor(disk_size: u64, iso_size: u64) -> String {
@@ -78,15 +80,7 @@ pub fn descriptor(disk_size: u64, iso_size: u64) -> String {
 
 /// Deterministic pseudo-random bytes.
 pub fn data(len: usize, seed: u8) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9 ^ u32::from(seed);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    test_support::data::xorshift32(len, u32::from(seed))
 }
 
 /// The files of the sample package: (descriptor, disk, iso).
@@ -142,20 +136,10 @@ impl<R: Read> Read for ShortReader<R> {
     }
 }
 
-/// Whether running under CI (skips become failures).
-pub fn ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
 /// Skip (or fail under CI) with a message.
 pub fn skip(why: &str) {
     assert!(!ci(), "required test dependency missing under CI: {why}");
     eprintln!("skipping: {why}");
-}
-
-/// The Python interpreter for interop tests.
-pub fn python() -> String {
-    std::env::var("OVAKIT_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
 /// Whether a command can be run.
@@ -164,15 +148,4 @@ pub fn have(cmd: &str) -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-/// Run a command, panicking with its stderr on failure; returns stdout.
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }

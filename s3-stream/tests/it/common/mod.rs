@@ -3,44 +3,24 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use md5::{Digest, Md5};
 use s3_stream::{Client, Credentials, PartLimits, RetryConfig};
-use tokio::net::TcpListener;
+
+pub use test_support::data::xorshift64 as data;
+pub use test_support::http::{Body, full, serve};
+pub use test_support::moto::{endpoint as moto_endpoint, unique};
 
 pub const AK: &str = "AKTESTKEY";
 pub const SK: &str = "sk/test+secret";
-
-pub type Body = BoxBody<Bytes, std::io::Error>;
-
-pub fn full(b: impl Into<Bytes>) -> Body {
-    Full::new(b.into()).map_err(|never| match never {}).boxed()
-}
-
-/// Deterministic test data.
-pub fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 pub fn md5_hex(b: &[u8]) -> String {
     hex::encode(Md5::digest(b))
@@ -59,78 +39,12 @@ pub fn fast_retry() -> RetryConfig {
     }
 }
 
-/// Serves `handler` on 127.0.0.1:0. A handler error closes the connection without a response.
-pub async fn serve<F, Fut>(handler: F) -> SocketAddr
-where
-    F: Fn(Request<hyper::body::Incoming>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Response<Body>, std::io::Error>> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let handler = Arc::new(handler);
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let h = handler.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| h(req));
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(sock), svc)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
 // ---------------------------------------------------------------------------------------------
 // s3s-fs
 
-pub struct S3sFs {
-    pub endpoint: String,
-    pub _dir: tempfile::TempDir,
-}
-
-pub async fn start_s3s_fs() -> S3sFs {
-    let dir = tempfile::tempdir().unwrap();
-    let fs = s3s_fs::FileSystem::new(dir.path()).unwrap();
-    let mut b = s3s::service::S3ServiceBuilder::new(fs);
-    b.set_auth(s3s::auth::SimpleAuth::from_single(AK, SK));
-    let service = b.build();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let svc = service.clone();
-            tokio::spawn(async move {
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(sock), svc)
-                    .await;
-            });
-        }
-    });
-    S3sFs {
-        endpoint: format!("http://{addr}"),
-        _dir: dir,
-    }
-}
-
-pub fn moto_endpoint() -> Option<String> {
-    match std::env::var("OVAKIT_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ => {
-            if std::env::var_os("CI").is_some() {
-                panic!("OVAKIT_MOTO_ENDPOINT is not set");
-            }
-            eprintln!("skipping moto: OVAKIT_MOTO_ENDPOINT is not set");
-            None
-        }
-    }
+/// s3s-fs over a temporary folder, with this suite's key pair.
+pub async fn start_s3s_fs() -> test_support::s3s::S3sFs {
+    test_support::s3s::S3sFs::start(AK, SK).await
 }
 
 /// One S3 server of the test matrix scripts/test.sh starts besides moto.
@@ -253,20 +167,6 @@ pub fn client(endpoint: &str) -> Client {
         .with_retry(fast_retry())
         .build()
         .unwrap()
-}
-
-pub fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_micros()
-            % 1_000_000,
-        N.fetch_add(1, Ordering::SeqCst)
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
