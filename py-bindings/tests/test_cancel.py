@@ -57,6 +57,29 @@ def untouched(out, existing):
     assert existing.read_bytes() == PRECIOUS
 
 
+def sparse_disk(tmp_path):
+    """A 4 GiB sparse raw disk: seconds of work for a build, no disk space."""
+    disk = tmp_path / "disk.raw"
+    with open(disk, "wb") as f:
+        f.truncate(4 << 30)
+    return disk
+
+
+def once_writing(out, then):
+    """A started thread that calls ``then()`` once a call has begun writing its temporary file
+    into ``out`` (which already holds one file), or after 10 s."""
+
+    def wait_then():
+        deadline = time.monotonic() + 10
+        while len(os.listdir(out)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        then()
+
+    thread = threading.Thread(target=wait_then)
+    thread.start()
+    return thread
+
+
 def test_repack_stops_on_the_first_raise(big_ova, tmp_path):
     ticks = []
     Ova.open(big_ova).repack(tmp_path / "full.ova", progress=ticks.append)
@@ -292,21 +315,10 @@ def test_validate_and_verify_cancelled_from_another_thread(big_ova):
 def test_cancel_without_a_progress_callback(tmp_path):
     """No Python code runs during the build: the call notices the cancelled token by itself,
     stops long before the disk is read and leaves nothing."""
-    disk = tmp_path / "disk.raw"
-    with open(disk, "wb") as f:
-        f.truncate(4 << 30)  # sparse: seconds of work, no disk space
+    disk = sparse_disk(tmp_path)
     out, existing = out_dir(tmp_path, "vm.ova")
     token = CancelToken()
-
-    def cancel():
-        # wait until the build has started writing its temporary file
-        deadline = time.monotonic() + 10
-        while len(os.listdir(out)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        token.cancel()
-
-    canceller = threading.Thread(target=cancel)
-    canceller.start()
+    canceller = once_writing(out, token.cancel)
     try:
         with pytest.raises(CancelledError):
             build_ova(disk, existing, "vm", cancel=token)
@@ -379,21 +391,11 @@ def test_cancel_from_a_signal_handler(tmp_path):
     thread: the call runs Python signal handlers while it waits, as it does for Ctrl-C."""
     import signal
 
-    disk = tmp_path / "disk.raw"
-    with open(disk, "wb") as f:
-        f.truncate(4 << 30)  # sparse: seconds of work, no disk space
+    disk = sparse_disk(tmp_path)
     out, existing = out_dir(tmp_path, "vm.ova")
     token = CancelToken()
-
-    def signal_when_started():
-        deadline = time.monotonic() + 10
-        while len(os.listdir(out)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        os.kill(os.getpid(), signal.SIGUSR1)
-
     old = signal.signal(signal.SIGUSR1, lambda signum, frame: token.cancel())
-    sender = threading.Thread(target=signal_when_started)
-    sender.start()
+    sender = once_writing(out, lambda: os.kill(os.getpid(), signal.SIGUSR1))
     try:
         with pytest.raises(CancelledError):
             build_ova(disk, existing, "vm", cancel=token)

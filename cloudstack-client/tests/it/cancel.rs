@@ -18,24 +18,11 @@ async fn sim_with_template() -> (Simulator, Client, String) {
     })
     .unwrap();
     let cs = client(&sim, Duration::from_millis(5));
-    let zone = cs.list_zones(Params::new()).await.unwrap().remove(0);
-    let os = cs.list_os_types(Params::new()).await.unwrap().remove(0);
     let url = format!(
         "{}/images/appliance.ova",
         common::serve_bytes(common::make_ova())
     );
-    let t = cs
-        .register_template(Params::from([
-            ("name", "appliance"),
-            ("displaytext", "appliance"),
-            ("format", "OVA"),
-            ("hypervisor", "VMware"),
-            ("ostypeid", os.id.as_str()),
-            ("zoneid", zone.id.as_str()),
-            ("url", url.as_str()),
-        ]))
-        .await
-        .unwrap();
+    let t = common::register_ova(&cs, "appliance", &url).await.unwrap();
     cs.wait_template_ready(&t.id).await.unwrap();
     sim.set_pending_polls(u32::MAX);
     (sim, cs, t.id)

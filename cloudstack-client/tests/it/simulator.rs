@@ -169,20 +169,8 @@ async fn deploy_before_ready_and_non_ova_download() {
     let sim = Simulator::start(SimulatorConfig::default()).unwrap();
     let cs = client(&sim);
     let url = common::serve_bytes(b"this is not a tar archive".repeat(40));
-    let zone = cs.list_zones(Params::new()).await.unwrap().remove(0);
-    let os = cs.list_os_types(Params::new()).await.unwrap().remove(0);
-    let t = cs
-        .register_template(Params::from([
-            ("name", "bad"),
-            ("displaytext", "bad"),
-            ("format", "OVA"),
-            ("hypervisor", "VMware"),
-            ("ostypeid", os.id.as_str()),
-            ("zoneid", zone.id.as_str()),
-            ("url", url.as_str()),
-        ]))
-        .await
-        .unwrap();
+    let t = common::register_ova(&cs, "bad", &url).await.unwrap();
+    let zone = t.zoneid.clone().unwrap();
     match cs.wait_template_ready(&t.id).await {
         Err(Error::TemplateDownloadFailed {
             template_id,
@@ -201,7 +189,7 @@ async fn deploy_before_ready_and_non_ova_download() {
         .remove(0);
     let e = cs
         .deploy_virtual_machine(Params::from([
-            ("zoneid", zone.id.as_str()),
+            ("zoneid", zone.as_str()),
             ("templateid", t.id.as_str()),
             ("serviceofferingid", offering.id.as_str()),
         ]))
