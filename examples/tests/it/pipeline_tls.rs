@@ -323,4 +323,18 @@ fn object_store_and_cloudstack_behind_self_signed_tls_need_their_own_ca_file_or_
     std::fs::write(&config, text).unwrap();
     let (code, report) = register("cs-key.json", &[]);
     assert_eq!(code, 0, "{report}");
+
+    // A CA file that is not PEM: the error names the key and the file, not the client's own
+    // option name.
+    std::fs::write(work.path().join("cs-ca.pem"), "not a certificate\n").unwrap();
+    let (code, report) = register("cs-bad-pem.json", &[]);
+    assert_eq!(code, 2, "{report}");
+    let error = step_row(&report, "register")["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        error.contains("cloudstack.ca_file") && error.contains("cs-ca.pem"),
+        "{error}"
+    );
 }

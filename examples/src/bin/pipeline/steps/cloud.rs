@@ -24,9 +24,25 @@ pub(crate) fn client(cfg: &Config, step: Step) -> Result<Client, PipelineError> 
         .with_endpoint(s.endpoint)
         .with_credentials(s.api_key, s.secret_key.expose())
         .with_job_config(job);
-    crate::tls::cloudstack(builder, &s.tls, step)?
+    let tls = &s.tls;
+    crate::tls::cloudstack(builder, tls, step)?
         .build()
-        .map_err(|e| cs_error(step, "cannot configure the CloudStack client", e))
+        .map_err(|e| match (&e, &tls.ca_file) {
+            // The client calls its CA option by cs's ini key; the pipeline's is another.
+            (cloudstack_client::Error::Config { key, .. }, Some(path)) if key == "verify" => {
+                PipelineError::failed(
+                    step,
+                    format!(
+                        "{} ({}) {} cannot be used to trust the CloudStack endpoint",
+                        tls.ca_key,
+                        tls.ca_flag,
+                        path.display()
+                    ),
+                    e,
+                )
+            }
+            _ => cs_error(step, "cannot configure the CloudStack client", e),
+        })
 }
 
 /// Map a client error, keeping the status and errorcode for the hints.
