@@ -514,6 +514,10 @@ impl Drop for Session {
     }
 }
 
+/// How many times a part the store acknowledged with the digest of other bytes is sent again
+/// before the copy fails.
+const PART_RESENDS: u32 = 2;
+
 async fn upload_part(
     sh: Arc<Shared>,
     n: u32,
@@ -625,20 +629,33 @@ async fn upload_part(
         r.unsigned_payload = true;
         sh.sent_unsigned.store(true, Ordering::SeqCst);
     }
-    let resp = sh.client.send(&r).await?;
-    sh.recycle(std::mem::take(&mut r.body));
-    let etag = part_etag(&r, &resp)?;
-    let answer = Answer {
-        crc32c: resp.header("x-amz-checksum-crc32c"),
-        etag: Some(&etag),
+    // A store that checks nothing (moto) stores a part damaged on the way and answers with
+    // the digest of what it stored: the part is sent again, replacing it, as a store that
+    // refused it would have had it sent.
+    let mut resent = 0;
+    let etag = loop {
+        let resp = sh.client.send(&r).await?;
+        let etag = part_etag(&r, &resp)?;
+        let answer = Answer {
+            crc32c: resp.header("x-amz-checksum-crc32c"),
+            etag: Some(&etag),
+        };
+        match sh.checksum.judge(
+            &format!("part {n}"),
+            sent.md5.as_ref(),
+            sent.crc32c,
+            answer,
+            sh.verify_etag,
+        ) {
+            Ok(()) => break etag,
+            Err(e @ Error::Integrity { .. }) if resent < PART_RESENDS => {
+                resent += 1;
+                tracing::warn!(part = n, error = %e, "the store holds other bytes than were sent; sending the part again");
+            }
+            Err(e) => return Err(e),
+        }
     };
-    sh.checksum.judge(
-        &format!("part {n}"),
-        sent.md5.as_ref(),
-        sent.crc32c,
-        answer,
-        sh.verify_etag,
-    )?;
+    sh.recycle(std::mem::take(&mut r.body));
     // Count the part as uploaded before its memory permit is released, so "read − uploaded"
     // never exceeds the permits in use.
     sh.uploaded.fetch_add(size, Ordering::SeqCst);

@@ -664,6 +664,62 @@ async fn a_part_damaged_on_the_way_is_refused_by_the_store_and_sent_again() {
     assert!(mock.object("k").is_none());
 }
 
+/// A store that checks nothing keeps a part damaged on the way and answers with the digests of
+/// what it kept: the client sees the mismatch (the echoed CRC32C, or the ETag against the MD5)
+/// and sends the part again; a part damaged every time fails the copy, naming the part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_the_store_kept_damaged_is_sent_again() {
+    let d = payload();
+    for unsigned in [false, true] {
+        let mock = MockS3::start(|s| match (s.op, s.part, s.attempt) {
+            ("UploadPart", Some(3), 0) | ("UploadPart", Some(6), 0 | 1) => {
+                Some(Fault::CorruptUnchecked)
+            }
+            _ => None,
+        })
+        .await;
+        let c = if unsigned {
+            unsigned_client(&mock)
+        } else {
+            mock.client()
+        };
+        c.copy(
+            Source::reader("r", std::io::Cursor::new(d.clone())),
+            "b",
+            "k",
+            &opts(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(sha256_hex(&mock.object("k").unwrap()), sha256_hex(&d));
+        assert_eq!(mock.count("UploadPart", Some(3)), 2);
+        assert_eq!(mock.count("UploadPart", Some(6)), 3);
+    }
+
+    let mock = MockS3::start(|s| (s.part == Some(4)).then_some(Fault::CorruptUnchecked)).await;
+    let e = unsigned_client(&mock)
+        .copy(
+            Source::reader("r", std::io::Cursor::new(d.clone())),
+            "b",
+            "k",
+            &opts(),
+        )
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, Error::Integrity { .. }) && msg.contains("part 4"),
+        "{msg}"
+    );
+    assert_eq!(
+        mock.count("UploadPart", Some(4)),
+        3,
+        "sent, then twice again"
+    );
+    assert_eq!(mock.open_uploads(), 0);
+    assert!(mock.object("k").is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_with_the_wrong_etag_is_deleted_and_reported() {
     let d = payload();

@@ -187,6 +187,9 @@ pub enum Fault {
     /// Damage the received body (one byte flipped) before checking and storing it: what a part
     /// looks like to the store after corruption on the way.
     Corrupt,
+    /// Damage the received body after the checks and store it: what a store that checks
+    /// nothing (moto) keeps of a part corrupted on the way, answering with its digests.
+    CorruptUnchecked,
     /// Complete the upload but give the object a wrong md5-of-md5s ETag.
     WrongEtag,
     /// Store the part without echoing its `x-amz-checksum-crc32c` (a store that does not
@@ -433,6 +436,11 @@ async fn handle(
         if c.to_str().unwrap_or("") != want {
             return Ok(s3_error(400, "BadDigest"));
         }
+    }
+    if fault == Some(Fault::CorruptUnchecked) && !body.is_empty() {
+        let mut v = body.to_vec();
+        v[0] ^= 0x01;
+        body = Bytes::from(v);
     }
     let mut s = st.lock().unwrap();
     let etag = |b: &[u8]| format!("\"{}\"", md5_hex(b));
