@@ -153,6 +153,20 @@ impl Resp {
     }
 }
 
+/// The sources of `e`, outermost first, joined by `: ` (what a log line adds to `e` itself).
+fn causes(e: &Error) -> String {
+    let mut out = String::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
+}
+
 /// Validates an object key for use in a URL path: HTTP clients normalise `.` and `..` segments,
 /// which would change the key.
 fn check_key(key: &str) -> Result<()> {
@@ -415,7 +429,13 @@ impl Client {
                 Ok(resp) => return (Ok(resp), attempt + 1),
                 Err(e) if e.is_retryable() && attempt < retry.max_retries => {
                     let d = retry.backoff(attempt, self.random());
-                    tracing::warn!(error = %e, attempt, delay_ms = d.as_millis() as u64, "retrying");
+                    let delay_ms = d.as_millis() as u64;
+                    match causes(&e) {
+                        c if c.is_empty() => {
+                            tracing::warn!(error = %e, attempt, delay_ms, "retrying")
+                        }
+                        cause => tracing::warn!(error = %e, cause, attempt, delay_ms, "retrying"),
+                    }
                     tokio::time::sleep(d).await;
                     attempt += 1;
                 }
@@ -670,4 +690,30 @@ pub(crate) fn acl_error(e: Error, bucket: &str, key: &str) -> Error {
 
 pub(crate) fn md5_base64(d: &[u8; 16]) -> String {
     base64::engine::general_purpose::STANDARD.encode(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_lists_every_source_outermost_first() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let outer = std::io::Error::other(Error::Source {
+            what: "inner".into(),
+            source: Box::new(inner),
+        });
+        let e = Error::Source {
+            what: "http://example.test/disk.ova".into(),
+            source: Box::new(outer),
+        };
+        assert_eq!(causes(&e), "cannot read source inner: refused");
+        assert_eq!(
+            causes(&Error::Config {
+                key: "k".into(),
+                reason: "r".into()
+            }),
+            ""
+        );
+    }
 }

@@ -92,6 +92,12 @@ impl Display {
     }
 }
 
+/// Runs `f` (which prints a line of its own) with any bars of this process cleared, and draws
+/// them again below what it printed.
+pub fn above_bars<R>(f: impl FnOnce() -> R) -> R {
+    AREA.suspend(f)
+}
+
 /// `{stats}`: the byte figures of [`format::stats`].
 fn stats_key(state: &ProgressState, w: &mut dyn std::fmt::Write) {
     let _ = w.write_str(&format::stats(state.pos(), state.len(), state.per_sec()));

@@ -79,6 +79,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    examples::log::init("cloudstack");
     // `cloudstack [--json] simulator ...` hands everything after `simulator` to the simulator's
     // own parser, so `cloudstack simulator --help` shows the simulator's options.
     let args: Vec<String> = std::env::args().collect();

@@ -202,6 +202,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    examples::log::init("ova");
     match run(cli) {
         Ok(code) => code,
         Err(f) => f.report(),

@@ -111,6 +111,7 @@ struct RunArgs {
 }
 
 fn main() {
+    examples::log::init("pipeline");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

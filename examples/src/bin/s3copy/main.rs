@@ -284,6 +284,7 @@ async fn copy(cli: &Cli, client: &Client) -> Result<(), Error> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    examples::log::init("s3copy");
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
