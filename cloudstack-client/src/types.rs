@@ -144,6 +144,17 @@ with_id!(
         "lenient_string" templatetype: Option<String>,
         /// Creation time.
         "lenient_string" created: Option<String>,
+        /// The checksum given at registration, which the server checks after its download, as
+        /// it lists it (a hex digest, with or without its `{SHA-256}`-style prefix).
+        "lenient_string" checksum: Option<String>,
+        /// CPU architecture, `x86_64` or `aarch64` (4.20 and later).
+        "lenient_string" arch: Option<String>,
+        /// Used straight from its URL, never copied to secondary storage (KVM).
+        "lenient_bool" directdownload: Option<bool>,
+        /// A VMware template deployed with the settings of its own OVF descriptor.
+        "lenient_bool" deployasis: Option<bool>,
+        /// Available in every zone (registered with `zoneids=-1`).
+        "lenient_bool" crosszones as "crossZones": Option<bool>,
     }
 );
 
@@ -407,6 +418,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(started.jobid, "17164");
+    }
+
+    /// The template fields servers send and the struct names: `crossZones` (camel case on every
+    /// version), `checksum`; `arch`, `deployasis` and `directdownload` as 4.20 lists them.
+    #[test]
+    fn template_fields_of_old_and_new_servers() {
+        let (t, _) = items::<Template>("listTemplates", "libcloud/listTemplates_deployip.json");
+        assert!(t.iter().all(|t| t.crosszones == Some(false)));
+        assert!(t.iter().all(|t| !t.extra.contains_key("crossZones")));
+        let (t, _) = items::<Template>("listTemplates", "jclouds/listtemplatesresponse.json");
+        assert!(t.iter().any(|t| t.crosszones == Some(true)));
+
+        let job = corpus("libcloud/queryAsyncJobResult_1300003.json");
+        let answer = parse("queryAsyncJobResult", 200, &job, None).unwrap();
+        let t: Template = from_value(
+            "queryAsyncJobResult",
+            answer["jobresult"]["template"].clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            t.checksum.as_deref(),
+            Some("d8fc299515d138b13680014d05031d8b")
+        );
+
+        let v = serde_json::json!({"id": "t", "arch": "aarch64", "deployasis": "true",
+            "directdownload": false, "crossZones": true});
+        let t: Template = serde_json::from_value(v).unwrap();
+        assert_eq!(t.arch.as_deref(), Some("aarch64"));
+        assert_eq!(
+            (t.deployasis, t.directdownload, t.crosszones),
+            (Some(true), Some(false), Some(true))
+        );
+        assert!(t.extra.is_empty(), "{:?}", t.extra);
+        let back = serde_json::to_value(&t).unwrap();
+        assert_eq!(back["crossZones"], true);
+        assert!(back.get("crosszones").is_none());
     }
 
     #[test]

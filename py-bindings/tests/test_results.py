@@ -490,8 +490,11 @@ def test_register_template_checked_with_the_4_20_parameters(small_ova):
             assert rows and all(type(t) is ovakit.cloudstack.Template for t in rows)
             for t in rows:
                 check_result(t)
-                assert t.isready is False and t.extra["arch"] == "x86_64"
-                assert t.extra["deployasis"] is True
+                assert t.isready is False and t.arch == "x86_64"
+                assert t.deployasis is True and t.directdownload is False
+                assert t.crosszones is True and (t.checksum or "").endswith(digest)
+                assert not {"arch", "deployasis", "crossZones", "checksum"} & set(t.extra)
+                assert t.to_dict()["crossZones"] is True
             ready = cs.wait_template_ready_in(rows[0].id)
             assert [t.zoneid for t in ready] == [t.zoneid for t in rows]
             assert all(t.isready is True and type(t.size) is int for t in ready)

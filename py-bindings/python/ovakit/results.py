@@ -1250,10 +1250,11 @@ class ServiceOffering(Result):
 @dataclass(frozen=True)
 class Template(Result):
     """A template (``listTemplates``, ``registerTemplate``, ``wait_template_ready``): one row per
-    zone. Fields the class does not name (``checksum``, ``arch``, ``directdownload``,
-    ``deployasis``, ``crossZones``...) are in ``extra`` as the server sent them."""
+    zone. The server's ``crossZones`` is ``crosszones``; fields the class does not name are in
+    ``extra`` as the server sent them."""
 
     _rest: ClassVar[Optional[str]] = "extra"
+    _keys: ClassVar[Mapping[str, str]] = {"crossZones": "crosszones"}
 
     id: str
     """The id, as a string."""
@@ -1287,6 +1288,17 @@ class Template(Result):
     """``USER``, ``BUILTIN``..."""
     created: Optional[str] = None
     """Creation time."""
+    checksum: Optional[str] = None
+    """The checksum given at registration, checked after the download (a hex digest, with or
+    without its ``{SHA-256}``-style prefix)."""
+    arch: Optional[str] = None
+    """CPU architecture, ``x86_64`` or ``aarch64`` (4.20 and later)."""
+    directdownload: Optional[bool] = None
+    """Used straight from its URL, never copied to secondary storage (KVM)."""
+    deployasis: Optional[bool] = None
+    """A VMware template deployed with the settings of its own OVF descriptor."""
+    crosszones: Optional[bool] = None
+    """Available in every zone (``crossZones``; registered with ``zoneids=-1``)."""
     extra: Dict[str, Any] = _dict_field()
     """Every other field, as sent."""
 
