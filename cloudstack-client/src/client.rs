@@ -128,12 +128,8 @@ impl Client {
         }
     }
 
-    /// The token this handle watches, if any ([`Client::with_cancel`]).
-    pub fn cancel_token(&self) -> Option<&CancelToken> {
-        self.cancel.as_ref()
-    }
-
-    /// Runs `fut` unless this handle's token is (or becomes) cancelled first.
+    /// Runs `fut` unless this handle's token is (or becomes) cancelled first; an already
+    /// cancelled token wins the first poll, so `fut` is then never started.
     async fn watched<T>(
         &self,
         command: &str,
@@ -143,16 +139,9 @@ impl Client {
         let Some(token) = &self.cancel else {
             return fut.await;
         };
-        let cancelled = || Error::Cancelled {
-            command: command.to_owned(),
-            job_id: job_id.map(str::to_owned),
-        };
-        if token.is_cancelled() {
-            return Err(cancelled());
-        }
         tokio::select! {
             biased;
-            () = token.cancelled() => Err(cancelled()),
+            () = token.cancelled() => Err(Error::cancelled(command, job_id)),
             out = fut => out,
         }
     }
@@ -430,7 +419,7 @@ impl Client {
                     if let Some(p) = poll.progress()
                         && on_progress(p).is_break()
                     {
-                        return Err(in_job(Error::cancelled(command), command, job_id));
+                        return Err(Error::cancelled(command, Some(job_id)));
                     }
                     self.watched(command, Some(job_id), sleep(d)).await?;
                 }
@@ -473,7 +462,7 @@ impl Client {
                     if let Some(p) = wait.progress()
                         && on_progress(p).is_break()
                     {
-                        return Err(Error::cancelled(&waiting));
+                        return Err(Error::cancelled(&waiting, None));
                     }
                     self.watched(&waiting, None, sleep(d)).await?;
                 }
@@ -562,10 +551,7 @@ async fn sleep(d: Duration) -> Result<()> {
 /// `e` as stopped while waiting for `job_id` (started by `command`), when it is a cancellation.
 fn in_job(e: Error, command: &str, job_id: &str) -> Error {
     match e {
-        Error::Cancelled { .. } => Error::Cancelled {
-            command: command.to_owned(),
-            job_id: Some(job_id.to_owned()),
-        },
+        Error::Cancelled { .. } => Error::cancelled(command, Some(job_id)),
         other => other,
     }
 }

@@ -179,10 +179,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn cancelled(command: &str) -> Self {
+    pub(crate) fn cancelled(command: &str, job_id: Option<&str>) -> Self {
         Error::Cancelled {
             command: command.to_owned(),
-            job_id: None,
+            job_id: job_id.map(str::to_owned),
         }
     }
 
