@@ -128,7 +128,6 @@ pub(crate) struct Session {
     memory: Arc<Semaphore>,
     tasks: JoinSet<Result<PartRecord>>,
     ledger: Ledger,
-    cancel: CancelToken,
     record: Option<PathBuf>,
     /// Still open: dropping the session aborts the upload.
     open: bool,
@@ -195,12 +194,11 @@ impl Session {
                 parts_total: plan.part_count(),
                 start: Instant::now(),
                 progress: opts.progress.clone(),
-                cancel: cancel.clone(),
+                cancel,
             }),
             memory: Arc::new(Semaphore::new(concurrency + 1)),
             tasks: JoinSet::new(),
             ledger: Ledger::new(),
-            cancel,
             record,
             open: true,
         })
@@ -213,7 +211,7 @@ impl Session {
 
     /// The cancellation token the session watches.
     pub(crate) fn cancel_token(&self) -> &CancelToken {
-        &self.cancel
+        &self.sh.cancel
     }
 
     /// An empty buffer of at least `capacity` bytes, from the pool when one is free.
@@ -252,7 +250,7 @@ impl Session {
     /// The first failed part's error, or [`Error::Cancelled`].
     pub(crate) async fn wait_for_capacity(&mut self) -> Result<OwnedSemaphorePermit> {
         loop {
-            let cancel = self.cancel.clone();
+            let cancel = self.sh.cancel.clone();
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => return Err(Error::Cancelled),
@@ -325,7 +323,7 @@ impl Session {
     /// Waits for every part still running.
     async fn drain(&mut self) -> Result<()> {
         loop {
-            let cancel = self.cancel.clone();
+            let cancel = self.sh.cancel.clone();
             let next = tokio::select! {
                 biased;
                 () = cancel.cancelled() => return Err(Error::Cancelled),
