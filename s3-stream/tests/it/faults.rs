@@ -24,6 +24,11 @@ fn payload() -> Vec<u8> {
     data((5 * PART + 1000) as usize, 42)
 }
 
+/// `d` as a stream of unknown length (a reader named `r`).
+fn reader(d: &[u8]) -> Source {
+    Source::reader("r", std::io::Cursor::new(d.to_vec()))
+}
+
 async fn copy_ok(
     mock: &MockS3,
     src: Source,
@@ -49,14 +54,7 @@ async fn server_errors_on_chosen_parts_are_retried() {
     })
     .await;
     let d = payload();
-    let r = copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &opts(),
-    )
-    .await;
+    let r = copy_ok(&mock, reader(&d), "k", &d, &opts()).await;
     assert_eq!(r.parts, 6);
     assert_eq!(mock.count("UploadPart", Some(2)), 2);
     assert_eq!(mock.count("UploadPart", Some(4)), 3);
@@ -87,14 +85,7 @@ async fn error_inside_200_from_complete_is_retried() {
     })
     .await;
     let d = payload();
-    copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &opts(),
-    )
-    .await;
+    copy_ok(&mock, reader(&d), "k", &d, &opts()).await;
     assert_eq!(mock.count("CompleteMultipartUpload", None), 2);
 }
 
@@ -106,14 +97,7 @@ async fn no_such_upload_after_a_lost_complete_response_is_checked_with_head() {
     })
     .await;
     let d = payload();
-    let r = copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &opts(),
-    )
-    .await;
+    let r = copy_ok(&mock, reader(&d), "k", &d, &opts()).await;
     assert_eq!(mock.count("CompleteMultipartUpload", None), 2);
     assert!(r.etag.unwrap().ends_with("-6\""));
 }
@@ -176,12 +160,7 @@ async fn abort_is_retried_and_a_failed_abort_is_reported() {
     let d = payload();
     let e = mock
         .client()
-        .copy(
-            Source::reader("r", std::io::Cursor::new(d.clone())),
-            "b",
-            "k",
-            &opts(),
-        )
+        .copy(reader(&d), "b", "k", &opts())
         .await
         .unwrap_err();
     assert_eq!(
@@ -357,15 +336,7 @@ async fn unknown_length_fails_before_part_max_plus_one() {
     assert_eq!(mock.open_uploads(), 0);
     // exactly 3 parts fit
     let d = data(3 * 1024, 5);
-    client
-        .copy(
-            Source::reader("r", std::io::Cursor::new(d.clone())),
-            "b",
-            "k",
-            &o,
-        )
-        .await
-        .unwrap();
+    client.copy(reader(&d), "b", "k", &o).await.unwrap();
     assert_eq!(mock.object("k").unwrap(), Bytes::from(d));
 }
 
@@ -379,12 +350,7 @@ async fn expected_size_is_enforced() {
     };
     let e = mock
         .client()
-        .copy(
-            Source::reader("r", std::io::Cursor::new(d.clone())),
-            "b",
-            "k",
-            &short,
-        )
+        .copy(reader(&d), "b", "k", &short)
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Truncated { .. }), "{e}");
@@ -394,12 +360,7 @@ async fn expected_size_is_enforced() {
     };
     let e = mock
         .client()
-        .copy(
-            Source::reader("r", std::io::Cursor::new(d.clone())),
-            "b",
-            "k",
-            &long,
-        )
+        .copy(reader(&d), "b", "k", &long)
         .await
         .unwrap_err();
     assert!(matches!(e, Error::TooLong { .. }), "{e}");
@@ -409,14 +370,7 @@ async fn expected_size_is_enforced() {
         expected_size: Some(d.len() as u64),
         ..opts()
     };
-    let r = copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &exact,
-    )
-    .await;
+    let r = copy_ok(&mock, reader(&d), "k", &d, &exact).await;
     assert_eq!(r.parts, 6);
 }
 
@@ -435,14 +389,7 @@ async fn memory_stays_bounded_with_a_slow_destination() {
         })),
         ..opts()
     };
-    copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &o,
-    )
-    .await;
+    copy_ok(&mock, reader(&d), "k", &d, &o).await;
     assert!(mock.max_in_flight_parts.load(Ordering::SeqCst) <= conc as usize);
     let worst = worst.load(Ordering::SeqCst);
     assert!(worst <= (conc + 1) * PART, "read ahead {worst} bytes");
@@ -456,14 +403,7 @@ async fn crc32c_parts_and_acl_errors() {
         part_checksum: PartChecksum::Crc32c,
         ..opts()
     };
-    let r = copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &o,
-    )
-    .await;
+    let r = copy_ok(&mock, reader(&d), "k", &d, &o).await;
     assert_eq!(r.crc32c, Some(format!("{:08x}", crc32c::crc32c(&d))));
     let c = mock.client();
     c.put_object_acl("b", "k", "public-read").await.unwrap();
@@ -537,14 +477,7 @@ async fn the_default_check_adapts_to_what_the_store_verifies() {
     let d = payload();
     // A store that echoes CRC32C: MD5 only while no answer has come back.
     let mock = MockS3::start(|_| None).await;
-    let r = copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &opts(),
-    )
-    .await;
+    let r = copy_ok(&mock, reader(&d), "k", &d, &opts()).await;
     assert_eq!(r.part_checksum, PartChecksum::Crc32c);
     let seen = part_headers(&mock);
     assert_eq!(seen.len(), 6);
@@ -563,12 +496,7 @@ async fn the_default_check_adapts_to_what_the_store_verifies() {
     // A store that does not echo: Content-MD5 on every part.
     let mock = MockS3::start(|s| (s.op == "UploadPart").then_some(Fault::NoChecksumEcho)).await;
     let r = unsigned_client(&mock)
-        .copy(
-            Source::reader("r", std::io::Cursor::new(d.clone())),
-            "b",
-            "k",
-            &opts(),
-        )
+        .copy(reader(&d), "b", "k", &opts())
         .await
         .unwrap();
     assert_eq!(sha256_hex(&mock.object("k").unwrap()), sha256_hex(&d));
@@ -585,14 +513,7 @@ async fn the_default_check_adapts_to_what_the_store_verifies() {
         part_checksum: PartChecksum::ContentMd5,
         ..opts()
     };
-    let r = copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &o,
-    )
-    .await;
+    let r = copy_ok(&mock, reader(&d), "k", &d, &o).await;
     assert_eq!(r.part_checksum, PartChecksum::ContentMd5);
     assert!(
         part_headers(&mock)
@@ -612,25 +533,13 @@ async fn a_part_damaged_on_the_way_is_refused_by_the_store_and_sent_again() {
     // The default check (a signed payload until the store echoes a CRC32C, then the CRC32C),
     // then an unsigned client's (CRC32C and Content-MD5): each catches it.
     let mock = MockS3::start(hook).await;
-    copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &opts(),
-    )
-    .await;
+    copy_ok(&mock, reader(&d), "k", &d, &opts()).await;
     assert_eq!(mock.count("UploadPart", Some(2)), 2);
     assert_eq!(mock.count("UploadPart", Some(5)), 3);
 
     let mock = MockS3::start(hook).await;
     unsigned_client(&mock)
-        .copy(
-            Source::reader("r", std::io::Cursor::new(d.clone())),
-            "b",
-            "k",
-            &opts(),
-        )
+        .copy(reader(&d), "b", "k", &opts())
         .await
         .unwrap();
     assert_eq!(sha256_hex(&mock.object("k").unwrap()), sha256_hex(&d));
@@ -640,12 +549,7 @@ async fn a_part_damaged_on_the_way_is_refused_by_the_store_and_sent_again() {
     let mock = MockS3::start(|s| (s.part == Some(4)).then_some(Fault::Corrupt)).await;
     let e = mock
         .client()
-        .copy(
-            Source::reader("r", std::io::Cursor::new(d.clone())),
-            "b",
-            "k",
-            &opts(),
-        )
+        .copy(reader(&d), "b", "k", &opts())
         .await
         .unwrap_err();
     let ctx = e.s3_context().expect("s3 error");
@@ -683,14 +587,7 @@ async fn a_part_the_store_kept_damaged_is_sent_again() {
         } else {
             mock.client()
         };
-        c.copy(
-            Source::reader("r", std::io::Cursor::new(d.clone())),
-            "b",
-            "k",
-            &opts(),
-        )
-        .await
-        .unwrap();
+        c.copy(reader(&d), "b", "k", &opts()).await.unwrap();
         assert_eq!(sha256_hex(&mock.object("k").unwrap()), sha256_hex(&d));
         assert_eq!(mock.count("UploadPart", Some(3)), 2);
         assert_eq!(mock.count("UploadPart", Some(6)), 3);
@@ -698,12 +595,7 @@ async fn a_part_the_store_kept_damaged_is_sent_again() {
 
     let mock = MockS3::start(|s| (s.part == Some(4)).then_some(Fault::CorruptUnchecked)).await;
     let e = unsigned_client(&mock)
-        .copy(
-            Source::reader("r", std::io::Cursor::new(d.clone())),
-            "b",
-            "k",
-            &opts(),
-        )
+        .copy(reader(&d), "b", "k", &opts())
         .await
         .unwrap_err();
     let msg = e.to_string();
@@ -732,15 +624,7 @@ async fn an_object_with_the_wrong_etag_is_deleted_and_reported() {
         } else {
             mock.client()
         };
-        let e = c
-            .copy(
-                Source::reader("r", std::io::Cursor::new(d.clone())),
-                "b",
-                "k",
-                &opts(),
-            )
-            .await
-            .unwrap_err();
+        let e = c.copy(reader(&d), "b", "k", &opts()).await.unwrap_err();
         assert!(matches!(e, Error::Integrity { .. }), "{e}");
         let msg = e.to_string();
         assert!(
@@ -784,14 +668,7 @@ async fn an_acl_the_store_dropped_is_applied_after_the_upload() {
         acl: Some("public-read".into()),
         ..opts()
     };
-    copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &o,
-    )
-    .await;
+    copy_ok(&mock, reader(&d), "k", &d, &o).await;
     assert_eq!(
         mock.count("GetObjectAcl", None),
         2,
@@ -803,14 +680,7 @@ async fn an_acl_the_store_dropped_is_applied_after_the_upload() {
         Some("public-read")
     );
     // already in effect: checked, not set again
-    copy_ok(
-        &mock,
-        Source::reader("r", std::io::Cursor::new(d.clone())),
-        "k",
-        &d,
-        &o,
-    )
-    .await;
+    copy_ok(&mock, reader(&d), "k", &d, &o).await;
     assert_eq!(mock.count("PutObjectAcl", None), 1);
 }
 
